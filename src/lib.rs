@@ -1,0 +1,11 @@
+//! sampipe: one reviewable config in, the pipeline-resources CloudFormation template and the CI
+//! workflow out, generated from one model so that trust policies and jobs always agree.
+//!
+//! Layers, from reusable to specific:
+//! - [`yaml`]: a deterministic, reviewer-friendly YAML emitter (short-form CloudFormation tags).
+//! - [`cfn`]: typed CloudFormation builders (template, intrinsics, IAM policy documents).
+//! - [`gha`]: typed GitHub Actions builders (workflow, triggers, jobs, steps, permissions).
+
+pub mod cfn;
+pub mod gha;
+pub mod yaml;
