@@ -10,7 +10,10 @@
 
 use std::fmt;
 
+use serde_yaml::Value;
 use thiserror::Error;
+
+use super::render::ToYaml;
 
 const OPEN: &str = "${{";
 const CLOSE: &str = "}}";
@@ -69,6 +72,12 @@ impl fmt::Display for Expr {
     }
 }
 
+impl ToYaml for Expr {
+    fn to_yaml(&self) -> Value {
+        Value::String(self.to_string())
+    }
+}
+
 /// Why a text is not a valid expression body.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[non_exhaustive]
@@ -108,6 +117,17 @@ impl Literal {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// A literal written in this crate's source, reviewed to contain no `${{`.
+    pub(crate) fn constant(text: &'static str) -> Self {
+        Self(text.to_owned())
+    }
+
+    /// Joins literals with `,`. A `${{` cannot span a `,`, so the result is a literal too.
+    pub(crate) fn comma_separated(parts: &[Literal]) -> Self {
+        let parts: Vec<&str> = parts.iter().map(Literal::as_str).collect();
+        Self(parts.join(","))
+    }
 }
 
 impl TryFrom<&str> for Literal {
@@ -129,6 +149,12 @@ impl TryFrom<String> for Literal {
 impl fmt::Display for Literal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
+    }
+}
+
+impl ToYaml for Literal {
+    fn to_yaml(&self) -> Value {
+        Value::String(self.0.clone())
     }
 }
 
@@ -174,6 +200,15 @@ impl From<Expr> for Text {
     }
 }
 
+impl ToYaml for Text {
+    fn to_yaml(&self) -> Value {
+        match self {
+            Self::Literal(literal) => literal.to_yaml(),
+            Self::Expr(expr) => expr.to_yaml(),
+        }
+    }
+}
+
 /// The source of a `run:` step: shell text that contains no `${{`.
 ///
 /// GitHub substitutes `${{ }}` into the script before the shell parses it, so a value such as a
@@ -203,6 +238,12 @@ impl Script {
     }
 }
 
+impl ToYaml for Script {
+    fn to_yaml(&self) -> Value {
+        Value::String(self.0.clone())
+    }
+}
+
 /// A script was given source containing `${{`.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[error(
@@ -217,7 +258,7 @@ pub struct ExprInScriptError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::gha::testing::{expr, lit};
+    use crate::gha::testing::{expr, lit, text};
 
     #[test]
     fn expr_renders_with_delimiters_and_bare_as_condition() {
@@ -260,6 +301,14 @@ mod tests {
     }
 
     #[test]
+    fn comma_separated_literals_stay_literal() {
+        let parts = [lit("$"), lit("{{")];
+        let joined = Literal::comma_separated(&parts);
+        assert_eq!(joined.as_str(), "$,{{");
+        assert!(Literal::new(joined.as_str()).is_ok());
+    }
+
+    #[test]
     fn script_rejects_expressions_and_names_the_line() {
         assert!(Script::new("echo \"$BRANCH\"\nsam build").is_ok());
         let err = Script::new("set -eu\nsam deploy --stack-name ${{ github.ref_name }}")
@@ -269,6 +318,17 @@ mod tests {
             err.to_string(),
             "`run:` script line 2 contains a GitHub expression (`${{`); \
              pass the value through `env:` and read it as `\"$NAME\"`"
+        );
+    }
+
+    #[test]
+    fn text_renders_literal_plain_and_expr_delimited() {
+        let literal = text("template.yaml");
+        let expr = Text::from(expr("github.ref_name"));
+        assert_eq!(literal.to_yaml(), Value::String("template.yaml".into()));
+        assert_eq!(
+            expr.to_yaml(),
+            Value::String("${{ github.ref_name }}".into())
         );
     }
 

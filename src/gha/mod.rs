@@ -4,10 +4,30 @@
 //!
 //! Reference: [workflow syntax](https://docs.github.com/en/actions/reference/workflows-and-actions/workflow-syntax).
 
+mod actions;
+mod concurrency;
+mod defaults;
 mod expr;
+mod job;
+mod permissions;
+mod render;
+mod step;
 #[cfg(test)]
 mod testing;
+mod trigger;
+mod workflow;
 
+pub use actions::{
+    checkout, configure_aws_credentials, download_artifact, setup_sam, upload_artifact, ActionRef,
+    AwsCredentials, PinError, Pins,
+};
+pub use concurrency::Concurrency;
+pub use defaults::Defaults;
 pub use expr::{
     Expr, ExprInLiteralError, ExprInScriptError, InvalidExprError, Literal, Script, Text,
 };
+pub use job::{Environment, Job};
+pub use permissions::{Permission, Permissions, Scope};
+pub use step::{Input, Run, Step, StepKind, Uses};
+pub use trigger::{PullRequestTrigger, PushTrigger, Triggers};
+pub use workflow::Workflow;
