@@ -5,6 +5,7 @@
 //! Reference: [workflow syntax](https://docs.github.com/en/actions/reference/workflows-and-actions/workflow-syntax).
 
 mod actions;
+mod annotate;
 mod concurrency;
 mod defaults;
 mod expr;
@@ -21,6 +22,7 @@ pub use actions::{
     checkout, configure_aws_credentials, download_artifact, setup_sam, upload_artifact, ActionRef,
     AwsCredentials, PinError, Pins,
 };
+pub use annotate::annotate;
 pub use concurrency::Concurrency;
 pub use defaults::Defaults;
 pub use expr::{
