@@ -16,6 +16,7 @@ mod step;
 #[cfg(test)]
 mod testing;
 mod trigger;
+mod validate;
 mod workflow;
 
 pub use actions::{
@@ -32,4 +33,5 @@ pub use job::{Environment, Job};
 pub use permissions::{Permission, Permissions, Scope};
 pub use step::{Input, Run, Step, StepKind, Uses};
 pub use trigger::{PullRequestTrigger, PushTrigger, Triggers};
+pub use validate::WorkflowError;
 pub use workflow::Workflow;
