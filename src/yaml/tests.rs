@@ -1,6 +1,7 @@
 #![allow(clippy::unwrap_used)]
 
 use indexmap::IndexMap;
+use proptest::prelude::*;
 use serde::Serialize;
 use serde_yaml::value::{Tag, TaggedValue};
 use serde_yaml::{Mapping, Value};
@@ -495,4 +496,73 @@ jobs:
 "#
     );
     assert_eq!(yaml(&out), doc);
+}
+
+/// Strings that trip YAML readers, for the round-trip generator.
+#[rustfmt::skip]
+const NASTY: &[&str] = &[
+    "", " ", "~", "null", "Null", "NULL", "y", "Y", "yes", "No", "on", "OFF", "true", "False",
+    "=", "<<", "0x1F", "0o17", "017", "0755", "1_000", "+1", "-1", ".5", "1e3", "1.", ".inf",
+    "-.Inf", ".NaN", "1:20", "190:20:30", "0b1", "._", ".", "+", "2012-10-17",
+    "2001-12-14t21:59:43.10-05:00", "2001-12-14 21:59:43.10 -5", "-", "- ", "--", "---", "...",
+    "?", ":", "a:", "a: b", "a #b", "a:b", "a?b", "#", "'", "\"", "\\", "!Ref", "&a", "*a", "|",
+    ">", "<", "%", "@", "`", "[", "]", "{", "}", ",", "${AWS::Region}", "${{ x }}", "\t", "\n",
+    "\r\n", "\u{85}", "\u{2028}", "\u{feff}", "\u{0}", "é", "日本", "a\n", "a\n\n", "\na",
+    " a\n", "a \n",
+];
+
+fn text() -> impl Strategy<Value = String> {
+    let piece = prop_oneof![
+        prop::sample::select(NASTY).prop_map(str::to_owned),
+        "[a-z0-9 .:_-]{0,6}",
+        "(?s).{0,4}",
+    ];
+    prop::collection::vec(piece, 0..4).prop_map(|pieces| pieces.concat())
+}
+
+fn key(any_value: impl Strategy<Value = Value>) -> impl Strategy<Value = Value> {
+    prop_oneof![
+        8 => text().prop_map(Value::String),
+        1 => "[a-z]{150,200}".prop_map(Value::String),
+        1 => any_value,
+    ]
+}
+
+fn value() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        4 => text().prop_map(Value::String),
+        1 => any::<bool>().prop_map(Value::Bool),
+        1 => any::<i64>().prop_map(Value::from),
+        1 => any::<u64>().prop_map(Value::from),
+        1 => Just(Value::Null),
+    ];
+    leaf.prop_recursive(4, 48, 5, |inner| {
+        let tag = prop::sample::select(&["Ref", "GetAtt", "If", "!Sub", "a b", "é", "x:y"][..]);
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..5).prop_map(Value::Sequence),
+            // Mostly string keys; now and then any value, which takes the `? key` form.
+            prop::collection::vec((key(inner.clone()), inner.clone()), 0..5)
+                .prop_map(|entries| Value::Mapping(entries.into_iter().collect())),
+            (tag, inner).prop_map(|(tag, mut v)| {
+                // A tag directly on a tag has no YAML form (see the module docs).
+                while let Value::Tagged(t) = v {
+                    v = t.value;
+                }
+                tagged(tag, v)
+            }),
+        ]
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn round_trips(v in value(), width in prop_oneof![Just(100usize), 0usize..60]) {
+        let style = Style { spaced_sections: vec![String::new(), "on".into()], flow_width: width };
+        let out = to_string(&v, &style);
+        prop_assert!(out.ends_with('\n') && !out.ends_with("\n\n"), "{:?}", out);
+        let back: Value = serde_yaml::from_str(&out).map_err(|e| TestCaseError::fail(format!("{e}\n{out}")))?;
+        prop_assert_eq!(back, v, "{}", out);
+    }
 }
