@@ -566,3 +566,39 @@ proptest! {
         prop_assert_eq!(back, v, "{}", out);
     }
 }
+
+#[test]
+#[ignore = "timing check; run with --release -- --ignored --nocapture"]
+fn large_document_is_fast() {
+    // 4400 roles of realistic shape make a 2 MB template; the target is a few milliseconds.
+    let stage = yaml(concat!(
+        "Type: AWS::IAM::Role\n",
+        "Properties:\n",
+        "  RoleName: !Sub '${AWS::StackName}-pipeline-execution-role'\n",
+        "  Account: !FindInMap [Stages, !Ref Stage, Account]\n",
+        "  Policies:\n",
+        "    - PolicyName: deploy\n",
+        "      PolicyDocument:\n",
+        "        Version: '2012-10-17'\n",
+        "        Statement:\n",
+        "          - {Effect: Allow, Action: ['s3:GetObject', 's3:PutObject'], Resource: '*'}\n",
+    ));
+    let resources: Mapping = (0..4400)
+        .map(|i| (s(&format!("Stage{i}Role")), stage.clone()))
+        .collect();
+    let mut doc = Mapping::new();
+    doc.insert(s("Resources"), Value::Mapping(resources));
+    let doc = Value::Mapping(doc);
+    let style = Style {
+        spaced_sections: vec!["Resources".into()],
+        ..Style::default()
+    };
+    let started = std::time::Instant::now();
+    let mut out = String::new();
+    for _ in 0..50 {
+        out = to_string(&doc, &style);
+    }
+    let took = started.elapsed() / 50;
+    assert!(out.len() > 2_000_000);
+    eprintln!("{} bytes in {took:?}", out.len());
+}
