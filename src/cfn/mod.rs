@@ -1,1 +1,15 @@
-//! placeholder, being written
+//! Typed CloudFormation: templates, intrinsic functions and values.
+//!
+//! Everything here serializes with serde into `serde_yaml::Value`, with intrinsic functions as
+//! YAML tags (`!Ref`, `!Sub`, `!GetAtt`), so the emitter prints the short forms reviewers expect.
+//!
+//! References:
+//! - [Template anatomy](https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/template-anatomy.html)
+//! - [Intrinsic functions](https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/intrinsic-function-reference.html)
+//! - [Pseudo parameters](https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/pseudo-parameter-reference.html)
+
+mod intrinsic;
+mod value;
+
+pub use intrinsic::{Intrinsic, Pseudo};
+pub use value::Value;
