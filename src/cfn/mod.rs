@@ -9,7 +9,11 @@
 //! - [Pseudo parameters](https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/pseudo-parameter-reference.html)
 
 mod intrinsic;
+mod policy;
 mod value;
 
 pub use intrinsic::{Intrinsic, Pseudo};
+pub use policy::{
+    ConditionOperator, Effect, PolicyDocument, PolicyVersion, Principal, Statement, StatementEntry,
+};
 pub use value::Value;
