@@ -10,10 +10,12 @@
 
 mod intrinsic;
 mod policy;
+pub mod resources;
 mod value;
 
 pub use intrinsic::{Intrinsic, Pseudo};
 pub use policy::{
     ConditionOperator, Effect, PolicyDocument, PolicyVersion, Principal, Statement, StatementEntry,
 };
+pub use resources::{DeletionPolicy, Resource, ResourceProperties, Tag};
 pub use value::Value;
