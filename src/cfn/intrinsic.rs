@@ -103,6 +103,37 @@ impl Intrinsic {
             Intrinsic::Base64(_) => "Fn::Base64",
         }
     }
+
+    /// The values nested in this function, each with a path segment naming where it sits
+    /// (`Fn::If[1]`), for walking a template.
+    pub(crate) fn children(&self) -> Vec<(String, &Value)> {
+        let name = self.long_name();
+        let at = |i: usize| format!("{name}[{i}]");
+        match self {
+            Intrinsic::Ref(_)
+            | Intrinsic::GetAtt { .. }
+            | Intrinsic::Sub(_)
+            | Intrinsic::Condition(_) => Vec::new(),
+            Intrinsic::SubWith(_, vars) => vars
+                .iter()
+                .map(|(k, v)| (format!("{name}[1].{k}"), v))
+                .collect(),
+            Intrinsic::Join(_, items) => items
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (format!("{name}[1][{i}]"), v))
+                .collect(),
+            Intrinsic::If(_, a, b) => vec![(at(1), a), (at(2), b)],
+            Intrinsic::Equals(a, b) => vec![(at(0), a), (at(1), b)],
+            Intrinsic::Not(x) => vec![(at(0), x)],
+            Intrinsic::And(xs) | Intrinsic::Or(xs) => {
+                xs.iter().enumerate().map(|(i, v)| (at(i), v)).collect()
+            }
+            Intrinsic::FindInMap(_, top, second) => vec![(at(1), top), (at(2), second)],
+            Intrinsic::Select(_, list) | Intrinsic::Split(_, list) => vec![(at(1), list)],
+            Intrinsic::GetAZs(x) | Intrinsic::Base64(x) => vec![(name.to_owned(), x)],
+        }
+    }
 }
 
 /// Serializes the short form: a YAML tag named by [`Intrinsic::tag`] on its payload.

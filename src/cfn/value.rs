@@ -196,6 +196,31 @@ impl Value {
             }
         }
     }
+
+    /// Calls `visit(path, function)` for every intrinsic in this value, outermost first; `path`
+    /// starts at `at` and names map keys (`.Key`), list items (`[0]`) and function arguments
+    /// (`.Fn::If[1]`).
+    pub(crate) fn walk(&self, at: &str, visit: &mut dyn FnMut(&str, &Intrinsic)) {
+        match self {
+            Value::Str(_) | Value::Bool(_) | Value::Int(_) => {}
+            Value::List(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    item.walk(&format!("{at}[{i}]"), visit);
+                }
+            }
+            Value::Map(map) => {
+                for (k, v) in map {
+                    v.walk(&format!("{at}.{k}"), visit);
+                }
+            }
+            Value::Fn(f) => {
+                visit(at, f);
+                for (segment, child) in f.children() {
+                    child.walk(&format!("{at}.{segment}"), visit);
+                }
+            }
+        }
+    }
 }
 
 fn long_payload(f: &Intrinsic) -> Json {
@@ -355,5 +380,27 @@ mod tests {
         assert!(Value::no_value().is_no_value());
         assert!(!Value::ref_to("X").is_no_value());
         assert!(!Value::from("AWS::NoValue").is_no_value());
+    }
+
+    #[test]
+    fn walk_reports_paths_outermost_first() {
+        let v = Value::Map(IndexMap::from([(
+            "Resource".to_owned(),
+            Value::List(vec![Value::if_(
+                "C",
+                Value::get_att("B", "Arn"),
+                Value::no_value(),
+            )]),
+        )]));
+        let mut seen = Vec::new();
+        v.walk("Props", &mut |at, f| seen.push(format!("{at} {}", f.tag())));
+        assert_eq!(
+            seen,
+            [
+                "Props.Resource[0] If",
+                "Props.Resource[0].Fn::If[1] GetAtt",
+                "Props.Resource[0].Fn::If[2] Ref",
+            ]
+        );
     }
 }
