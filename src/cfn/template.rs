@@ -585,4 +585,84 @@ mod tests {
             yaml("{dev: {Subjects: [a, b], Account: '1'}}")
         );
     }
+
+    /// Pins the short (YAML tag) and long (JSON) forms of every intrinsic in one template.
+    #[test]
+    fn every_intrinsic_snapshot() {
+        use crate::cfn::resources::iam;
+        use crate::cfn::{PolicyDocument, Pseudo, Statement};
+        let stage = || Value::ref_to("Stage");
+        let policy = PolicyDocument::new()
+            .statement(
+                Statement::allow()
+                    .action("s3:GetObject")
+                    .resource(Value::join(
+                        "",
+                        [Value::get_att("Bucket", "Arn"), "/*".into()],
+                    )),
+            )
+            .statement_if(
+                "IsProd",
+                Statement::allow().action("s3:PutObject").resource("*"),
+            );
+        let t = Template::new()
+            .description("Every intrinsic function")
+            .parameter("Stage", Parameter::string().allowed_values(["dev", "prod"]))
+            .mapping(
+                "Stages",
+                Mapping::new()
+                    .entry("dev", "Url", "https://example.com/dev")
+                    .entry("prod", "Url", "https://example.com/prod"),
+            )
+            .condition("IsProd", Value::equals(stage(), "prod"))
+            .condition("IsDev", Value::not(Value::condition("IsProd")))
+            .condition(
+                "Either",
+                Value::or([Value::condition("IsProd"), Value::condition("IsDev")]),
+            )
+            .condition(
+                "Both",
+                Value::and([Value::condition("Either"), Value::equals("a", "a")]),
+            )
+            .resource("Bucket", Resource::new(s3::Bucket::new()).retain())
+            .resource(
+                "Policy",
+                Resource::new(iam::ManagedPolicy::new(policy).description(Value::sub_with(
+                    "${Host} in ${AWS::Region}, ${!Literal}",
+                    [(
+                        "Host",
+                        Value::select(
+                            1,
+                            Value::split("//", Value::find_in_map("Stages", stage(), "Url")),
+                        ),
+                    )],
+                )))
+                .condition("Both"),
+            )
+            .output(
+                "Zones",
+                Output::new(Value::select(
+                    0,
+                    Value::get_azs(Value::pseudo(Pseudo::Region)),
+                )),
+            )
+            .output(
+                "Encoded",
+                Output::new(Value::base64(Value::sub("${AWS::StackName}"))),
+            )
+            .output(
+                "Maybe",
+                Output::new(Value::if_(
+                    "IsProd",
+                    Value::ref_to("Bucket"),
+                    Value::no_value(),
+                ))
+                .export_name(Value::sub("${AWS::StackName}-Maybe")),
+            );
+        assert_eq!(t.validate(), []);
+        let yaml = serde_yaml::to_string(&t.to_yaml_value().expect("renders")).expect("prints");
+        let json = serde_json::to_string_pretty(&t.to_json().expect("renders")).expect("prints");
+        insta::assert_snapshot!("every_intrinsic_yaml", yaml);
+        insta::assert_snapshot!("every_intrinsic_json", json);
+    }
 }
