@@ -79,6 +79,12 @@ pub enum ResolveError {
         /// Its condition.
         condition: String,
     },
+    /// An output id that the template does not declare.
+    #[error("`{id}` is not an output of the template")]
+    UnknownOutput {
+        /// The id.
+        id: String,
+    },
     /// A condition name that is not declared.
     #[error("condition `{name}` is not declared in `Conditions`")]
     UnknownCondition {
@@ -173,7 +179,8 @@ type Stack = Vec<String>;
 
 impl<'t> Resolver<'t> {
     /// A resolver for `template` deployed with these parameter values (defaults fill the rest)
-    /// and pseudo parameters. Fails if a value is missing, unknown, or not allowed.
+    /// and pseudo parameters. Fails if a value is missing, unknown, or not in `AllowedValues`
+    /// (`AllowedPattern` is not checked: sampipe has no regex engine).
     pub fn new(
         template: &'t Template,
         parameters: IndexMap<String, String>,
@@ -257,9 +264,7 @@ impl<'t> Resolver<'t> {
             .template
             .outputs()
             .get(id)
-            .ok_or_else(|| ResolveError::UnknownRef {
-                name: id.to_owned(),
-            })?;
+            .ok_or_else(|| ResolveError::UnknownOutput { id: id.to_owned() })?;
         if let Some(condition) = &output.condition {
             if !self.condition(condition)? {
                 return Ok(None);

@@ -525,6 +525,16 @@ fn errors_name_what_went_wrong() {
                 .to_string(),
             "`Ghost` is not a resource of the template"
         );
+        assert_eq!(
+            r.output("Ghost").expect_err("unknown").to_string(),
+            "`Ghost` is not an output of the template"
+        );
+        assert_eq!(
+            r.resource_properties("Ghost")
+                .expect_err("unknown")
+                .to_string(),
+            "`Ghost` is not a resource of the template"
+        );
     });
 }
 
