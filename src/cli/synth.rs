@@ -1,0 +1,61 @@
+//! `sampipe synth`: validate, synthesize, prove, then write the outputs.
+
+use std::io::Write;
+
+use clap::Args;
+
+use super::common::{load_and_synthesize, ConfigArg, OutArg};
+use super::EXIT_OK;
+use crate::output::{write_all, Outcome};
+
+/// Write template.yaml and pipeline.yaml, and print how to deploy each stage's resources.
+///
+/// Nothing is written unless the config is valid and the trust proof holds; each file is
+/// replaced atomically, and unchanged files are left untouched.
+#[derive(Debug, Args)]
+pub(super) struct Synth {
+    #[command(flatten)]
+    config: ConfigArg,
+    #[command(flatten)]
+    out: OutArg,
+    /// Print nothing on success.
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+impl Synth {
+    pub(super) fn run(&self, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<u8, String> {
+        let synthesis = load_and_synthesize(&self.config, stderr)?;
+        let outcomes = write_all(&self.out.out, &synthesis.files)
+            .map_err(|error| format!("error[write]: {error}\n  = help: choose another directory with `-o DIR`\n"))?;
+        if self.quiet {
+            return Ok(EXIT_OK);
+        }
+        let mut text = String::new();
+        for (path, outcome) in &outcomes {
+            let verb = match outcome {
+                Outcome::Written => "wrote",
+                Outcome::Unchanged => "unchanged",
+            };
+            text.push_str(&format!("{verb:>9} {}\n", path.display()));
+        }
+        let template = self.out.out.join("template.yaml");
+        text.push_str("\nDeploy each stage's pipeline resources once, with credentials for its account:\n");
+        for stage in &synthesis.pipeline.stages {
+            text.push_str(&format!(
+                "  aws cloudformation deploy --template-file {} --stack-name {} --parameter-overrides Stage={} --capabilities CAPABILITY_NAMED_IAM --region {} --no-fail-on-empty-changeset\n",
+                template.display(),
+                stage.resources_stack_name,
+                stage.name,
+                stage.region,
+            ));
+        }
+        text.push_str(&format!(
+            "Then commit {} as {}.\n",
+            self.out.out.join("pipeline.yaml").display(),
+            synthesis.pipeline.workflow_path
+        ));
+        let _ = stdout.write_all(text.as_bytes());
+        Ok(EXIT_OK)
+    }
+}

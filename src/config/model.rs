@@ -1,0 +1,213 @@
+//! The `sampipe.yaml` contract (see PRODUCT.md): serde types, defaults, and nothing else.
+//! Checks that need more than the shape of the document live in `validate.rs`.
+
+use indexmap::IndexMap;
+use serde::{Deserialize, Deserializer};
+
+/// The whole config file.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The config format version. Only `1` exists.
+    pub version: u32,
+    /// `[a-z][a-z0-9-]*`; prefixes every physical name and tags every resource.
+    pub app: String,
+    /// The application's SAM template, relative to the repository root. Default: `template.yaml`.
+    #[serde(default = "defaults::sam_template")]
+    pub sam_template: String,
+    /// Where the generated workflow lives in the repository; the trust policies bind
+    /// `job_workflow_ref` to it. Default: `.github/workflows/pipeline.yaml`.
+    #[serde(default = "defaults::workflow_path")]
+    pub workflow_path: String,
+    pub source: Source,
+    /// The deployment branch (also the repository's default branch). Default: `main`.
+    #[serde(default = "defaults::branch")]
+    pub branch: String,
+    /// Optional glob: pushes to matching branches deploy a per-branch stack to the first stage.
+    #[serde(default)]
+    pub feature_branches: Option<String>,
+    /// One or more stages, deployed in this order.
+    pub stages: Vec<Stage>,
+    /// Settings of the generated workflow.
+    #[serde(default)]
+    pub workflow: WorkflowSettings,
+    /// What the CloudFormation execution role (the role that deploys the application) may do.
+    #[serde(default)]
+    pub cloudformation_execution_role: ExecutionRoleSettings,
+}
+
+/// Where the code lives; exactly one provider.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Source {
+    pub github: GitHubSource,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct GitHubSource {
+    /// `owner/name`.
+    pub repository: String,
+    /// Numeric id of the owner; with `repository_id`, trust uses GitHub's immutable subjects.
+    #[serde(default)]
+    pub owner_id: Option<u64>,
+    /// Numeric id of the repository.
+    #[serde(default)]
+    pub repository_id: Option<u64>,
+}
+
+/// One deployment stage: an account and region the application is deployed to.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Stage {
+    /// `[a-z][a-z0-9-]*`, unique.
+    pub name: String,
+    /// The 12-digit AWS account id, as a quoted string.
+    pub account: AccountId,
+    pub region: String,
+    /// The application stack. Default: `{app}-{name}`.
+    #[serde(default)]
+    pub stack_name: Option<String>,
+    /// Create an ECR repository for image-based functions. Default: `false`.
+    #[serde(default)]
+    pub image_repository: bool,
+    /// A GitHub environment for the deploy job (approvals); the OIDC subject becomes
+    /// `environment:<name>`.
+    #[serde(default)]
+    pub environment: Option<String>,
+    /// Extra `sam deploy --parameter-overrides` entries, `Key=Value`.
+    #[serde(default)]
+    pub parameter_overrides: Vec<String>,
+    /// Resources that already exist and are reused instead of created.
+    #[serde(default)]
+    pub existing: Existing,
+}
+
+/// Resources a stage reuses instead of creating (like `sam pipeline bootstrap`'s ARN prompts).
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Existing {
+    /// The account already has GitHub's OIDC provider. Default: `false`.
+    #[serde(default)]
+    pub oidc_provider: bool,
+    /// Name of an existing artifacts bucket.
+    #[serde(default)]
+    pub artifacts_bucket: Option<String>,
+    /// ARN of an existing CloudFormation execution role.
+    #[serde(default)]
+    pub cloudformation_execution_role: Option<String>,
+    /// URI of an existing ECR repository (`<account>.dkr.ecr.<region>.amazonaws.com/<name>`).
+    #[serde(default)]
+    pub image_repository: Option<String>,
+}
+
+/// Knobs of the generated workflow.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct WorkflowSettings {
+    /// Workflow name. Default: `Pipeline`.
+    pub name: String,
+    /// Runner label. Default: `ubuntu-latest`.
+    pub runs_on: String,
+    /// Command run by the `test` job; no `test` job when unset.
+    pub unit_test_command: Option<String>,
+    /// Command run after the first stage is deployed, gating later stages.
+    pub integration_test_command: Option<String>,
+    /// Exact SAM CLI version for `aws-actions/setup-sam`; latest when unset.
+    pub sam_cli_version: Option<String>,
+    /// `sam build --use-container`. Default: `false`.
+    pub use_container: bool,
+    /// Job timeout in minutes. Default: `30`.
+    pub timeout_minutes: u32,
+    /// `sam deploy --capabilities`. Default: `[CAPABILITY_IAM]`.
+    pub capabilities: Vec<String>,
+    /// Pin overrides: `owner/repo` → `{ sha, version }`.
+    pub actions: IndexMap<String, ActionPin>,
+}
+
+impl Default for WorkflowSettings {
+    fn default() -> Self {
+        Self {
+            name: "Pipeline".into(),
+            runs_on: "ubuntu-latest".into(),
+            unit_test_command: None,
+            integration_test_command: None,
+            sam_cli_version: None,
+            use_container: false,
+            timeout_minutes: 30,
+            capabilities: vec!["CAPABILITY_IAM".into()],
+            actions: IndexMap::new(),
+        }
+    }
+}
+
+/// A commit an action is pinned to, with its release for the trailing comment.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ActionPin {
+    pub sha: String,
+    pub version: String,
+}
+
+/// Permissions of the CloudFormation execution role. Default: full access, as SAM grants,
+/// because it deploys whatever the application's template declares.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ExecutionRoleSettings {
+    /// Managed policies that replace the default full access (`${AWS::Partition}` and
+    /// `${AWS::AccountId}` are substituted).
+    #[serde(default)]
+    pub managed_policy_arns: Vec<String>,
+    /// A permissions boundary for the role.
+    #[serde(default)]
+    pub permissions_boundary: Option<String>,
+}
+
+/// An account id as written. Unquoted numbers are kept apart so validation can explain that
+/// YAML drops their leading zeros.
+#[derive(Clone, Debug, PartialEq)]
+pub enum AccountId {
+    Quoted(String),
+    Unquoted(u64),
+}
+
+impl AccountId {
+    /// The id as text (an unquoted number is printed as YAML read it).
+    pub fn as_text(&self) -> String {
+        match self {
+            Self::Quoted(s) => s.clone(),
+            Self::Unquoted(n) => n.to_string(),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for AccountId {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = AccountId;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a 12-digit account id in quotes")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<AccountId, E> {
+                Ok(AccountId::Quoted(v.to_owned()))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<AccountId, E> {
+                Ok(AccountId::Unquoted(v))
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
+}
+
+mod defaults {
+    pub(super) fn sam_template() -> String {
+        "template.yaml".into()
+    }
+    pub(super) fn workflow_path() -> String {
+        ".github/workflows/pipeline.yaml".into()
+    }
+    pub(super) fn branch() -> String {
+        "main".into()
+    }
+}

@@ -1,0 +1,337 @@
+//! The pipeline model: a validated config resolved into everything both outputs need — every
+//! physical name, ARN and URI per stage, and the list of jobs that assume a role together with
+//! the OIDC claims each presents. `template.yaml` and `pipeline.yaml` are both rendered from
+//! this one value, which is why their trust policies and jobs cannot disagree.
+
+pub mod names;
+pub mod template;
+pub mod workflow;
+
+use crate::config::model::{ExecutionRoleSettings, WorkflowSettings};
+use crate::config::validate::region_partition;
+use crate::config::Config;
+use crate::diag::{ConfigPath, Diagnostic};
+
+/// The GitHub repository the workflow runs in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Repository {
+    pub owner: String,
+    pub name: String,
+    /// Both numeric ids, when configured: trust then uses GitHub's immutable subjects.
+    pub ids: Option<(u64, u64)>,
+}
+
+impl Repository {
+    /// `owner/name`, as in the `repository` claim and in `job_workflow_ref`.
+    pub fn full_name(&self) -> String {
+        format!("{}/{}", self.owner, self.name)
+    }
+
+    /// The repository part of an OIDC subject: `owner/name` or, with ids,
+    /// `owner@OWNER_ID/name@REPO_ID` (GitHub's immutable subject claims, 2026).
+    pub fn subject_prefix(&self) -> String {
+        match self.ids {
+            Some((owner_id, repo_id)) => {
+                format!("repo:{}@{owner_id}/{}@{repo_id}", self.owner, self.name)
+            }
+            None => format!("repo:{}/{}", self.owner, self.name),
+        }
+    }
+}
+
+/// Everything about one stage that the template and the workflow name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StagePlan {
+    pub name: String,
+    pub account: String,
+    pub region: String,
+    pub partition: &'static str,
+    /// The application stack `sam deploy` creates.
+    pub stack_name: String,
+    pub environment: Option<String>,
+    pub parameter_overrides: Vec<String>,
+    /// The stack that holds this stage's pipeline resources (deployed from template.yaml).
+    pub resources_stack_name: String,
+    pub pipeline_role_name: String,
+    pub pipeline_role_arn: String,
+    /// Created by the template (`Some(name)`) or reused.
+    pub cfn_role_name: Option<String>,
+    pub cfn_role_arn: String,
+    pub artifacts_bucket: String,
+    /// The access-log bucket, when the template creates the artifacts bucket.
+    pub log_bucket: Option<String>,
+    pub image_repository: Option<ImageRepository>,
+    pub oidc_provider_arn: String,
+    /// Whether this stage's stack creates the account's OIDC provider (the first stage of
+    /// each account, unless the config says it exists).
+    pub create_oidc_provider: bool,
+}
+
+impl StagePlan {
+    /// Whether the template creates the artifacts bucket (and its log bucket).
+    pub fn creates_artifacts_bucket(&self) -> bool {
+        self.log_bucket.is_some()
+    }
+}
+
+/// An ECR repository for image-based functions.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImageRepository {
+    pub name: String,
+    pub uri: String,
+    pub arn: String,
+    pub create: bool,
+}
+
+/// The git ref a job runs for: one branch, or every branch matching a pattern.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RefPattern {
+    Branch(String),
+    /// A glob where `*` matches any run of characters.
+    BranchGlob(String),
+}
+
+impl RefPattern {
+    /// The full ref, e.g. `refs/heads/main` or `refs/heads/feature*`.
+    pub fn git_ref(&self) -> String {
+        match self {
+            Self::Branch(b) | Self::BranchGlob(b) => format!("refs/heads/{b}"),
+        }
+    }
+
+    pub fn is_glob(&self) -> bool {
+        matches!(self, Self::BranchGlob(_))
+    }
+}
+
+/// Why a job runs: what GitHub puts in its OIDC token depends on it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Event {
+    Push,
+    /// A branch deletion. GitHub runs `delete` workflows on the default branch.
+    Delete,
+}
+
+/// A job that assumes a stage's pipeline execution role.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RoleUse {
+    pub job_id: String,
+    /// Index into [`Pipeline::stages`].
+    pub stage: usize,
+    pub event: Event,
+    /// The ref the job runs on (for `delete`, the default branch).
+    pub runs_on_ref: RefPattern,
+    pub environment: Option<String>,
+    /// What the job does with the role, for `explain`.
+    pub purpose: &'static str,
+}
+
+/// The resolved pipeline.
+#[derive(Clone, Debug)]
+pub struct Pipeline {
+    pub app: String,
+    pub repository: Repository,
+    pub branch: String,
+    pub feature_branches: Option<String>,
+    pub sam_template: String,
+    pub workflow_path: String,
+    pub stages: Vec<StagePlan>,
+    /// Every job that assumes a role, in workflow order.
+    pub role_uses: Vec<RoleUse>,
+    pub workflow: WorkflowSettings,
+    pub execution_role: ExecutionRoleSettings,
+}
+
+/// The job ids the workflow uses; the trust model refers to jobs by these.
+pub mod job_ids {
+    pub const TEST: &str = "test";
+    pub const BUILD: &str = "build";
+    pub const INTEGRATION_TEST: &str = "integration-test";
+    pub const DEPLOY_FEATURE: &str = "deploy-feature";
+    pub const DELETE_FEATURE: &str = "delete-feature";
+
+    /// `deploy-<stage>`.
+    pub fn deploy(stage: &str) -> String {
+        format!("deploy-{stage}")
+    }
+}
+
+impl Pipeline {
+    /// Resolves a validated config. Fails with located diagnostics when a derived name would
+    /// break an AWS limit.
+    pub fn new(config: &Config) -> Result<Self, Vec<Diagnostic>> {
+        let (owner, name) = config
+            .source
+            .github
+            .repository
+            .split_once('/')
+            .unwrap_or((&config.source.github.repository, ""));
+        let github = &config.source.github;
+        let repository = Repository {
+            owner: owner.to_owned(),
+            name: name.to_owned(),
+            ids: github.owner_id.zip(github.repository_id),
+        };
+
+        let mut problems = Vec::new();
+        let mut stages: Vec<StagePlan> = Vec::with_capacity(config.stages.len());
+        for (index, stage) in config.stages.iter().enumerate() {
+            let path = ConfigPath::root().key("stages").index(index);
+            let account = stage.account.as_text();
+            let partition = region_partition(&stage.region).unwrap_or("aws");
+            let names = names::StageNames::new(&config.app, &stage.name, &account, &stage.region);
+            problems.extend(names.check(&config.app, &stage.name, &path));
+            let stack_name = stage.stack_name.clone().unwrap_or_else(|| names.stack.clone());
+            let existing = &stage.existing;
+            // The first stage of each account creates GitHub's OIDC provider, unless the
+            // account already has one; an account holds only one provider per URL.
+            let account_seen = stages.iter().any(|s| s.account == account);
+            let create_oidc_provider = !existing.oidc_provider && !account_seen;
+            let url_suffix = names::url_suffix(partition);
+            let image_repository = match (&existing.image_repository, stage.image_repository) {
+                (Some(uri), _) => {
+                    let name = uri.split_once('/').map_or("", |(_, n)| n).to_owned();
+                    Some(ImageRepository {
+                        arn: format!("arn:{partition}:ecr:{}:{account}:repository/{name}", stage.region),
+                        name,
+                        uri: uri.clone(),
+                        create: false,
+                    })
+                }
+                (None, true) => Some(ImageRepository {
+                    uri: format!("{account}.dkr.ecr.{}.{url_suffix}/{}", stage.region, names.image_repository),
+                    arn: format!(
+                        "arn:{partition}:ecr:{}:{account}:repository/{}",
+                        stage.region, names.image_repository
+                    ),
+                    name: names.image_repository.clone(),
+                    create: true,
+                }),
+                (None, false) => None,
+            };
+            stages.push(StagePlan {
+                name: stage.name.clone(),
+                region: stage.region.clone(),
+                partition,
+                stack_name,
+                environment: stage.environment.clone(),
+                parameter_overrides: stage.parameter_overrides.clone(),
+                resources_stack_name: names.resources_stack.clone(),
+                pipeline_role_arn: format!("arn:{partition}:iam::{account}:role/{}", names.pipeline_role),
+                pipeline_role_name: names.pipeline_role.clone(),
+                cfn_role_arn: existing
+                    .cloudformation_execution_role
+                    .clone()
+                    .unwrap_or_else(|| format!("arn:{partition}:iam::{account}:role/{}", names.cfn_role)),
+                cfn_role_name: existing
+                    .cloudformation_execution_role
+                    .is_none()
+                    .then(|| names.cfn_role.clone()),
+                artifacts_bucket: existing
+                    .artifacts_bucket
+                    .clone()
+                    .unwrap_or_else(|| names.artifacts_bucket.clone()),
+                log_bucket: existing.artifacts_bucket.is_none().then(|| names.log_bucket.clone()),
+                image_repository,
+                oidc_provider_arn: format!(
+                    "arn:{partition}:iam::{account}:oidc-provider/{}",
+                    names::GITHUB_OIDC_HOST
+                ),
+                create_oidc_provider,
+                account,
+            });
+        }
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+
+        let role_uses = role_uses(config, &stages);
+        Ok(Self {
+            app: config.app.clone(),
+            repository,
+            branch: config.branch.clone(),
+            feature_branches: config.feature_branches.clone(),
+            sam_template: config.sam_template.clone(),
+            workflow_path: config.workflow_path.clone(),
+            stages,
+            role_uses,
+            workflow: config.workflow.clone(),
+            execution_role: config.cloudformation_execution_role.clone(),
+        })
+    }
+
+    /// The jobs that assume `stage`'s role.
+    pub fn role_uses_of(&self, stage: usize) -> impl Iterator<Item = &RoleUse> {
+        self.role_uses.iter().filter(move |u| u.stage == stage)
+    }
+}
+
+/// Decides which jobs assume which role. This is the single place where that is decided; the
+/// workflow emits exactly these jobs and the trust policies admit exactly their claims.
+fn role_uses(config: &Config, stages: &[StagePlan]) -> Vec<RoleUse> {
+    let mut uses = Vec::new();
+    if let Some(glob) = &config.feature_branches {
+        // Feature stacks live in the first stage; its role is the only one they reach.
+        uses.push(RoleUse {
+            job_id: job_ids::DEPLOY_FEATURE.into(),
+            stage: 0,
+            event: Event::Push,
+            runs_on_ref: RefPattern::BranchGlob(glob.clone()),
+            environment: None,
+            purpose: "deploys a feature branch's own stack",
+        });
+        uses.push(RoleUse {
+            job_id: job_ids::DELETE_FEATURE.into(),
+            stage: 0,
+            event: Event::Delete,
+            runs_on_ref: RefPattern::Branch(config.branch.clone()),
+            environment: None,
+            purpose: "deletes a deleted feature branch's stack",
+        });
+    }
+    for (index, stage) in stages.iter().enumerate() {
+        uses.push(RoleUse {
+            job_id: job_ids::deploy(&stage.name),
+            stage: index,
+            event: Event::Push,
+            runs_on_ref: RefPattern::Branch(config.branch.clone()),
+            environment: stage.environment.clone(),
+            purpose: "deploys the application",
+        });
+    }
+    uses
+}
+
+/// Both outputs, rendered, with the model they came from.
+#[derive(Debug)]
+pub struct Synthesis {
+    pub pipeline: Pipeline,
+    pub template: crate::cfn::Template,
+    pub workflow: crate::gha::Workflow,
+    /// `template.yaml` and `pipeline.yaml`, ready to write.
+    pub files: Vec<crate::output::Artifact>,
+}
+
+/// Resolves, renders and proves a validated config. Fails with diagnostics when a derived
+/// name breaks an AWS limit or the trust proof does not hold.
+pub fn synthesize(config: &Config) -> Result<Synthesis, Vec<Diagnostic>> {
+    let pipeline = Pipeline::new(config)?;
+    let template = template::template(&pipeline);
+    let workflow = workflow::workflow(&pipeline);
+    let files = vec![
+        crate::output::Artifact {
+            file_name: "template.yaml",
+            contents: template::render(&template),
+        },
+        crate::output::Artifact {
+            file_name: "pipeline.yaml",
+            contents: workflow::render(&pipeline, &workflow),
+        },
+    ];
+    Ok(Synthesis {
+        pipeline,
+        template,
+        workflow,
+        files,
+    })
+}

@@ -1,0 +1,648 @@
+//! Renders the pipeline model as ONE CloudFormation template for all stages: deployed once per
+//! stage with `Stage=<name>`, with every per-stage value in the `Stages` mapping so a reviewer
+//! sees the stages side by side. A per-stage switch becomes a condition only when the stages
+//! actually differ; what no stage needs is not in the template at all.
+
+use indexmap::IndexMap;
+
+use crate::cfn::{
+    resources::{ecr, iam, s3},
+    ConditionOperator, DeletionPolicy, Mapping, Output, Parameter, PolicyDocument, Principal,
+    Pseudo, Resource, Statement, StatementEntry, Tag, Template, Value,
+};
+use crate::pipeline::names::{feature_stack_prefix, GITHUB_AUDIENCE, GITHUB_OIDC_HOST};
+use crate::pipeline::{Pipeline, StagePlan};
+use crate::trust::claims::{condition_key, patterns, ClaimPatterns};
+
+const MAP: &str = "Stages";
+
+/// Logical ids, shared with the trust checks and tests.
+pub mod ids {
+    pub const STAGE: &str = "Stage";
+    pub const OIDC_PROVIDER: &str = "GitHubOidcProvider";
+    pub const PIPELINE_ROLE: &str = "PipelineExecutionRole";
+    pub const CFN_ROLE: &str = "CloudFormationExecutionRole";
+    pub const ARTIFACTS_BUCKET: &str = "ArtifactsBucket";
+    pub const ARTIFACTS_BUCKET_POLICY: &str = "ArtifactsBucketPolicy";
+    pub const LOG_BUCKET: &str = "AccessLogBucket";
+    pub const LOG_BUCKET_POLICY: &str = "AccessLogBucketPolicy";
+    pub const IMAGE_REPOSITORY: &str = "ImageRepository";
+}
+
+/// A yes/no decision per stage, and how it shows in the template.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Switch {
+    Never,
+    Always,
+    /// Differs between stages: a condition named after the mapping key.
+    Some(&'static str),
+}
+
+impl Switch {
+    fn of(pipeline: &Pipeline, name: &'static str, on: impl Fn(&StagePlan) -> bool) -> Self {
+        let count = pipeline.stages.iter().filter(|s| on(s)).count();
+        if count == 0 {
+            Self::Never
+        } else if count == pipeline.stages.len() {
+            Self::Always
+        } else {
+            Self::Some(name)
+        }
+    }
+
+    fn condition(self) -> Option<String> {
+        match self {
+            Self::Some(name) => Some(name.to_owned()),
+            _ => None,
+        }
+    }
+
+    fn is_used(self) -> bool {
+        self != Self::Never
+    }
+}
+
+/// The per-stage switches, decided once.
+struct Switches {
+    oidc_provider: Switch,
+    artifacts_bucket: Switch,
+    cfn_role: Switch,
+    create_image_repository: Switch,
+    use_image_repository: Switch,
+    feature_branches: Switch,
+}
+
+impl Switches {
+    fn new(p: &Pipeline) -> Self {
+        let feature_stage = |s: &StagePlan| {
+            p.feature_branches.is_some() && p.stages.first().is_some_and(|first| first.name == s.name)
+        };
+        Self {
+            oidc_provider: Switch::of(p, "CreateOidcProvider", |s| s.create_oidc_provider),
+            artifacts_bucket: Switch::of(p, "CreateArtifactsBucket", StagePlan::creates_artifacts_bucket),
+            cfn_role: Switch::of(p, "CreateCloudFormationExecutionRole", |s| s.cfn_role_name.is_some()),
+            create_image_repository: Switch::of(p, "CreateImageRepository", |s| {
+                s.image_repository.as_ref().is_some_and(|r| r.create)
+            }),
+            use_image_repository: Switch::of(p, "UseImageRepository", |s| s.image_repository.is_some()),
+            feature_branches: Switch::of(p, "TrustFeatureBranches", feature_stage),
+        }
+    }
+
+    fn all(&self) -> [Switch; 6] {
+        [
+            self.oidc_provider,
+            self.artifacts_bucket,
+            self.cfn_role,
+            self.create_image_repository,
+            self.use_image_repository,
+            self.feature_branches,
+        ]
+    }
+}
+
+/// `!FindInMap [Stages, !Ref Stage, key]`.
+fn stage_value(key: &str) -> Value {
+    Value::find_in_map(MAP, Value::r#ref(ids::STAGE), key)
+}
+
+/// `!Sub` over a pattern with `${Name}` standing for the stage's mapping value `key`.
+fn sub_stage(pattern: &str, names: &[(&str, &str)]) -> Value {
+    let vars: IndexMap<String, Value> = names
+        .iter()
+        .map(|(var, key)| ((*var).to_owned(), stage_value(key)))
+        .collect();
+    Value::sub_with(pattern, vars)
+}
+
+/// Wraps `statement` so it exists only where `switch` holds.
+fn statement_if(switch: Switch, statement: Statement) -> Option<StatementEntry> {
+    match switch {
+        Switch::Never => None,
+        Switch::Always => Some(StatementEntry::Always(statement)),
+        Switch::Some(condition) => Some(StatementEntry::If {
+            condition: condition.to_owned(),
+            statement,
+        }),
+    }
+}
+
+/// `then` where `switch` holds, `otherwise` elsewhere.
+fn value_if(switch: Switch, then: Value, otherwise: Value) -> Value {
+    match switch {
+        Switch::Always => then,
+        Switch::Never => otherwise,
+        Switch::Some(condition) => Value::if_(condition, then, otherwise),
+    }
+}
+
+fn tags(p: &Pipeline) -> Vec<Tag> {
+    vec![
+        Tag::new("sampipe:app", Value::str(&p.app)),
+        Tag::new("sampipe:stage", Value::r#ref(ids::STAGE)),
+    ]
+}
+
+/// Synthesizes the pipeline-resources template.
+pub fn template(p: &Pipeline) -> Template {
+    let switches = Switches::new(p);
+    let mut t = Template::new()
+        .description(format!(
+            "Pipeline resources of `{}` for one stage (deploy once per stage with Stage=<name>). Generated by sampipe from sampipe.yaml; do not edit.",
+            p.app
+        ))
+        .parameter(
+            ids::STAGE,
+            Parameter::string()
+                .description("The stage whose pipeline resources this stack holds.")
+                .allowed_values(p.stages.iter().map(|s| s.name.clone()).collect()),
+        )
+        .mapping(MAP, stage_mapping(p, &switches));
+    for switch in switches.all() {
+        if let Some(name) = switch.condition() {
+            t = t.condition(
+                &name,
+                Value::equals(stage_value(&name), Value::str("true")),
+            );
+        }
+    }
+
+    if switches.oidc_provider.is_used() {
+        t = t.resource(
+            ids::OIDC_PROVIDER,
+            Resource::new(iam::OidcProvider {
+                url: Value::str(format!("https://{GITHUB_OIDC_HOST}")),
+                client_id_list: vec![Value::str(GITHUB_AUDIENCE)],
+                thumbprint_list: Vec::new(),
+                tags: tags(p),
+            })
+            .condition(switches.oidc_provider.condition()),
+        );
+    }
+    t = t.resource(ids::PIPELINE_ROLE, pipeline_role(p, &switches));
+    if switches.cfn_role.is_used() {
+        t = t.resource(ids::CFN_ROLE, cfn_role(p, &switches));
+    }
+    if switches.artifacts_bucket.is_used() {
+        t = artifacts_buckets(t, p, &switches);
+    }
+    if switches.create_image_repository.is_used() {
+        t = t.resource(ids::IMAGE_REPOSITORY, image_repository(p, &switches));
+    }
+    outputs(t, &switches)
+}
+
+fn stage_mapping(p: &Pipeline, switches: &Switches) -> Mapping {
+    let mut mapping = Mapping::new();
+    for (index, stage) in p.stages.iter().enumerate() {
+        let mut row: IndexMap<String, Value> = IndexMap::new();
+        let mut put = |key: &str, value: Value| {
+            row.insert(key.to_owned(), value);
+        };
+        put("Account", Value::str(&stage.account));
+        put("Region", Value::str(&stage.region));
+        put("ApplicationStackName", Value::str(&stage.stack_name));
+        put("PipelineExecutionRoleName", Value::str(&stage.pipeline_role_name));
+        put("CloudFormationExecutionRoleArn", Value::str(&stage.cfn_role_arn));
+        if switches.cfn_role.is_used() {
+            put(
+                "CloudFormationExecutionRoleName",
+                Value::str(stage.cfn_role_name.as_deref().unwrap_or("none")),
+            );
+        }
+        put("ArtifactsBucketName", Value::str(&stage.artifacts_bucket));
+        if let Some(log_bucket) = &stage.log_bucket {
+            put("AccessLogBucketName", Value::str(log_bucket));
+        } else if switches.artifacts_bucket.is_used() {
+            put("AccessLogBucketName", Value::str("none"));
+        }
+        if switches.use_image_repository.is_used() {
+            let name = stage.image_repository.as_ref().map_or("none", |r| r.name.as_str());
+            put("ImageRepositoryName", Value::str(name));
+        }
+        let subjects: Vec<Value> = exact_patterns(p, index)
+            .iter()
+            .map(|c| Value::str(&c.sub))
+            .collect();
+        put("TrustedSubjects", Value::List(subjects));
+        let flags: [(Switch, bool); 6] = [
+            (switches.oidc_provider, stage.create_oidc_provider),
+            (switches.artifacts_bucket, stage.creates_artifacts_bucket()),
+            (switches.cfn_role, stage.cfn_role_name.is_some()),
+            (
+                switches.create_image_repository,
+                stage.image_repository.as_ref().is_some_and(|r| r.create),
+            ),
+            (switches.use_image_repository, stage.image_repository.is_some()),
+            (switches.feature_branches, index == 0),
+        ];
+        for (switch, on) in flags {
+            if let Some(name) = switch.condition() {
+                put(&name, Value::str(if on { "true" } else { "false" }));
+            }
+        }
+        mapping = mapping.entry(&stage.name, row);
+    }
+    mapping
+}
+
+/// The claim patterns of the jobs that use `stage`'s role with exact refs, deduplicated.
+fn exact_patterns(p: &Pipeline, stage: usize) -> Vec<ClaimPatterns> {
+    let mut seen: Vec<ClaimPatterns> = Vec::new();
+    for use_ in p.role_uses_of(stage) {
+        let claims = patterns(p, use_);
+        if !claims.glob && !seen.iter().any(|c| c.sub == claims.sub) {
+            seen.push(claims);
+        }
+    }
+    seen
+}
+
+fn dedup(values: impl IntoIterator<Item = String>) -> Vec<Value> {
+    let mut out: Vec<String> = Vec::new();
+    for v in values {
+        if !out.contains(&v) {
+            out.push(v);
+        }
+    }
+    out.into_iter().map(Value::str).collect()
+}
+
+/// The trust policy: GitHub's OIDC provider of the stage's account, `aud` and `sub` always
+/// checked, and the workflow file and ref bound through `job_workflow_ref` and `ref`.
+fn trust_policy(p: &Pipeline, switches: &Switches) -> PolicyDocument {
+    let provider = Value::sub(format!(
+        "arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:oidc-provider/{GITHUB_OIDC_HOST}"
+    ));
+    let statement = |sid: &str, op: ConditionOperator, subs: Value, refs: Vec<Value>, workflow_refs: Vec<Value>| {
+        let mut s = Statement::allow()
+            .sid(sid)
+            .principal(Principal::Federated(provider.clone()))
+            .action("sts:AssumeRoleWithWebIdentity")
+            .condition(ConditionOperator::StringEquals, condition_key("aud"), Value::str(GITHUB_AUDIENCE));
+        if let Some((_, repo_id)) = p.repository.ids {
+            s = s.condition(ConditionOperator::StringEquals, condition_key("repository_id"), Value::str(repo_id.to_string()));
+        }
+        s.condition(op, condition_key("sub"), subs)
+            .condition(op, condition_key("ref"), one_or_list(refs))
+            .condition(op, condition_key("job_workflow_ref"), one_or_list(workflow_refs))
+    };
+
+    // Exact subjects differ per stage (environments); refs and the workflow are shared by all
+    // jobs on the deployment branch, so they are written once.
+    let exact: Vec<ClaimPatterns> = (0..p.stages.len()).flat_map(|i| exact_patterns(p, i)).collect();
+    let mut statements = vec![StatementEntry::Always(statement(
+        "DeployFromBranch",
+        ConditionOperator::StringEquals,
+        stage_value("TrustedSubjects"),
+        dedup(exact.iter().map(|c| c.git_ref.clone())),
+        dedup(exact.iter().map(|c| c.job_workflow_ref.clone())),
+    ))];
+    let feature: Vec<ClaimPatterns> = p
+        .role_uses
+        .iter()
+        .map(|u| patterns(p, u))
+        .filter(|c| c.glob)
+        .collect();
+    if !feature.is_empty() {
+        statements.extend(statement_if(
+            switches.feature_branches,
+            statement(
+                "DeployFeatureBranches",
+                ConditionOperator::StringLike,
+                one_or_list(dedup(feature.iter().map(|c| c.sub.clone()))),
+                dedup(feature.iter().map(|c| c.git_ref.clone())),
+                dedup(feature.iter().map(|c| c.job_workflow_ref.clone())),
+            ),
+        ));
+    }
+    PolicyDocument::new(statements)
+}
+
+fn one_or_list(mut values: Vec<Value>) -> Value {
+    if values.len() == 1 {
+        values.remove(0)
+    } else {
+        Value::List(values)
+    }
+}
+
+fn stack_arn(stack: &str) -> Value {
+    Value::sub(format!(
+        "arn:${{AWS::Partition}}:cloudformation:${{AWS::Region}}:${{AWS::AccountId}}:stack/{stack}/*"
+    ))
+}
+
+fn pipeline_role(p: &Pipeline, switches: &Switches) -> Resource {
+    let bucket_arn = sub_stage("arn:${AWS::Partition}:s3:::${Bucket}", &[("Bucket", "ArtifactsBucketName")]);
+    let objects_arn = sub_stage("arn:${AWS::Partition}:s3:::${Bucket}/*", &[("Bucket", "ArtifactsBucketName")]);
+    let mut stacks = vec![sub_stage(
+        "arn:${AWS::Partition}:cloudformation:${AWS::Region}:${AWS::AccountId}:stack/${Stack}/*",
+        &[("Stack", "ApplicationStackName")],
+    )];
+    if switches.feature_branches.is_used() {
+        stacks.push(value_if(
+            switches.feature_branches,
+            stack_arn(&format!("{}*", feature_stack_prefix(&p.app))),
+            Value::no_value(),
+        ));
+    }
+    let mut statements = vec![
+        StatementEntry::Always(
+            Statement::allow()
+                .sid("PassCloudFormationExecutionRole")
+                .action("iam:PassRole")
+                .resource(stage_value("CloudFormationExecutionRoleArn"))
+                .condition(ConditionOperator::StringEquals, "iam:PassedToService", Value::str("cloudformation.amazonaws.com")),
+        ),
+        StatementEntry::Always(
+            Statement::allow()
+                .sid("DeployApplicationStacks")
+                .actions([
+                    "cloudformation:CreateChangeSet",
+                    "cloudformation:DeleteChangeSet",
+                    "cloudformation:DescribeChangeSet",
+                    "cloudformation:ExecuteChangeSet",
+                    "cloudformation:DeleteStack",
+                    "cloudformation:DescribeStackEvents",
+                    "cloudformation:DescribeStackResource",
+                    "cloudformation:DescribeStackResources",
+                    "cloudformation:DescribeStacks",
+                    "cloudformation:GetTemplate",
+                    "cloudformation:ListStackResources",
+                ])
+                .resources(stacks),
+        ),
+        StatementEntry::Always(
+            Statement::allow()
+                .sid("UseServerlessTransform")
+                .action("cloudformation:CreateChangeSet")
+                .resource(Value::sub("arn:${AWS::Partition}:cloudformation:${AWS::Region}:aws:transform/Serverless-2016-10-31")),
+        ),
+        StatementEntry::Always(
+            Statement::allow()
+                .sid("ReadTemplates")
+                .actions(["cloudformation:GetTemplateSummary", "cloudformation:ValidateTemplate"])
+                .resource(Value::str("*")),
+        ),
+        StatementEntry::Always(
+            Statement::allow()
+                .sid("ReadWriteArtifacts")
+                .actions(["s3:DeleteObject", "s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"])
+                .resource(objects_arn),
+        ),
+        StatementEntry::Always(
+            Statement::allow()
+                .sid("ListArtifacts")
+                .actions(["s3:GetBucketLocation", "s3:GetBucketVersioning", "s3:ListBucket"])
+                .resource(bucket_arn),
+        ),
+    ];
+    statements.extend(statement_if(
+        switches.use_image_repository,
+        Statement::allow()
+            .sid("LogInToImageRegistry")
+            .action("ecr:GetAuthorizationToken")
+            .resource(Value::str("*")),
+    ));
+    statements.extend(statement_if(
+        switches.use_image_repository,
+        Statement::allow()
+            .sid("PushImages")
+            .actions([
+                "ecr:BatchCheckLayerAvailability",
+                "ecr:BatchDeleteImage",
+                "ecr:BatchGetImage",
+                "ecr:CompleteLayerUpload",
+                "ecr:DescribeImages",
+                "ecr:DescribeRepositories",
+                "ecr:GetDownloadUrlForLayer",
+                "ecr:InitiateLayerUpload",
+                "ecr:PutImage",
+                "ecr:UploadLayerPart",
+            ])
+            .resource(sub_stage(
+                "arn:${AWS::Partition}:ecr:${AWS::Region}:${AWS::AccountId}:repository/${Repository}",
+                &[("Repository", "ImageRepositoryName")],
+            )),
+    ));
+    let mut role = iam::Role::new(trust_policy(p, switches));
+    role.role_name = Some(stage_value("PipelineExecutionRoleName"));
+    role.description = Some(Value::str(format!(
+        "Assumed through GitHub OIDC by the deploy jobs of {} ({}); see `sampipe explain`.",
+        p.repository.full_name(),
+        p.workflow_path
+    )));
+    role.max_session_duration = Some(3600);
+    role.policies = vec![iam::InlinePolicy::new("deploy-application", PolicyDocument::new(statements))];
+    role.tags = tags(p);
+    Resource::new(role)
+}
+
+fn cfn_role(p: &Pipeline, switches: &Switches) -> Resource {
+    let trust = PolicyDocument::new(vec![StatementEntry::Always(
+        Statement::allow()
+            .principal(Principal::Service(vec!["cloudformation.amazonaws.com".into()]))
+            .action("sts:AssumeRole")
+            // Only CloudFormation acting for this account (confused-deputy protection).
+            .condition(ConditionOperator::StringEquals, "aws:SourceAccount", Value::pseudo(Pseudo::AccountId)),
+    )]);
+    let mut role = iam::Role::new(trust);
+    role.role_name = Some(stage_value("CloudFormationExecutionRoleName"));
+    role.description = Some(Value::str(
+        "Used by CloudFormation to deploy the application stack; passed by the pipeline execution role.",
+    ));
+    if p.execution_role.managed_policy_arns.is_empty() {
+        role.policies = vec![iam::InlinePolicy::new(
+            "deploy-any-resource",
+            PolicyDocument::new(vec![StatementEntry::Always(
+                Statement::allow().action("*").resource(Value::str("*")),
+            )]),
+        )];
+    } else {
+        role.managed_policy_arns = Some(Value::List(
+            p.execution_role.managed_policy_arns.iter().map(|arn| sub_or_str(arn)).collect(),
+        ));
+    }
+    role.permissions_boundary = p.execution_role.permissions_boundary.as_deref().map(sub_or_str);
+    role.tags = tags(p);
+    Resource::new(role).condition(switches.cfn_role.condition())
+}
+
+/// A literal, or `!Sub` when it refers to `${AWS::...}`.
+fn sub_or_str(text: &str) -> Value {
+    if text.contains("${") {
+        Value::sub(text)
+    } else {
+        Value::str(text)
+    }
+}
+
+fn tls_only(bucket_key: &str) -> StatementEntry {
+    StatementEntry::Always(
+        Statement::deny()
+            .sid("DenyInsecureTransport")
+            .principal(Principal::Everyone)
+            .action("s3:*")
+            .resources([
+                sub_stage("arn:${AWS::Partition}:s3:::${Bucket}", &[("Bucket", bucket_key)]),
+                sub_stage("arn:${AWS::Partition}:s3:::${Bucket}/*", &[("Bucket", bucket_key)]),
+            ])
+            .condition(ConditionOperator::Bool, "aws:SecureTransport", Value::str("false")),
+    )
+}
+
+fn secure_bucket(name_key: &str, p: &Pipeline) -> s3::Bucket {
+    let mut bucket = s3::Bucket::new(stage_value(name_key));
+    bucket.bucket_encryption = Some(s3::BucketEncryption::sse_s3());
+    bucket.versioning_configuration = Some(s3::VersioningConfiguration::enabled());
+    bucket.public_access_block_configuration = Some(s3::PublicAccessBlockConfiguration::block_all());
+    bucket.ownership_controls = Some(s3::OwnershipControls::bucket_owner_enforced());
+    bucket.tags = tags(p);
+    bucket
+}
+
+fn retained(resource: Resource) -> Resource {
+    resource
+        .deletion_policy(DeletionPolicy::Retain)
+        .update_replace_policy(DeletionPolicy::Retain)
+}
+
+fn artifacts_buckets(t: Template, p: &Pipeline, switches: &Switches) -> Template {
+    let condition = switches.artifacts_bucket.condition();
+    let mut artifacts = secure_bucket("ArtifactsBucketName", p);
+    artifacts.logging_configuration = Some(s3::LoggingConfiguration {
+        destination_bucket_name: Value::r#ref(ids::LOG_BUCKET),
+        log_file_prefix: Some("artifacts/".into()),
+    });
+    artifacts.lifecycle_configuration = Some(s3::LifecycleConfiguration {
+        rules: vec![s3::LifecycleRule {
+            id: "expire-old-artifacts".into(),
+            status: "Enabled".into(),
+            noncurrent_version_expiration: Some(s3::NoncurrentVersionExpiration { noncurrent_days: 30 }),
+            abort_incomplete_multipart_upload: Some(s3::AbortIncompleteMultipartUpload { days_after_initiation: 7 }),
+            expiration_in_days: None,
+        }],
+    });
+    let mut logs = secure_bucket("AccessLogBucketName", p);
+    logs.lifecycle_configuration = Some(s3::LifecycleConfiguration {
+        rules: vec![s3::LifecycleRule {
+            id: "expire-old-logs".into(),
+            status: "Enabled".into(),
+            noncurrent_version_expiration: Some(s3::NoncurrentVersionExpiration { noncurrent_days: 30 }),
+            abort_incomplete_multipart_upload: Some(s3::AbortIncompleteMultipartUpload { days_after_initiation: 7 }),
+            expiration_in_days: Some(365),
+        }],
+    });
+    // Log delivery is granted by bucket policy: BucketOwnerEnforced disables ACLs.
+    let log_delivery = StatementEntry::Always(
+        Statement::allow()
+            .sid("AllowServerAccessLogDelivery")
+            .principal(Principal::Service(vec!["logging.s3.amazonaws.com".into()]))
+            .action("s3:PutObject")
+            .resource(sub_stage("arn:${AWS::Partition}:s3:::${Bucket}/artifacts/*", &[("Bucket", "AccessLogBucketName")]))
+            .condition(
+                ConditionOperator::ArnLike,
+                "aws:SourceArn",
+                sub_stage("arn:${AWS::Partition}:s3:::${Bucket}", &[("Bucket", "ArtifactsBucketName")]),
+            )
+            .condition(ConditionOperator::StringEquals, "aws:SourceAccount", Value::pseudo(Pseudo::AccountId)),
+    );
+    t.resource(ids::ARTIFACTS_BUCKET, retained(Resource::new(artifacts).condition(condition.clone())))
+        .resource(
+            ids::ARTIFACTS_BUCKET_POLICY,
+            Resource::new(s3::BucketPolicy {
+                bucket: Value::r#ref(ids::ARTIFACTS_BUCKET),
+                policy_document: PolicyDocument::new(vec![tls_only("ArtifactsBucketName")]),
+            })
+            .condition(condition.clone()),
+        )
+        .resource(ids::LOG_BUCKET, retained(Resource::new(logs).condition(condition.clone())))
+        .resource(
+            ids::LOG_BUCKET_POLICY,
+            Resource::new(s3::BucketPolicy {
+                bucket: Value::r#ref(ids::LOG_BUCKET),
+                policy_document: PolicyDocument::new(vec![tls_only("AccessLogBucketName"), log_delivery]),
+            })
+            .condition(condition),
+        )
+}
+
+/// Untagged images (superseded builds) expire; tagged ones back deployed functions.
+const IMAGE_LIFECYCLE_POLICY: &str = r#"{"rules":[{"rulePriority":1,"description":"Expire untagged images after 14 days","selection":{"tagStatus":"untagged","countType":"sinceImagePushed","countUnit":"days","countNumber":14},"action":{"type":"expire"}}]}"#;
+
+fn image_repository(p: &Pipeline, switches: &Switches) -> Resource {
+    let lambda_pull = Statement::allow()
+        .sid("LambdaPullImages")
+        .principal(Principal::Service(vec!["lambda.amazonaws.com".into()]))
+        .actions(["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"])
+        .condition(
+            ConditionOperator::StringLike,
+            "aws:sourceArn",
+            Value::sub("arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:*"),
+        );
+    let mut repository = ecr::Repository::new(stage_value("ImageRepositoryName"));
+    repository.image_scanning_configuration = Some(ecr::ImageScanningConfiguration { scan_on_push: true });
+    repository.encryption_configuration = Some(ecr::EncryptionConfiguration::aes256());
+    repository.lifecycle_policy = Some(ecr::LifecyclePolicy {
+        lifecycle_policy_text: IMAGE_LIFECYCLE_POLICY.into(),
+    });
+    repository.repository_policy_text = Some(PolicyDocument::new(vec![StatementEntry::Always(lambda_pull)]));
+    repository.tags = tags(p);
+    retained(Resource::new(repository).condition(switches.create_image_repository.condition()))
+}
+
+fn outputs(t: Template, switches: &Switches) -> Template {
+    let mut t = t
+        .output(
+            "PipelineExecutionRoleArn",
+            Output::new(Value::get_att(ids::PIPELINE_ROLE, "Arn"))
+                .description("Role the deploy jobs assume through GitHub OIDC"),
+        )
+        .output(
+            "CloudFormationExecutionRoleArn",
+            Output::new(value_if(
+                switches.cfn_role,
+                Value::get_att(ids::CFN_ROLE, "Arn"),
+                stage_value("CloudFormationExecutionRoleArn"),
+            ))
+            .description("Role CloudFormation uses to deploy the application (sam deploy --role-arn)"),
+        )
+        .output(
+            "ArtifactsBucketName",
+            Output::new(value_if(
+                switches.artifacts_bucket,
+                Value::r#ref(ids::ARTIFACTS_BUCKET),
+                stage_value("ArtifactsBucketName"),
+            ))
+            .description("Bucket sam deploy uploads artifacts to (sam deploy --s3-bucket)"),
+        );
+    if switches.use_image_repository.is_used() {
+        let uri = value_if(
+            switches.create_image_repository,
+            Value::get_att(ids::IMAGE_REPOSITORY, "RepositoryUri"),
+            sub_stage(
+                "${AWS::AccountId}.dkr.ecr.${AWS::Region}.${AWS::URLSuffix}/${Repository}",
+                &[("Repository", "ImageRepositoryName")],
+            ),
+        );
+        t = t.output(
+            "ImageRepositoryUri",
+            Output::new(uri)
+                .description("Repository for image-based functions (sam deploy --image-repository)")
+                .condition(switches.use_image_repository.condition()),
+        );
+    }
+    t
+}
+
+/// The template as reviewers read it: short-form intrinsics, a blank line between resources.
+pub fn render(template: &Template) -> String {
+    let style = crate::yaml::Style {
+        spaced_sections: ["Parameters", "Mappings", "Conditions", "Resources", "Outputs"]
+            .map(String::from)
+            .to_vec(),
+        ..crate::yaml::Style::default()
+    };
+    crate::yaml::to_string(&template.to_yaml_value(), &style)
+}

@@ -1,0 +1,360 @@
+//! Renders the pipeline model as a GitHub Actions workflow: test → build once → deploy stage by
+//! stage, with feature-branch stacks on the first stage. Every job that assumes a role is one of
+//! [`Pipeline::role_uses`]; the trust policies in the template admit exactly those.
+//!
+//! Security defaults: read-only `contents` at the top, `id-token: write` only on jobs that
+//! assume a role, actions pinned to commit SHAs, no persisted checkout credentials, no `${{ }}`
+//! inside scripts (values reach scripts through `env:`), and one concurrency group per stage.
+
+use crate::diag::Diagnostic;
+use crate::gha::{
+    annotate, checkout, configure_aws_credentials, download_artifact, setup_sam, upload_artifact,
+    AwsCredentials, Concurrency, Defaults, Environment, Expr, Job, Literal, Permission, Permissions,
+    Pins, PushTrigger, Scope, Script, Step, Text, Triggers, Workflow,
+};
+use crate::pipeline::names::feature_stack_prefix;
+use crate::pipeline::{job_ids, Pipeline, RoleUse, StagePlan};
+
+/// The build output travels between jobs as this artifact, in this (non-hidden) directory:
+/// upload-artifact skips dot-directories such as `.aws-sam` since v4.4.
+const BUILD_ARTIFACT: &str = "sam-build";
+const BUILD_DIR: &str = "sam-build";
+
+/// An error in building the workflow: always a bug in sampipe, since the config was validated.
+fn internal(what: impl std::fmt::Display) -> Diagnostic {
+    Diagnostic::error("internal-error", format!("cannot build the workflow: {what}"))
+        .help("this is a bug in sampipe; please report it with your config")
+}
+
+fn lit(text: impl Into<String>) -> Result<Literal, Diagnostic> {
+    Literal::new(text).map_err(internal)
+}
+
+fn text(value: impl Into<String>) -> Result<Text, Diagnostic> {
+    Ok(lit(value)?.into())
+}
+
+fn expr(body: &str) -> Result<Expr, Diagnostic> {
+    Expr::new(body).map_err(internal)
+}
+
+fn script(source: impl Into<String>) -> Result<Script, Diagnostic> {
+    Script::new(source).map_err(internal)
+}
+
+/// Builds the workflow.
+pub fn workflow(p: &Pipeline) -> Result<Workflow, Diagnostic> {
+    let pins = pins(p)?;
+    let mut push = PushTrigger::new().branch(&p.branch);
+    let mut triggers = Triggers::new();
+    if let Some(glob) = &p.feature_branches {
+        push = push.branch(glob);
+        // `delete` takes no branch filter (it would be ignored); the job checks the branch.
+        triggers = triggers.delete();
+    }
+    triggers = triggers.push(push).workflow_dispatch();
+
+    let mut w = Workflow::new()
+        .name(&p.workflow.name)
+        .on(triggers)
+        .permission(Scope::Contents, Permission::Read)
+        .defaults(Defaults::new().shell("bash"));
+
+    let on_branch = expr(&format!(
+        "github.ref == 'refs/heads/{}' && github.event_name != 'delete'",
+        p.branch
+    ))?;
+    let mut build_needs = None;
+    if let Some(command) = &p.workflow.unit_test_command {
+        let job = base_job(p, "Unit tests")
+            .if_(expr("github.event_name != 'delete'")?)
+            .permission(Scope::Contents, Permission::Read)
+            .step(checkout(&pins))
+            .step(Step::run(script(command.clone())?).name("Run unit tests"));
+        w = w.job(job_ids::TEST, job);
+        build_needs = Some(job_ids::TEST);
+    }
+
+    let mut build_command = format!("sam build --template-file \"$SAM_TEMPLATE\" --build-dir {BUILD_DIR}");
+    if p.workflow.use_container {
+        build_command.push_str(" --use-container");
+    }
+    let mut build = base_job(p, "Build")
+        .if_(expr("github.event_name != 'delete'")?)
+        .permission(Scope::Contents, Permission::Read);
+    if let Some(needs) = build_needs {
+        build = build.needs(needs);
+    }
+    build = build
+        .step(checkout(&pins))
+        .step(setup_sam_step(p, &pins)?)
+        .step(
+            Step::run(script(build_command)?)
+                .name("Build once for every stage")
+                .env("SAM_TEMPLATE", text(&p.sam_template)?),
+        )
+        .step(upload_artifact(&pins, text(BUILD_ARTIFACT)?, text(BUILD_DIR)?, Some(7)));
+    w = w.job(job_ids::BUILD, build);
+
+    for use_ in p.role_uses.iter().filter(|u| u.job_id == job_ids::DEPLOY_FEATURE) {
+        w = w.job(&use_.job_id, deploy_feature(p, &pins, use_)?);
+    }
+    for use_ in p.role_uses.iter().filter(|u| u.job_id == job_ids::DELETE_FEATURE) {
+        w = w.job(&use_.job_id, delete_feature(p, &pins, use_)?);
+    }
+
+    let mut previous = job_ids::BUILD.to_owned();
+    for (index, stage) in p.stages.iter().enumerate() {
+        let id = job_ids::deploy(&stage.name);
+        let use_ = p
+            .role_uses
+            .iter()
+            .find(|u| u.job_id == id)
+            .ok_or_else(|| internal(format!("no role use for `{id}`")))?;
+        let mut job = base_job(p, &format!("Deploy to {}", stage.name))
+            .if_(on_branch.clone())
+            .needs(previous.clone())
+            .permission(Scope::IdToken, Permission::Write)
+            .concurrency(Concurrency::new(text(format!("{}-deploy-{}", p.app, stage.name))?).cancel_in_progress(false));
+        if let Some(environment) = &use_.environment {
+            job = job.environment(Environment::new(text(environment)?));
+        }
+        job = job
+            .step(download_artifact(&pins, text(BUILD_ARTIFACT)?, text(BUILD_DIR)?))
+            .step(setup_sam_step(p, &pins)?)
+            .step(assume_role(&pins, stage, &format!("deploy-{}", stage.name))?);
+        job = job.step(sam_deploy(p, stage, DeployTarget::StageStack)?);
+        w = w.job(&id, job);
+        previous = id;
+
+        if index == 0 {
+            if let Some(command) = &p.workflow.integration_test_command {
+                let job = base_job(p, &format!("Integration tests on {}", stage.name))
+                    .if_(on_branch.clone())
+                    .needs(previous.clone())
+                    .permission(Scope::Contents, Permission::Read)
+                    .step(checkout(&pins))
+                    .step(Step::run(script(command.clone())?).name("Run integration tests"));
+                w = w.job(job_ids::INTEGRATION_TEST, job);
+                previous = job_ids::INTEGRATION_TEST.to_owned();
+            }
+        }
+    }
+
+    let problems = w.validate();
+    if let Some(problem) = problems.first() {
+        return Err(internal(problem));
+    }
+    Ok(w)
+}
+
+fn pins(p: &Pipeline) -> Result<Pins, Diagnostic> {
+    let mut pins = Pins::default();
+    for (repo, pin) in &p.workflow.actions {
+        pins = pins.set(repo, &pin.sha, &pin.version).map_err(|error| {
+            Diagnostic::error("invalid-pin", error.to_string())
+                .at(crate::diag::ConfigPath::root().key("workflow").key("actions").key(repo))
+                .help("only the actions the workflow uses can be pinned: actions/checkout, aws-actions/configure-aws-credentials, aws-actions/setup-sam, actions/upload-artifact, actions/download-artifact")
+        })?;
+    }
+    Ok(pins)
+}
+
+fn base_job(p: &Pipeline, name: &str) -> Job {
+    Job::new()
+        .name(name)
+        .runs_on(&p.workflow.runs_on)
+        .timeout_minutes(p.workflow.timeout_minutes)
+}
+
+fn setup_sam_step(p: &Pipeline, pins: &Pins) -> Result<Step, Diagnostic> {
+    let version = p.workflow.sam_cli_version.clone().map(lit).transpose()?;
+    Ok(setup_sam(pins, version, true).into())
+}
+
+/// Assumes `stage`'s pipeline execution role, and no other, in the stage's own region.
+fn assume_role(pins: &Pins, stage: &StagePlan, session: &str) -> Result<Step, Diagnostic> {
+    let step = configure_aws_credentials(
+        pins,
+        AwsCredentials {
+            role_to_assume: text(&stage.pipeline_role_arn)?,
+            aws_region: text(&stage.region)?,
+            role_session_name: text(session)?,
+            allowed_account_ids: vec![lit(&stage.account)?],
+            role_duration_seconds: Some(3600),
+            // The trust policy grants sts:AssumeRoleWithWebIdentity only, not sts:TagSession.
+            role_skip_session_tagging: Some(true),
+            audience: None,
+        },
+    );
+    Ok(Step::from(step.name(format!("Assume the {} pipeline execution role", stage.name))))
+}
+
+enum DeployTarget {
+    StageStack,
+    FeatureStack,
+}
+
+/// Shell that computes a feature branch's stack name from `$BRANCH` (sanitized, capped).
+fn feature_stack_script(p: &Pipeline) -> String {
+    let prefix = feature_stack_prefix(&p.app);
+    let room = crate::pipeline::names::STACK_NAME_MAX - prefix.len();
+    format!(
+        "slug=$(printf '%s' \"$BRANCH\" | tr -c 'A-Za-z0-9' '-' | tr -s '-' | cut -c1-{room})\nstack=\"{prefix}${{slug}}\"\n"
+    )
+}
+
+fn sam_deploy(p: &Pipeline, stage: &StagePlan, target: DeployTarget) -> Result<Step, Diagnostic> {
+    let mut source = String::new();
+    let stack = match target {
+        DeployTarget::StageStack => "\"$STACK_NAME\"",
+        DeployTarget::FeatureStack => {
+            source.push_str(&feature_stack_script(p));
+            "\"$stack\""
+        }
+    };
+    source.push_str(&format!(
+        "sam deploy \\\n  --template-file {BUILD_DIR}/template.yaml \\\n  --stack-name {stack} \\\n  --s3-bucket \"$ARTIFACTS_BUCKET\" \\\n  --s3-prefix {stack} \\\n  --region \"$REGION\" \\\n  --role-arn \"$CLOUDFORMATION_EXECUTION_ROLE\" \\\n"
+    ));
+    if stage.image_repository.is_some() {
+        source.push_str("  --image-repository \"$IMAGE_REPOSITORY\" \\\n");
+    }
+    if matches!(target, DeployTarget::StageStack) && !stage.parameter_overrides.is_empty() {
+        let overrides: Vec<String> = stage.parameter_overrides.iter().map(|o| format!("'{o}'")).collect();
+        source.push_str(&format!("  --parameter-overrides {} \\\n", overrides.join(" ")));
+    }
+    source.push_str(&format!(
+        "  --capabilities {} \\\n  --no-confirm-changeset \\\n  --no-fail-on-empty-changeset\n",
+        p.workflow.capabilities.join(" ")
+    ));
+    let name = match target {
+        DeployTarget::StageStack => format!("Deploy {} to {}", stage.stack_name, stage.name),
+        DeployTarget::FeatureStack => format!("Deploy the feature branch's stack to {}", stage.name),
+    };
+    let mut step = Step::run(script(source)?).name(name);
+    if matches!(target, DeployTarget::StageStack) {
+        step = step.env("STACK_NAME", text(&stage.stack_name)?);
+    } else {
+        step = step.env("BRANCH", expr("github.ref_name")?);
+    }
+    step = step
+        .env("ARTIFACTS_BUCKET", text(&stage.artifacts_bucket)?)
+        .env("REGION", text(&stage.region)?)
+        .env("CLOUDFORMATION_EXECUTION_ROLE", text(&stage.cfn_role_arn)?);
+    if let Some(repository) = &stage.image_repository {
+        step = step.env("IMAGE_REPOSITORY", text(&repository.uri)?);
+    }
+    Ok(step.into())
+}
+
+fn first_stage(p: &Pipeline) -> Result<&StagePlan, Diagnostic> {
+    p.stages.first().ok_or_else(|| internal("no stages"))
+}
+
+fn deploy_feature(p: &Pipeline, pins: &Pins, use_: &RoleUse) -> Result<Job, Diagnostic> {
+    let stage = first_stage(p)?;
+    Ok(base_job(p, &format!("Deploy the feature branch to {}", stage.name))
+        .if_(expr(&format!(
+            "github.event_name == 'push' && github.ref != 'refs/heads/{}'",
+            p.branch
+        ))?)
+        .needs(job_ids::BUILD)
+        .permission(Scope::IdToken, Permission::Write)
+        .concurrency(Concurrency::new(Text::from(expr(&format!(
+            "format('{}-feature-{{0}}', github.ref_name)",
+            p.app
+        ))?))
+        .cancel_in_progress(false))
+        .step(download_artifact(pins, text(BUILD_ARTIFACT)?, text(BUILD_DIR)?))
+        .step(setup_sam_step(p, pins)?)
+        .step(assume_role(pins, stage, &use_.job_id)?)
+        .step(sam_deploy(p, stage, DeployTarget::FeatureStack)?))
+}
+
+/// GitHub's branch-filter glob as an anchored POSIX regex: `**` matches anything, `*` anything
+/// but `/`. The delete event cannot filter branches, so the job checks the name itself.
+fn glob_regex(glob: &str) -> String {
+    let mut regex = String::from("^");
+    let mut chars = glob.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '*' if chars.peek() == Some(&'*') => {
+                chars.next();
+                regex.push_str(".*");
+            }
+            '*' => regex.push_str("[^/]*"),
+            '.' => regex.push_str("\\."),
+            other => regex.push(other),
+        }
+    }
+    regex.push('$');
+    regex
+}
+
+fn delete_feature(p: &Pipeline, pins: &Pins, use_: &RoleUse) -> Result<Job, Diagnostic> {
+    let stage = first_stage(p)?;
+    let glob = p.feature_branches.as_deref().unwrap_or_default();
+    let is_feature = expr("steps.branch.outputs.feature == 'true'")?;
+    let check = format!(
+        "if [[ \"$BRANCH\" =~ {} ]]; then\n  echo \"feature=true\" >> \"$GITHUB_OUTPUT\"\nelse\n  echo \"feature=false\" >> \"$GITHUB_OUTPUT\"\n  echo \"Branch $BRANCH does not match {glob}; nothing to delete.\"\nfi\n",
+        glob_regex(glob)
+    );
+    let delete = format!(
+        "{}sam delete --stack-name \"$stack\" --region \"$REGION\" --no-prompts\n",
+        feature_stack_script(p)
+    );
+    Ok(base_job(p, &format!("Delete the feature branch's stack from {}", stage.name))
+        .if_(expr("github.event_name == 'delete' && github.event.ref_type == 'branch'")?)
+        .permission(Scope::IdToken, Permission::Write)
+        .concurrency(Concurrency::new(Text::from(expr(&format!(
+            "format('{}-feature-{{0}}', github.event.ref)",
+            p.app
+        ))?))
+        .cancel_in_progress(false))
+        .step(
+            Step::run(script(check)?)
+                .name("Check that the deleted branch is a feature branch")
+                .id("branch")
+                .env("BRANCH", expr("github.event.ref")?),
+        )
+        .step(setup_sam_step(p, pins)?.if_(is_feature.clone()))
+        .step(assume_role(pins, stage, &use_.job_id)?.if_(is_feature.clone()))
+        .step(
+            Step::run(script(delete)?)
+                .name("Delete the feature branch's stack")
+                .if_(is_feature)
+                .env("BRANCH", expr("github.event.ref")?)
+                .env("REGION", text(&stage.region)?),
+        ))
+}
+
+/// The workflow as committed: a header saying it is generated, the version beside each pin.
+pub fn render(p: &Pipeline, workflow: &Workflow) -> String {
+    let style = crate::yaml::Style {
+        spaced_sections: vec!["jobs".into()],
+        ..crate::yaml::Style::default()
+    };
+    let body = crate::yaml::to_string(&workflow.to_yaml_value(), &style);
+    let stages: Vec<&str> = p.stages.iter().map(|s| s.name.as_str()).collect();
+    let flow = format!("Deploys {} through {}.", p.app, stages.join(" -> "));
+    let header = [
+        "Generated by sampipe; do not edit by hand. Change sampipe.yaml and run `sampipe synth`",
+        "(CI runs `sampipe check` to catch drift).",
+        flow.as_str(),
+        "Each deploy job assumes only its own stage's role through GitHub OIDC; the roles' trust",
+        "policies admit exactly these jobs (`sampipe explain` prints the trust map).",
+    ];
+    annotate(&body, &header, &workflow.uses_versions())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::glob_regex;
+
+    #[test]
+    fn github_globs_become_anchored_regexes() {
+        assert_eq!(glob_regex("feature*"), "^feature[^/]*$");
+        assert_eq!(glob_regex("feature/**"), "^feature/.*$");
+        assert_eq!(glob_regex("v1.*"), "^v1\\.[^/]*$");
+    }
+}

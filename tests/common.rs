@@ -1,0 +1,118 @@
+//! Shared helpers: fixtures, in-process synth and CLI runs, and the external validators.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use sampipe::pipeline::{synthesize, Synthesis};
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Every valid fixture (`fixtures/*.yaml`), sorted.
+pub fn fixtures() -> Vec<PathBuf> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(repo_root().join("fixtures"))
+        .expect("fixtures/ is readable")
+        .map(|entry| entry.expect("fixture entry").path())
+        .filter(|path| path.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    paths.sort();
+    assert!(paths.len() >= 2, "expected at least two fixtures");
+    paths
+}
+
+pub fn fixture_name(path: &Path) -> String {
+    path.file_stem().expect("fixture name").to_string_lossy().into_owned()
+}
+
+/// Loads and synthesizes a fixture, failing the test with the rendered diagnostics.
+pub fn synth_fixture(path: &Path) -> Synthesis {
+    let loaded = match sampipe::config::load_file(path) {
+        Ok(loaded) => loaded,
+        Err(sampipe::config::LoadError::Invalid { config, diagnostics }) => {
+            panic!("{}", config.render(&diagnostics))
+        }
+        Err(error) => panic!("{error}"),
+    };
+    match synthesize(&loaded.config) {
+        Ok(synthesis) => synthesis,
+        Err(diagnostics) => panic!("{}", loaded.source.render(&diagnostics)),
+    }
+}
+
+/// The text of one synthesized file.
+pub fn file<'a>(synthesis: &'a Synthesis, name: &str) -> &'a str {
+    &synthesis
+        .files
+        .iter()
+        .find(|f| f.file_name == name)
+        .unwrap_or_else(|| panic!("no {name}"))
+        .contents
+}
+
+/// Writes a fixture's outputs into a fresh temporary directory.
+pub fn synth_to_tempdir(path: &Path) -> (tempfile::TempDir, Synthesis) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let synthesis = synth_fixture(path);
+    for artifact in &synthesis.files {
+        std::fs::write(dir.path().join(artifact.file_name), &artifact.contents).expect("write");
+    }
+    (dir, synthesis)
+}
+
+/// Runs the CLI in-process; returns (exit code, stdout, stderr).
+pub fn sampipe(args: &[&str]) -> (u8, String, String) {
+    let mut stdout = Vec::new();
+    let mut stderr = Vec::new();
+    let code = sampipe::cli::main(
+        std::iter::once("sampipe").chain(args.iter().copied()),
+        &mut stdout,
+        &mut stderr,
+    );
+    (
+        code,
+        String::from_utf8(stdout).expect("utf-8 stdout"),
+        String::from_utf8(stderr).expect("utf-8 stderr"),
+    )
+}
+
+/// The path of an external tool installed by `.ci/install-tools` (`make tools`).
+///
+/// A missing tool fails the test: a validator that silently does not run proves nothing.
+/// Outside CI, `SAMPIPE_ALLOW_MISSING_TOOLS=1` turns that into a loud skip (returns `None`).
+pub fn tool(name: &str) -> Option<PathBuf> {
+    let tools = std::env::var_os("SAMPIPE_TOOLS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join(".tools"));
+    let path = tools.join("bin").join(name);
+    if path.exists() {
+        return Some(path);
+    }
+    let in_ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
+    let allowed = std::env::var("SAMPIPE_ALLOW_MISSING_TOOLS").is_ok_and(|v| v == "1");
+    if allowed && !in_ci {
+        eprintln!("SKIPPED: `{name}` is not installed at {}; run `make tools`", path.display());
+        return None;
+    }
+    panic!(
+        "`{name}` is not installed at {}: run `make tools` (or `make test`, which installs it)",
+        path.display()
+    );
+}
+
+/// Runs a command and returns its output, failing the test if it cannot start.
+pub fn run(command: &mut Command) -> Output {
+    command
+        .output()
+        .unwrap_or_else(|error| panic!("cannot run {command:?}: {error}"))
+}
+
+/// Everything a command printed, for failure messages.
+pub fn printed(output: &Output) -> String {
+    format!(
+        "exit: {:?}\n--- stdout\n{}--- stderr\n{}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}

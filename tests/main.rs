@@ -1,0 +1,8 @@
+//! The integration test binary: one binary, a module per area (see STYLE.md).
+
+mod cli;
+mod common;
+mod crosscheck;
+mod deploy;
+mod synth;
+mod validators;

