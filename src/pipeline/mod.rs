@@ -181,7 +181,10 @@ impl Pipeline {
             let partition = region_partition(&stage.region).unwrap_or("aws");
             let names = names::StageNames::new(&config.app, &stage.name, &account, &stage.region);
             problems.extend(names.check(&config.app, &stage.name, &path));
-            let stack_name = stage.stack_name.clone().unwrap_or_else(|| names.stack.clone());
+            let stack_name = stage
+                .stack_name
+                .clone()
+                .unwrap_or_else(|| names.stack.clone());
             let existing = &stage.existing;
             // The first stage of each account creates GitHub's OIDC provider, unless the
             // account already has one; an account holds only one provider per URL.
@@ -192,14 +195,20 @@ impl Pipeline {
                 (Some(uri), _) => {
                     let name = uri.split_once('/').map_or("", |(_, n)| n).to_owned();
                     Some(ImageRepository {
-                        arn: format!("arn:{partition}:ecr:{}:{account}:repository/{name}", stage.region),
+                        arn: format!(
+                            "arn:{partition}:ecr:{}:{account}:repository/{name}",
+                            stage.region
+                        ),
                         name,
                         uri: uri.clone(),
                         create: false,
                     })
                 }
                 (None, true) => Some(ImageRepository {
-                    uri: format!("{account}.dkr.ecr.{}.{url_suffix}/{}", stage.region, names.image_repository),
+                    uri: format!(
+                        "{account}.dkr.ecr.{}.{url_suffix}/{}",
+                        stage.region, names.image_repository
+                    ),
                     arn: format!(
                         "arn:{partition}:ecr:{}:{account}:repository/{}",
                         stage.region, names.image_repository
@@ -217,12 +226,17 @@ impl Pipeline {
                 environment: stage.environment.clone(),
                 parameter_overrides: stage.parameter_overrides.clone(),
                 resources_stack_name: names.resources_stack.clone(),
-                pipeline_role_arn: format!("arn:{partition}:iam::{account}:role/{}", names.pipeline_role),
+                pipeline_role_arn: format!(
+                    "arn:{partition}:iam::{account}:role/{}",
+                    names.pipeline_role
+                ),
                 pipeline_role_name: names.pipeline_role.clone(),
                 cfn_role_arn: existing
                     .cloudformation_execution_role
                     .clone()
-                    .unwrap_or_else(|| format!("arn:{partition}:iam::{account}:role/{}", names.cfn_role)),
+                    .unwrap_or_else(|| {
+                        format!("arn:{partition}:iam::{account}:role/{}", names.cfn_role)
+                    }),
                 cfn_role_name: existing
                     .cloudformation_execution_role
                     .is_none()
@@ -231,7 +245,10 @@ impl Pipeline {
                     .artifacts_bucket
                     .clone()
                     .unwrap_or_else(|| names.artifacts_bucket.clone()),
-                log_bucket: existing.artifacts_bucket.is_none().then(|| names.log_bucket.clone()),
+                log_bucket: existing
+                    .artifacts_bucket
+                    .is_none()
+                    .then(|| names.log_bucket.clone()),
                 image_repository,
                 oidc_provider_arn: format!(
                     "arn:{partition}:iam::{account}:oidc-provider/{}",
@@ -317,11 +334,19 @@ pub struct Synthesis {
 pub fn synthesize(config: &Config) -> Result<Synthesis, Vec<Diagnostic>> {
     let pipeline = Pipeline::new(config)?;
     let template = template::template(&pipeline);
-    let workflow = workflow::workflow(&pipeline);
+    let model_problems = template.validate();
+    if let Some(problem) = model_problems.first() {
+        return Err(vec![Diagnostic::error(
+            "internal-error",
+            format!("the template is inconsistent: {problem}"),
+        )
+        .help("this is a bug in sampipe; please report it with your config")]);
+    }
+    let workflow = workflow::workflow(&pipeline).map_err(|d| vec![d])?;
     let files = vec![
         crate::output::Artifact {
             file_name: "template.yaml",
-            contents: template::render(&template),
+            contents: template::render(&template).map_err(|d| vec![d])?,
         },
         crate::output::Artifact {
             file_name: "pipeline.yaml",

@@ -43,12 +43,42 @@ impl StageNames {
     /// Every name over its limit, as a diagnostic pointing at the stage's name.
     pub fn check(&self, app: &str, stage: &str, path: &ConfigPath) -> Vec<Diagnostic> {
         let limits = [
-            (&self.pipeline_role, ROLE_NAME_MAX, "IAM role name", "{app}-{stage}-pipeline-execution-role"),
-            (&self.cfn_role, ROLE_NAME_MAX, "IAM role name", "{app}-{stage}-cfn-execution-role"),
-            (&self.artifacts_bucket, BUCKET_NAME_MAX, "S3 bucket name", "{app}-{stage}-artifacts-{account}-{region}"),
-            (&self.log_bucket, BUCKET_NAME_MAX, "S3 bucket name", "{app}-{stage}-access-logs-{account}-{region}"),
-            (&self.resources_stack, STACK_NAME_MAX, "stack name", "{app}-{stage}-pipeline-resources"),
-            (&self.image_repository, REPOSITORY_NAME_MAX, "ECR repository name", "{app}/{stage}"),
+            (
+                &self.pipeline_role,
+                ROLE_NAME_MAX,
+                "IAM role name",
+                "{app}-{stage}-pipeline-execution-role",
+            ),
+            (
+                &self.cfn_role,
+                ROLE_NAME_MAX,
+                "IAM role name",
+                "{app}-{stage}-cfn-execution-role",
+            ),
+            (
+                &self.artifacts_bucket,
+                BUCKET_NAME_MAX,
+                "S3 bucket name",
+                "{app}-{stage}-artifacts-{account}-{region}",
+            ),
+            (
+                &self.log_bucket,
+                BUCKET_NAME_MAX,
+                "S3 bucket name",
+                "{app}-{stage}-access-logs-{account}-{region}",
+            ),
+            (
+                &self.resources_stack,
+                STACK_NAME_MAX,
+                "stack name",
+                "{app}-{stage}-pipeline-resources",
+            ),
+            (
+                &self.image_repository,
+                REPOSITORY_NAME_MAX,
+                "ECR repository name",
+                "{app}/{stage}",
+            ),
         ];
         let mut out = Vec::new();
         for (name, max, what, pattern) in limits {
@@ -95,18 +125,31 @@ mod tests {
     fn names_are_derived_from_app_stage_account_and_region() {
         let names = StageNames::new("sam-app", "dev", "111111111111", "us-east-2");
         assert_eq!(names.pipeline_role, "sam-app-dev-pipeline-execution-role");
-        assert_eq!(names.artifacts_bucket, "sam-app-dev-artifacts-111111111111-us-east-2");
+        assert_eq!(
+            names.artifacts_bucket,
+            "sam-app-dev-artifacts-111111111111-us-east-2"
+        );
         assert_eq!(names.image_repository, "sam-app/dev");
-        assert!(names.check("sam-app", "dev", &ConfigPath::root()).is_empty());
+        assert!(names
+            .check("sam-app", "dev", &ConfigPath::root())
+            .is_empty());
     }
 
     #[test]
     fn a_name_over_its_limit_is_an_error_with_a_hint() {
         let app = "a-very-long-application-name-for-testing";
         let names = StageNames::new(app, "production", "111111111111", "ap-southeast-2");
-        let problems = names.check(app, "production", &ConfigPath::root().key("stages").index(0));
+        let problems = names.check(
+            app,
+            "production",
+            &ConfigPath::root().key("stages").index(0),
+        );
         assert_eq!(problems.len(), 1);
         assert_eq!(problems[0].code, "name-too-long");
-        assert!(problems[0].message.contains("IAM role name"), "{}", problems[0].message);
+        assert!(
+            problems[0].message.contains("IAM role name"),
+            "{}",
+            problems[0].message
+        );
     }
 }

@@ -7,9 +7,10 @@ use indexmap::IndexMap;
 
 use crate::cfn::{
     resources::{ecr, iam, s3},
-    ConditionOperator, DeletionPolicy, Mapping, Output, Parameter, PolicyDocument, Principal,
-    Pseudo, Resource, Statement, StatementEntry, Tag, Template, Value,
+    ConditionOperator, Mapping, Output, Parameter, PolicyDocument, Principal, Pseudo, Resource,
+    Statement, StatementEntry, Tag, Template, Value,
 };
+use crate::diag::Diagnostic;
 use crate::pipeline::names::{feature_stack_prefix, GITHUB_AUDIENCE, GITHUB_OIDC_HOST};
 use crate::pipeline::{Pipeline, StagePlan};
 use crate::trust::claims::{condition_key, patterns, ClaimPatterns};
@@ -75,16 +76,25 @@ struct Switches {
 impl Switches {
     fn new(p: &Pipeline) -> Self {
         let feature_stage = |s: &StagePlan| {
-            p.feature_branches.is_some() && p.stages.first().is_some_and(|first| first.name == s.name)
+            p.feature_branches.is_some()
+                && p.stages.first().is_some_and(|first| first.name == s.name)
         };
         Self {
             oidc_provider: Switch::of(p, "CreateOidcProvider", |s| s.create_oidc_provider),
-            artifacts_bucket: Switch::of(p, "CreateArtifactsBucket", StagePlan::creates_artifacts_bucket),
-            cfn_role: Switch::of(p, "CreateCloudFormationExecutionRole", |s| s.cfn_role_name.is_some()),
+            artifacts_bucket: Switch::of(
+                p,
+                "CreateArtifactsBucket",
+                StagePlan::creates_artifacts_bucket,
+            ),
+            cfn_role: Switch::of(p, "CreateCloudFormationExecutionRole", |s| {
+                s.cfn_role_name.is_some()
+            }),
             create_image_repository: Switch::of(p, "CreateImageRepository", |s| {
                 s.image_repository.as_ref().is_some_and(|r| r.create)
             }),
-            use_image_repository: Switch::of(p, "UseImageRepository", |s| s.image_repository.is_some()),
+            use_image_repository: Switch::of(p, "UseImageRepository", |s| {
+                s.image_repository.is_some()
+            }),
             feature_branches: Switch::of(p, "TrustFeatureBranches", feature_stage),
         }
     }
@@ -136,6 +146,21 @@ fn value_if(switch: Switch, then: Value, otherwise: Value) -> Value {
     }
 }
 
+fn doc(statements: Vec<StatementEntry>) -> PolicyDocument {
+    PolicyDocument {
+        statement: statements,
+        ..PolicyDocument::default()
+    }
+}
+
+/// Sets the resource's condition when the switch has one.
+fn only_if(resource: Resource, switch: Switch) -> Resource {
+    match switch.condition() {
+        Some(condition) => resource.condition(condition),
+        None => resource,
+    }
+}
+
 fn tags(p: &Pipeline) -> Vec<Tag> {
     vec![
         Tag::new("sampipe:app", Value::str(&p.app)),
@@ -155,28 +180,27 @@ pub fn template(p: &Pipeline) -> Template {
             ids::STAGE,
             Parameter::string()
                 .description("The stage whose pipeline resources this stack holds.")
-                .allowed_values(p.stages.iter().map(|s| s.name.clone()).collect()),
+                .allowed_values(p.stages.iter().map(|s| s.name.clone())),
         )
         .mapping(MAP, stage_mapping(p, &switches));
     for switch in switches.all() {
         if let Some(name) = switch.condition() {
-            t = t.condition(
-                &name,
-                Value::equals(stage_value(&name), Value::str("true")),
-            );
+            t = t.condition(&name, Value::equals(stage_value(&name), Value::str("true")));
         }
     }
 
     if switches.oidc_provider.is_used() {
         t = t.resource(
             ids::OIDC_PROVIDER,
-            Resource::new(iam::OidcProvider {
-                url: Value::str(format!("https://{GITHUB_OIDC_HOST}")),
-                client_id_list: vec![Value::str(GITHUB_AUDIENCE)],
-                thumbprint_list: Vec::new(),
-                tags: tags(p),
-            })
-            .condition(switches.oidc_provider.condition()),
+            only_if(
+                Resource::new(iam::OidcProvider {
+                    url: Value::str(format!("https://{GITHUB_OIDC_HOST}")),
+                    client_id_list: vec![Value::str(GITHUB_AUDIENCE)],
+                    thumbprint_list: Vec::new(),
+                    tags: tags(p),
+                }),
+                switches.oidc_provider,
+            ),
         );
     }
     t = t.resource(ids::PIPELINE_ROLE, pipeline_role(p, &switches));
@@ -202,8 +226,14 @@ fn stage_mapping(p: &Pipeline, switches: &Switches) -> Mapping {
         put("Account", Value::str(&stage.account));
         put("Region", Value::str(&stage.region));
         put("ApplicationStackName", Value::str(&stage.stack_name));
-        put("PipelineExecutionRoleName", Value::str(&stage.pipeline_role_name));
-        put("CloudFormationExecutionRoleArn", Value::str(&stage.cfn_role_arn));
+        put(
+            "PipelineExecutionRoleName",
+            Value::str(&stage.pipeline_role_name),
+        );
+        put(
+            "CloudFormationExecutionRoleArn",
+            Value::str(&stage.cfn_role_arn),
+        );
         if switches.cfn_role.is_used() {
             put(
                 "CloudFormationExecutionRoleName",
@@ -217,7 +247,10 @@ fn stage_mapping(p: &Pipeline, switches: &Switches) -> Mapping {
             put("AccessLogBucketName", Value::str("none"));
         }
         if switches.use_image_repository.is_used() {
-            let name = stage.image_repository.as_ref().map_or("none", |r| r.name.as_str());
+            let name = stage
+                .image_repository
+                .as_ref()
+                .map_or("none", |r| r.name.as_str());
             put("ImageRepositoryName", Value::str(name));
         }
         let subjects: Vec<Value> = exact_patterns(p, index)
@@ -233,7 +266,10 @@ fn stage_mapping(p: &Pipeline, switches: &Switches) -> Mapping {
                 switches.create_image_repository,
                 stage.image_repository.as_ref().is_some_and(|r| r.create),
             ),
-            (switches.use_image_repository, stage.image_repository.is_some()),
+            (
+                switches.use_image_repository,
+                stage.image_repository.is_some(),
+            ),
             (switches.feature_branches, index == 0),
         ];
         for (switch, on) in flags {
@@ -241,7 +277,9 @@ fn stage_mapping(p: &Pipeline, switches: &Switches) -> Mapping {
                 put(&name, Value::str(if on { "true" } else { "false" }));
             }
         }
-        mapping = mapping.entry(&stage.name, row);
+        for (key, value) in row {
+            mapping = mapping.entry(&stage.name, key, value);
+        }
     }
     mapping
 }
@@ -274,23 +312,41 @@ fn trust_policy(p: &Pipeline, switches: &Switches) -> PolicyDocument {
     let provider = Value::sub(format!(
         "arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:oidc-provider/{GITHUB_OIDC_HOST}"
     ));
-    let statement = |sid: &str, op: ConditionOperator, subs: Value, refs: Vec<Value>, workflow_refs: Vec<Value>| {
+    let statement = |sid: &str,
+                     op: ConditionOperator,
+                     subs: Value,
+                     refs: Vec<Value>,
+                     workflow_refs: Vec<Value>| {
         let mut s = Statement::allow()
             .sid(sid)
-            .principal(Principal::Federated(provider.clone()))
+            .principal(Principal::federated(provider.clone()))
             .action("sts:AssumeRoleWithWebIdentity")
-            .condition(ConditionOperator::StringEquals, condition_key("aud"), Value::str(GITHUB_AUDIENCE));
+            .condition(
+                ConditionOperator::StringEquals,
+                condition_key("aud"),
+                Value::str(GITHUB_AUDIENCE),
+            );
         if let Some((_, repo_id)) = p.repository.ids {
-            s = s.condition(ConditionOperator::StringEquals, condition_key("repository_id"), Value::str(repo_id.to_string()));
+            s = s.condition(
+                ConditionOperator::StringEquals,
+                condition_key("repository_id"),
+                Value::str(repo_id.to_string()),
+            );
         }
         s.condition(op, condition_key("sub"), subs)
             .condition(op, condition_key("ref"), one_or_list(refs))
-            .condition(op, condition_key("job_workflow_ref"), one_or_list(workflow_refs))
+            .condition(
+                op,
+                condition_key("job_workflow_ref"),
+                one_or_list(workflow_refs),
+            )
     };
 
     // Exact subjects differ per stage (environments); refs and the workflow are shared by all
     // jobs on the deployment branch, so they are written once.
-    let exact: Vec<ClaimPatterns> = (0..p.stages.len()).flat_map(|i| exact_patterns(p, i)).collect();
+    let exact: Vec<ClaimPatterns> = (0..p.stages.len())
+        .flat_map(|i| exact_patterns(p, i))
+        .collect();
     let mut statements = vec![StatementEntry::Always(statement(
         "DeployFromBranch",
         ConditionOperator::StringEquals,
@@ -316,7 +372,7 @@ fn trust_policy(p: &Pipeline, switches: &Switches) -> PolicyDocument {
             ),
         ));
     }
-    PolicyDocument::new(statements)
+    doc(statements)
 }
 
 fn one_or_list(mut values: Vec<Value>) -> Value {
@@ -334,8 +390,14 @@ fn stack_arn(stack: &str) -> Value {
 }
 
 fn pipeline_role(p: &Pipeline, switches: &Switches) -> Resource {
-    let bucket_arn = sub_stage("arn:${AWS::Partition}:s3:::${Bucket}", &[("Bucket", "ArtifactsBucketName")]);
-    let objects_arn = sub_stage("arn:${AWS::Partition}:s3:::${Bucket}/*", &[("Bucket", "ArtifactsBucketName")]);
+    let bucket_arn = sub_stage(
+        "arn:${AWS::Partition}:s3:::${Bucket}",
+        &[("Bucket", "ArtifactsBucketName")],
+    );
+    let objects_arn = sub_stage(
+        "arn:${AWS::Partition}:s3:::${Bucket}/*",
+        &[("Bucket", "ArtifactsBucketName")],
+    );
     let mut stacks = vec![sub_stage(
         "arn:${AWS::Partition}:cloudformation:${AWS::Region}:${AWS::AccountId}:stack/${Stack}/*",
         &[("Stack", "ApplicationStackName")],
@@ -434,18 +496,25 @@ fn pipeline_role(p: &Pipeline, switches: &Switches) -> Resource {
         p.workflow_path
     )));
     role.max_session_duration = Some(3600);
-    role.policies = vec![iam::InlinePolicy::new("deploy-application", PolicyDocument::new(statements))];
+    role.policies = vec![iam::InlinePolicy {
+        policy_name: "deploy-application".into(),
+        policy_document: doc(statements),
+    }];
     role.tags = tags(p);
     Resource::new(role)
 }
 
 fn cfn_role(p: &Pipeline, switches: &Switches) -> Resource {
-    let trust = PolicyDocument::new(vec![StatementEntry::Always(
+    let trust = doc(vec![StatementEntry::Always(
         Statement::allow()
-            .principal(Principal::Service(vec!["cloudformation.amazonaws.com".into()]))
+            .principal(Principal::service("cloudformation.amazonaws.com"))
             .action("sts:AssumeRole")
             // Only CloudFormation acting for this account (confused-deputy protection).
-            .condition(ConditionOperator::StringEquals, "aws:SourceAccount", Value::pseudo(Pseudo::AccountId)),
+            .condition(
+                ConditionOperator::StringEquals,
+                "aws:SourceAccount",
+                Value::pseudo(Pseudo::AccountId),
+            ),
     )]);
     let mut role = iam::Role::new(trust);
     role.role_name = Some(stage_value("CloudFormationExecutionRoleName"));
@@ -453,20 +522,28 @@ fn cfn_role(p: &Pipeline, switches: &Switches) -> Resource {
         "Used by CloudFormation to deploy the application stack; passed by the pipeline execution role.",
     ));
     if p.execution_role.managed_policy_arns.is_empty() {
-        role.policies = vec![iam::InlinePolicy::new(
-            "deploy-any-resource",
-            PolicyDocument::new(vec![StatementEntry::Always(
+        role.policies = vec![iam::InlinePolicy {
+            policy_name: "deploy-any-resource".into(),
+            policy_document: doc(vec![StatementEntry::Always(
                 Statement::allow().action("*").resource(Value::str("*")),
             )]),
-        )];
+        }];
     } else {
         role.managed_policy_arns = Some(Value::List(
-            p.execution_role.managed_policy_arns.iter().map(|arn| sub_or_str(arn)).collect(),
+            p.execution_role
+                .managed_policy_arns
+                .iter()
+                .map(|arn| sub_or_str(arn))
+                .collect(),
         ));
     }
-    role.permissions_boundary = p.execution_role.permissions_boundary.as_deref().map(sub_or_str);
+    role.permissions_boundary = p
+        .execution_role
+        .permissions_boundary
+        .as_deref()
+        .map(sub_or_str);
     role.tags = tags(p);
-    Resource::new(role).condition(switches.cfn_role.condition())
+    only_if(Resource::new(role), switches.cfn_role)
 }
 
 /// A literal, or `!Sub` when it refers to `${AWS::...}`.
@@ -482,90 +559,104 @@ fn tls_only(bucket_key: &str) -> StatementEntry {
     StatementEntry::Always(
         Statement::deny()
             .sid("DenyInsecureTransport")
-            .principal(Principal::Everyone)
+            .principal(Principal::everyone())
             .action("s3:*")
             .resources([
-                sub_stage("arn:${AWS::Partition}:s3:::${Bucket}", &[("Bucket", bucket_key)]),
-                sub_stage("arn:${AWS::Partition}:s3:::${Bucket}/*", &[("Bucket", bucket_key)]),
+                sub_stage(
+                    "arn:${AWS::Partition}:s3:::${Bucket}",
+                    &[("Bucket", bucket_key)],
+                ),
+                sub_stage(
+                    "arn:${AWS::Partition}:s3:::${Bucket}/*",
+                    &[("Bucket", bucket_key)],
+                ),
             ])
-            .condition(ConditionOperator::Bool, "aws:SecureTransport", Value::str("false")),
+            .condition(
+                ConditionOperator::Bool,
+                "aws:SecureTransport",
+                Value::str("false"),
+            ),
     )
 }
 
 fn secure_bucket(name_key: &str, p: &Pipeline) -> s3::Bucket {
-    let mut bucket = s3::Bucket::new(stage_value(name_key));
-    bucket.bucket_encryption = Some(s3::BucketEncryption::sse_s3());
-    bucket.versioning_configuration = Some(s3::VersioningConfiguration::enabled());
-    bucket.public_access_block_configuration = Some(s3::PublicAccessBlockConfiguration::block_all());
-    bucket.ownership_controls = Some(s3::OwnershipControls::bucket_owner_enforced());
+    let mut bucket = s3::Bucket::new()
+        .bucket_name(stage_value(name_key))
+        .encryption(s3::BucketEncryption::Aes256)
+        .versioned()
+        .block_public_access()
+        .bucket_owner_enforced();
     bucket.tags = tags(p);
     bucket
 }
 
-fn retained(resource: Resource) -> Resource {
-    resource
-        .deletion_policy(DeletionPolicy::Retain)
-        .update_replace_policy(DeletionPolicy::Retain)
-}
-
 fn artifacts_buckets(t: Template, p: &Pipeline, switches: &Switches) -> Template {
-    let condition = switches.artifacts_bucket.condition();
-    let mut artifacts = secure_bucket("ArtifactsBucketName", p);
-    artifacts.logging_configuration = Some(s3::LoggingConfiguration {
-        destination_bucket_name: Value::r#ref(ids::LOG_BUCKET),
-        log_file_prefix: Some("artifacts/".into()),
-    });
-    artifacts.lifecycle_configuration = Some(s3::LifecycleConfiguration {
-        rules: vec![s3::LifecycleRule {
-            id: "expire-old-artifacts".into(),
-            status: "Enabled".into(),
-            noncurrent_version_expiration: Some(s3::NoncurrentVersionExpiration { noncurrent_days: 30 }),
-            abort_incomplete_multipart_upload: Some(s3::AbortIncompleteMultipartUpload { days_after_initiation: 7 }),
-            expiration_in_days: None,
-        }],
-    });
-    let mut logs = secure_bucket("AccessLogBucketName", p);
-    logs.lifecycle_configuration = Some(s3::LifecycleConfiguration {
-        rules: vec![s3::LifecycleRule {
-            id: "expire-old-logs".into(),
-            status: "Enabled".into(),
-            noncurrent_version_expiration: Some(s3::NoncurrentVersionExpiration { noncurrent_days: 30 }),
-            abort_incomplete_multipart_upload: Some(s3::AbortIncompleteMultipartUpload { days_after_initiation: 7 }),
-            expiration_in_days: Some(365),
-        }],
-    });
+    let switch = switches.artifacts_bucket;
+    let artifacts = secure_bucket("ArtifactsBucketName", p)
+        .logging(Value::r#ref(ids::LOG_BUCKET), "artifacts/")
+        .lifecycle_rule(
+            s3::LifecycleRule::enabled("expire-old-artifacts")
+                .noncurrent_version_expiration(30)
+                .abort_incomplete_multipart_upload(7),
+        );
+    let logs = secure_bucket("AccessLogBucketName", p).lifecycle_rule(
+        s3::LifecycleRule::enabled("expire-old-logs")
+            .expiration_in_days(365)
+            .noncurrent_version_expiration(30)
+            .abort_incomplete_multipart_upload(7),
+    );
     // Log delivery is granted by bucket policy: BucketOwnerEnforced disables ACLs.
     let log_delivery = StatementEntry::Always(
         Statement::allow()
             .sid("AllowServerAccessLogDelivery")
-            .principal(Principal::Service(vec!["logging.s3.amazonaws.com".into()]))
+            .principal(Principal::service("logging.s3.amazonaws.com"))
             .action("s3:PutObject")
-            .resource(sub_stage("arn:${AWS::Partition}:s3:::${Bucket}/artifacts/*", &[("Bucket", "AccessLogBucketName")]))
+            .resource(sub_stage(
+                "arn:${AWS::Partition}:s3:::${Bucket}/artifacts/*",
+                &[("Bucket", "AccessLogBucketName")],
+            ))
             .condition(
                 ConditionOperator::ArnLike,
                 "aws:SourceArn",
-                sub_stage("arn:${AWS::Partition}:s3:::${Bucket}", &[("Bucket", "ArtifactsBucketName")]),
+                sub_stage(
+                    "arn:${AWS::Partition}:s3:::${Bucket}",
+                    &[("Bucket", "ArtifactsBucketName")],
+                ),
             )
-            .condition(ConditionOperator::StringEquals, "aws:SourceAccount", Value::pseudo(Pseudo::AccountId)),
+            .condition(
+                ConditionOperator::StringEquals,
+                "aws:SourceAccount",
+                Value::pseudo(Pseudo::AccountId),
+            ),
     );
-    t.resource(ids::ARTIFACTS_BUCKET, retained(Resource::new(artifacts).condition(condition.clone())))
-        .resource(
-            ids::ARTIFACTS_BUCKET_POLICY,
-            Resource::new(s3::BucketPolicy {
-                bucket: Value::r#ref(ids::ARTIFACTS_BUCKET),
-                policy_document: PolicyDocument::new(vec![tls_only("ArtifactsBucketName")]),
-            })
-            .condition(condition.clone()),
-        )
-        .resource(ids::LOG_BUCKET, retained(Resource::new(logs).condition(condition.clone())))
-        .resource(
-            ids::LOG_BUCKET_POLICY,
-            Resource::new(s3::BucketPolicy {
-                bucket: Value::r#ref(ids::LOG_BUCKET),
-                policy_document: PolicyDocument::new(vec![tls_only("AccessLogBucketName"), log_delivery]),
-            })
-            .condition(condition),
-        )
+    t.resource(
+        ids::ARTIFACTS_BUCKET,
+        only_if(Resource::new(artifacts).retain(), switch),
+    )
+    .resource(
+        ids::ARTIFACTS_BUCKET_POLICY,
+        only_if(
+            Resource::new(s3::BucketPolicy::new(
+                Value::r#ref(ids::ARTIFACTS_BUCKET),
+                doc(vec![tls_only("ArtifactsBucketName")]),
+            )),
+            switch,
+        ),
+    )
+    .resource(
+        ids::LOG_BUCKET,
+        only_if(Resource::new(logs).retain(), switch),
+    )
+    .resource(
+        ids::LOG_BUCKET_POLICY,
+        only_if(
+            Resource::new(s3::BucketPolicy::new(
+                Value::r#ref(ids::LOG_BUCKET),
+                doc(vec![tls_only("AccessLogBucketName"), log_delivery]),
+            )),
+            switch,
+        ),
+    )
 }
 
 /// Untagged images (superseded builds) expire; tagged ones back deployed functions.
@@ -574,22 +665,29 @@ const IMAGE_LIFECYCLE_POLICY: &str = r#"{"rules":[{"rulePriority":1,"description
 fn image_repository(p: &Pipeline, switches: &Switches) -> Resource {
     let lambda_pull = Statement::allow()
         .sid("LambdaPullImages")
-        .principal(Principal::Service(vec!["lambda.amazonaws.com".into()]))
+        .principal(Principal::service("lambda.amazonaws.com"))
         .actions(["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"])
         .condition(
             ConditionOperator::StringLike,
             "aws:sourceArn",
             Value::sub("arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:*"),
         );
-    let mut repository = ecr::Repository::new(stage_value("ImageRepositoryName"));
-    repository.image_scanning_configuration = Some(ecr::ImageScanningConfiguration { scan_on_push: true });
-    repository.encryption_configuration = Some(ecr::EncryptionConfiguration::aes256());
+    let mut repository = ecr::Repository::new()
+        .repository_name(stage_value("ImageRepositoryName"))
+        .scan_on_push()
+        .encryption(ecr::EncryptionConfiguration {
+            encryption_type: ecr::EncryptionType::Aes256,
+            kms_key: None,
+        })
+        .repository_policy(doc(vec![StatementEntry::Always(lambda_pull)]));
     repository.lifecycle_policy = Some(ecr::LifecyclePolicy {
         lifecycle_policy_text: IMAGE_LIFECYCLE_POLICY.into(),
     });
-    repository.repository_policy_text = Some(PolicyDocument::new(vec![StatementEntry::Always(lambda_pull)]));
     repository.tags = tags(p);
-    retained(Resource::new(repository).condition(switches.create_image_repository.condition()))
+    only_if(
+        Resource::new(repository).retain(),
+        switches.create_image_repository,
+    )
 }
 
 fn outputs(t: Template, switches: &Switches) -> Template {
@@ -606,7 +704,9 @@ fn outputs(t: Template, switches: &Switches) -> Template {
                 Value::get_att(ids::CFN_ROLE, "Arn"),
                 stage_value("CloudFormationExecutionRoleArn"),
             ))
-            .description("Role CloudFormation uses to deploy the application (sam deploy --role-arn)"),
+            .description(
+                "Role CloudFormation uses to deploy the application (sam deploy --role-arn)",
+            ),
         )
         .output(
             "ArtifactsBucketName",
@@ -628,21 +728,41 @@ fn outputs(t: Template, switches: &Switches) -> Template {
         );
         t = t.output(
             "ImageRepositoryUri",
-            Output::new(uri)
-                .description("Repository for image-based functions (sam deploy --image-repository)")
-                .condition(switches.use_image_repository.condition()),
+            match switches.use_image_repository.condition() {
+                Some(condition) => Output::new(uri)
+                    .description(
+                        "Repository for image-based functions (sam deploy --image-repository)",
+                    )
+                    .condition(condition),
+                None => Output::new(uri).description(
+                    "Repository for image-based functions (sam deploy --image-repository)",
+                ),
+            },
         );
     }
     t
 }
 
 /// The template as reviewers read it: short-form intrinsics, a blank line between resources.
-pub fn render(template: &Template) -> String {
+pub fn render(template: &Template) -> Result<String, Diagnostic> {
     let style = crate::yaml::Style {
-        spaced_sections: ["Parameters", "Mappings", "Conditions", "Resources", "Outputs"]
-            .map(String::from)
-            .to_vec(),
+        spaced_sections: [
+            "Parameters",
+            "Mappings",
+            "Conditions",
+            "Resources",
+            "Outputs",
+        ]
+        .map(String::from)
+        .to_vec(),
         ..crate::yaml::Style::default()
     };
-    crate::yaml::to_string(&template.to_yaml_value(), &style)
+    let value = template.to_yaml_value().map_err(|error| {
+        Diagnostic::error(
+            "internal-error",
+            format!("cannot render the template: {error}"),
+        )
+        .help("this is a bug in sampipe; please report it with your config")
+    })?;
+    Ok(crate::yaml::to_string(&value, &style))
 }
