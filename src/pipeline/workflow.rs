@@ -9,8 +9,8 @@
 use crate::diag::Diagnostic;
 use crate::gha::{
     annotate, checkout, configure_aws_credentials, download_artifact, setup_sam, upload_artifact,
-    AwsCredentials, Concurrency, Defaults, Environment, Expr, Job, Literal, Permission, Permissions,
-    Pins, PushTrigger, Scope, Script, Step, Text, Triggers, Workflow,
+    AwsCredentials, Concurrency, Defaults, Environment, Expr, Job, Literal, Permission, Pins,
+    PushTrigger, Scope, Script, Step, Text, Triggers, Workflow,
 };
 use crate::pipeline::names::feature_stack_prefix;
 use crate::pipeline::{job_ids, Pipeline, RoleUse, StagePlan};
@@ -22,8 +22,11 @@ const BUILD_DIR: &str = "sam-build";
 
 /// An error in building the workflow: always a bug in sampipe, since the config was validated.
 fn internal(what: impl std::fmt::Display) -> Diagnostic {
-    Diagnostic::error("internal-error", format!("cannot build the workflow: {what}"))
-        .help("this is a bug in sampipe; please report it with your config")
+    Diagnostic::error(
+        "internal-error",
+        format!("cannot build the workflow: {what}"),
+    )
+    .help("this is a bug in sampipe; please report it with your config")
 }
 
 fn lit(text: impl Into<String>) -> Result<Literal, Diagnostic> {
@@ -58,6 +61,14 @@ pub fn workflow(p: &Pipeline) -> Result<Workflow, Diagnostic> {
         .name(&p.workflow.name)
         .on(triggers)
         .permission(Scope::Contents, Permission::Read)
+        // One run per ref at a time (push and dispatch carry `refs/heads/...`, delete the bare
+        // branch name, so a deleted branch's clean-up never queues behind a deployment).
+        .concurrency(
+            Concurrency::new(Text::from(expr(
+                "format('{0}-{1}', github.workflow, github.event.ref)",
+            )?))
+            .cancel_in_progress(false),
+        )
         .defaults(Defaults::new().shell("bash"));
 
     let on_branch = expr(&format!(
@@ -75,7 +86,8 @@ pub fn workflow(p: &Pipeline) -> Result<Workflow, Diagnostic> {
         build_needs = Some(job_ids::TEST);
     }
 
-    let mut build_command = format!("sam build --template-file \"$SAM_TEMPLATE\" --build-dir {BUILD_DIR}");
+    let mut build_command =
+        format!("sam build --template-file \"$SAM_TEMPLATE\" --build-dir {BUILD_DIR}");
     if p.workflow.use_container {
         build_command.push_str(" --use-container");
     }
@@ -93,13 +105,26 @@ pub fn workflow(p: &Pipeline) -> Result<Workflow, Diagnostic> {
                 .name("Build once for every stage")
                 .env("SAM_TEMPLATE", text(&p.sam_template)?),
         )
-        .step(upload_artifact(&pins, text(BUILD_ARTIFACT)?, text(BUILD_DIR)?, Some(7)));
+        .step(upload_artifact(
+            &pins,
+            text(BUILD_ARTIFACT)?,
+            text(BUILD_DIR)?,
+            Some(7),
+        ));
     w = w.job(job_ids::BUILD, build);
 
-    for use_ in p.role_uses.iter().filter(|u| u.job_id == job_ids::DEPLOY_FEATURE) {
+    for use_ in p
+        .role_uses
+        .iter()
+        .filter(|u| u.job_id == job_ids::DEPLOY_FEATURE)
+    {
         w = w.job(&use_.job_id, deploy_feature(p, &pins, use_)?);
     }
-    for use_ in p.role_uses.iter().filter(|u| u.job_id == job_ids::DELETE_FEATURE) {
+    for use_ in p
+        .role_uses
+        .iter()
+        .filter(|u| u.job_id == job_ids::DELETE_FEATURE)
+    {
         w = w.job(&use_.job_id, delete_feature(p, &pins, use_)?);
     }
 
@@ -115,14 +140,25 @@ pub fn workflow(p: &Pipeline) -> Result<Workflow, Diagnostic> {
             .if_(on_branch.clone())
             .needs(previous.clone())
             .permission(Scope::IdToken, Permission::Write)
-            .concurrency(Concurrency::new(text(format!("{}-deploy-{}", p.app, stage.name))?).cancel_in_progress(false));
+            .concurrency(
+                Concurrency::new(text(format!("{}-deploy-{}", p.app, stage.name))?)
+                    .cancel_in_progress(false),
+            );
         if let Some(environment) = &use_.environment {
             job = job.environment(Environment::new(text(environment)?));
         }
         job = job
-            .step(download_artifact(&pins, text(BUILD_ARTIFACT)?, text(BUILD_DIR)?))
+            .step(download_artifact(
+                &pins,
+                text(BUILD_ARTIFACT)?,
+                text(BUILD_DIR)?,
+            ))
             .step(setup_sam_step(p, &pins)?)
-            .step(assume_role(&pins, stage, &format!("deploy-{}", stage.name))?);
+            .step(assume_role(
+                &pins,
+                stage,
+                &format!("deploy-{}", stage.name),
+            )?);
         job = job.step(sam_deploy(p, stage, DeployTarget::StageStack)?);
         w = w.job(&id, job);
         previous = id;
@@ -187,7 +223,10 @@ fn assume_role(pins: &Pins, stage: &StagePlan, session: &str) -> Result<Step, Di
             audience: None,
         },
     );
-    Ok(Step::from(step.name(format!("Assume the {} pipeline execution role", stage.name))))
+    Ok(Step::from(step.name(format!(
+        "Assume the {} pipeline execution role",
+        stage.name
+    ))))
 }
 
 enum DeployTarget {
@@ -220,8 +259,15 @@ fn sam_deploy(p: &Pipeline, stage: &StagePlan, target: DeployTarget) -> Result<S
         source.push_str("  --image-repository \"$IMAGE_REPOSITORY\" \\\n");
     }
     if matches!(target, DeployTarget::StageStack) && !stage.parameter_overrides.is_empty() {
-        let overrides: Vec<String> = stage.parameter_overrides.iter().map(|o| format!("'{o}'")).collect();
-        source.push_str(&format!("  --parameter-overrides {} \\\n", overrides.join(" ")));
+        let overrides: Vec<String> = stage
+            .parameter_overrides
+            .iter()
+            .map(|o| format!("'{o}'"))
+            .collect();
+        source.push_str(&format!(
+            "  --parameter-overrides {} \\\n",
+            overrides.join(" ")
+        ));
     }
     source.push_str(&format!(
         "  --capabilities {} \\\n  --no-confirm-changeset \\\n  --no-fail-on-empty-changeset\n",
@@ -229,7 +275,9 @@ fn sam_deploy(p: &Pipeline, stage: &StagePlan, target: DeployTarget) -> Result<S
     ));
     let name = match target {
         DeployTarget::StageStack => format!("Deploy {} to {}", stage.stack_name, stage.name),
-        DeployTarget::FeatureStack => format!("Deploy the feature branch's stack to {}", stage.name),
+        DeployTarget::FeatureStack => {
+            format!("Deploy the feature branch's stack to {}", stage.name)
+        }
     };
     let mut step = Step::run(script(source)?).name(name);
     if matches!(target, DeployTarget::StageStack) {
@@ -253,22 +301,30 @@ fn first_stage(p: &Pipeline) -> Result<&StagePlan, Diagnostic> {
 
 fn deploy_feature(p: &Pipeline, pins: &Pins, use_: &RoleUse) -> Result<Job, Diagnostic> {
     let stage = first_stage(p)?;
-    Ok(base_job(p, &format!("Deploy the feature branch to {}", stage.name))
-        .if_(expr(&format!(
-            "github.event_name == 'push' && github.ref != 'refs/heads/{}'",
-            p.branch
-        ))?)
-        .needs(job_ids::BUILD)
-        .permission(Scope::IdToken, Permission::Write)
-        .concurrency(Concurrency::new(Text::from(expr(&format!(
-            "format('{}-feature-{{0}}', github.ref_name)",
-            p.app
-        ))?))
-        .cancel_in_progress(false))
-        .step(download_artifact(pins, text(BUILD_ARTIFACT)?, text(BUILD_DIR)?))
-        .step(setup_sam_step(p, pins)?)
-        .step(assume_role(pins, stage, &use_.job_id)?)
-        .step(sam_deploy(p, stage, DeployTarget::FeatureStack)?))
+    Ok(
+        base_job(p, &format!("Deploy the feature branch to {}", stage.name))
+            .if_(expr(&format!(
+                "github.event_name == 'push' && github.ref != 'refs/heads/{}'",
+                p.branch
+            ))?)
+            .needs(job_ids::BUILD)
+            .permission(Scope::IdToken, Permission::Write)
+            .concurrency(
+                Concurrency::new(Text::from(expr(&format!(
+                    "format('{}-feature-{{0}}', github.ref_name)",
+                    p.app
+                ))?))
+                .cancel_in_progress(false),
+            )
+            .step(download_artifact(
+                pins,
+                text(BUILD_ARTIFACT)?,
+                text(BUILD_DIR)?,
+            ))
+            .step(setup_sam_step(p, pins)?)
+            .step(assume_role(pins, stage, &use_.job_id)?)
+            .step(sam_deploy(p, stage, DeployTarget::FeatureStack)?),
+    )
 }
 
 /// GitHub's branch-filter glob as an anchored POSIX regex: `**` matches anything, `*` anything
@@ -303,29 +359,36 @@ fn delete_feature(p: &Pipeline, pins: &Pins, use_: &RoleUse) -> Result<Job, Diag
         "{}sam delete --stack-name \"$stack\" --region \"$REGION\" --no-prompts\n",
         feature_stack_script(p)
     );
-    Ok(base_job(p, &format!("Delete the feature branch's stack from {}", stage.name))
-        .if_(expr("github.event_name == 'delete' && github.event.ref_type == 'branch'")?)
-        .permission(Scope::IdToken, Permission::Write)
-        .concurrency(Concurrency::new(Text::from(expr(&format!(
+    Ok(base_job(
+        p,
+        &format!("Delete the feature branch's stack from {}", stage.name),
+    )
+    .if_(expr(
+        "github.event_name == 'delete' && github.event.ref_type == 'branch'",
+    )?)
+    .permission(Scope::IdToken, Permission::Write)
+    .concurrency(
+        Concurrency::new(Text::from(expr(&format!(
             "format('{}-feature-{{0}}', github.event.ref)",
             p.app
         ))?))
-        .cancel_in_progress(false))
-        .step(
-            Step::run(script(check)?)
-                .name("Check that the deleted branch is a feature branch")
-                .id("branch")
-                .env("BRANCH", expr("github.event.ref")?),
-        )
-        .step(setup_sam_step(p, pins)?.if_(is_feature.clone()))
-        .step(assume_role(pins, stage, &use_.job_id)?.if_(is_feature.clone()))
-        .step(
-            Step::run(script(delete)?)
-                .name("Delete the feature branch's stack")
-                .if_(is_feature)
-                .env("BRANCH", expr("github.event.ref")?)
-                .env("REGION", text(&stage.region)?),
-        ))
+        .cancel_in_progress(false),
+    )
+    .step(
+        Step::run(script(check)?)
+            .name("Check that the deleted branch is a feature branch")
+            .id("branch")
+            .env("BRANCH", expr("github.event.ref")?),
+    )
+    .step(setup_sam_step(p, pins)?.if_(is_feature.clone()))
+    .step(assume_role(pins, stage, &use_.job_id)?.if_(is_feature.clone()))
+    .step(
+        Step::run(script(delete)?)
+            .name("Delete the feature branch's stack")
+            .if_(is_feature)
+            .env("BRANCH", expr("github.event.ref")?)
+            .env("REGION", text(&stage.region)?),
+    ))
 }
 
 /// The workflow as committed: a header saying it is generated, the version beside each pin.
@@ -344,7 +407,22 @@ pub fn render(p: &Pipeline, workflow: &Workflow) -> String {
         "Each deploy job assumes only its own stage's role through GitHub OIDC; the roles' trust",
         "policies admit exactly these jobs (`sampipe explain` prints the trust map).",
     ];
-    annotate(&body, &header, &workflow.uses_versions())
+    let annotated = annotate(&body, &header, &workflow.uses_versions());
+    explain_permissions(&annotated)
+}
+
+/// Says why each job may request an OIDC token, next to the grant (zizmor's
+/// `undocumented-permissions`): reviewers should see it was intended.
+fn explain_permissions(rendered: &str) -> String {
+    let mut out = String::with_capacity(rendered.len() + 1024);
+    for line in rendered.lines() {
+        out.push_str(line);
+        if line.trim_start() == "id-token: write" {
+            out.push_str(" # request an OIDC token to assume this stage's AWS role");
+        }
+        out.push('\n');
+    }
+    out
 }
 
 #[cfg(test)]
