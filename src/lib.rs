@@ -7,5 +7,11 @@
 //! - [`gha`]: typed GitHub Actions builders (workflow, triggers, jobs, steps, permissions).
 
 pub mod cfn;
+pub mod cli;
+pub mod config;
+pub mod diag;
 pub mod gha;
+pub mod output;
+pub mod pipeline;
+pub mod trust;
 pub mod yaml;

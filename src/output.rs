@@ -29,15 +29,26 @@ pub enum WriteError {
     #[error("out path `{}` exists and is not a directory", .path.display())]
     NotADirectory { path: PathBuf },
     #[error("cannot create directory `{}`: {source}", .path.display())]
-    CreateDir { path: PathBuf, source: std::io::Error },
+    CreateDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("cannot write `{}`: {source}", .path.display())]
-    Write { path: PathBuf, source: std::io::Error },
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 /// Writes `artifacts` into `dir` (created when missing), each atomically.
-pub fn write_all(dir: &Path, artifacts: &[Artifact]) -> Result<Vec<(PathBuf, Outcome)>, WriteError> {
+pub fn write_all(
+    dir: &Path,
+    artifacts: &[Artifact],
+) -> Result<Vec<(PathBuf, Outcome)>, WriteError> {
     if dir.exists() && !dir.is_dir() {
-        return Err(WriteError::NotADirectory { path: dir.to_owned() });
+        return Err(WriteError::NotADirectory {
+            path: dir.to_owned(),
+        });
     }
     fs::create_dir_all(dir).map_err(|source| WriteError::CreateDir {
         path: dir.to_owned(),
@@ -50,8 +61,12 @@ pub fn write_all(dir: &Path, artifacts: &[Artifact]) -> Result<Vec<(PathBuf, Out
             outcomes.push((path, Outcome::Unchanged));
             continue;
         }
-        write_atomically(&path, artifact.contents.as_bytes())
-            .map_err(|source| WriteError::Write { path: path.clone(), source })?;
+        write_atomically(&path, artifact.contents.as_bytes()).map_err(|source| {
+            WriteError::Write {
+                path: path.clone(),
+                source,
+            }
+        })?;
         outcomes.push((path, Outcome::Written));
     }
     Ok(outcomes)
@@ -59,7 +74,10 @@ pub fn write_all(dir: &Path, artifacts: &[Artifact]) -> Result<Vec<(PathBuf, Out
 
 fn write_atomically(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let temp = dir.join(format!(".{name}.sampipe-{}.tmp", std::process::id()));
     let result = (|| {
         let mut file = fs::File::create(&temp)?;
@@ -97,13 +115,21 @@ pub fn compare(dir: &Path, artifacts: &[Artifact]) -> Vec<Stale> {
             continue;
         }
         let shown = path.display().to_string();
-        let from = if missing { "/dev/null".to_owned() } else { format!("{shown} (on disk)") };
+        let from = if missing {
+            "/dev/null".to_owned()
+        } else {
+            format!("{shown} (on disk)")
+        };
         let diff = similar::TextDiff::from_lines(&old, &artifact.contents)
             .unified_diff()
             .context_radius(3)
             .header(&from, &format!("{shown} (synthesized)"))
             .to_string();
-        stale.push(Stale { path, diff, missing });
+        stale.push(Stale {
+            path,
+            diff,
+            missing,
+        });
     }
     stale
 }
@@ -127,7 +153,10 @@ mod tests {
         assert_eq!(first[0].1, Outcome::Written);
         let second = write_all(&out, &[artifact("a\n")]).unwrap();
         assert_eq!(second[0].1, Outcome::Unchanged);
-        assert_eq!(fs::read_to_string(out.join("template.yaml")).unwrap(), "a\n");
+        assert_eq!(
+            fs::read_to_string(out.join("template.yaml")).unwrap(),
+            "a\n"
+        );
         // No temporary files are left behind.
         assert_eq!(fs::read_dir(&out).unwrap().count(), 1);
     }

@@ -32,7 +32,13 @@ impl Check {
         }
         let names: Vec<String> = stale
             .iter()
-            .map(|f| format!("`{}`{}", f.path.display(), if f.missing { " (missing)" } else { "" }))
+            .map(|f| {
+                format!(
+                    "`{}`{}",
+                    f.path.display(),
+                    if f.missing { " (missing)" } else { "" }
+                )
+            })
             .collect();
         let _ = writeln!(
             stderr,

@@ -27,7 +27,10 @@ pub(super) struct OutArg {
 
 /// Loads, validates and synthesizes; on failure returns the rendered diagnostics.
 /// Warnings are written to `stderr` either way.
-pub(super) fn load_and_synthesize(config: &ConfigArg, stderr: &mut dyn Write) -> Result<Synthesis, String> {
+pub(super) fn load_and_synthesize(
+    config: &ConfigArg,
+    stderr: &mut dyn Write,
+) -> Result<Synthesis, String> {
     let loaded = match config::load_file(&config.config) {
         Ok(loaded) => loaded,
         Err(LoadError::Read { path, source }) => {

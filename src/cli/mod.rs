@@ -49,7 +49,11 @@ where
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(error) => {
-            let code = if error.use_stderr() { EXIT_ERROR } else { EXIT_OK };
+            let code = if error.use_stderr() {
+                EXIT_ERROR
+            } else {
+                EXIT_OK
+            };
             let rendered = error.render().to_string();
             let _ = if error.use_stderr() {
                 stderr.write_all(rendered.as_bytes())

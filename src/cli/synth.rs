@@ -26,8 +26,9 @@ pub(super) struct Synth {
 impl Synth {
     pub(super) fn run(&self, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<u8, String> {
         let synthesis = load_and_synthesize(&self.config, stderr)?;
-        let outcomes = write_all(&self.out.out, &synthesis.files)
-            .map_err(|error| format!("error[write]: {error}\n  = help: choose another directory with `-o DIR`\n"))?;
+        let outcomes = write_all(&self.out.out, &synthesis.files).map_err(|error| {
+            format!("error[write]: {error}\n  = help: choose another directory with `-o DIR`\n")
+        })?;
         if self.quiet {
             return Ok(EXIT_OK);
         }
@@ -40,7 +41,9 @@ impl Synth {
             text.push_str(&format!("{verb:>9} {}\n", path.display()));
         }
         let template = self.out.out.join("template.yaml");
-        text.push_str("\nDeploy each stage's pipeline resources once, with credentials for its account:\n");
+        text.push_str(
+            "\nDeploy each stage's pipeline resources once, with credentials for its account:\n",
+        );
         for stage in &synthesis.pipeline.stages {
             text.push_str(&format!(
                 "  aws cloudformation deploy --template-file {} --stack-name {} --parameter-overrides Stage={} --capabilities CAPABILITY_NAMED_IAM --region {} --no-fail-on-empty-changeset\n",
