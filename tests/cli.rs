@@ -3,7 +3,11 @@
 use crate::common::{repo_root, sampipe};
 
 fn fixture(name: &str) -> String {
-    repo_root().join("fixtures").join(name).display().to_string()
+    repo_root()
+        .join("fixtures")
+        .join(name)
+        .display()
+        .to_string()
 }
 
 #[test]
@@ -13,11 +17,20 @@ fn synth_writes_both_files_then_reports_them_unchanged() {
     let out = out.to_str().expect("utf-8 path");
     let (code, stdout, stderr) = sampipe(&["synth", "-c", &fixture("two-stages.yaml"), "-o", out]);
     assert_eq!(code, 0, "{stderr}");
-    assert!(stdout.contains("    wrote ") && stdout.contains("template.yaml"), "{stdout}");
-    assert!(stdout.contains("--parameter-overrides Stage=dev"), "{stdout}");
+    assert!(
+        stdout.contains("    wrote ") && stdout.contains("template.yaml"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("--parameter-overrides Stage=dev"),
+        "{stdout}"
+    );
     let (code, stdout, _) = sampipe(&["synth", "-c", &fixture("two-stages.yaml"), "-o", out]);
     assert_eq!(code, 0);
-    assert!(stdout.contains("unchanged ") && !stdout.contains("    wrote "), "{stdout}");
+    assert!(
+        stdout.contains("unchanged ") && !stdout.contains("    wrote "),
+        "{stdout}"
+    );
 }
 
 #[test]
@@ -28,33 +41,62 @@ fn check_passes_when_fresh_and_fails_with_a_diff_when_stale_or_missing() {
     let (code, _, stderr) = sampipe(&["check", "-c", &config, "-o", out]);
     assert_eq!(code, 1, "missing files are stale");
     assert!(stderr.contains("(missing)"), "{stderr}");
-    assert_eq!(std::fs::read_dir(dir.path()).expect("dir").count(), 0, "check must not write");
+    assert_eq!(
+        std::fs::read_dir(dir.path()).expect("dir").count(),
+        0,
+        "check must not write"
+    );
 
     assert_eq!(sampipe(&["synth", "-q", "-c", &config, "-o", out]).0, 0);
     let (code, stdout, _) = sampipe(&["check", "-c", &config, "-o", out]);
     assert_eq!(code, 0, "{stdout}");
 
     let template = dir.path().join("template.yaml");
-    let edited = std::fs::read_to_string(&template).expect("read").replace("Stage", "Stadium");
+    let edited = std::fs::read_to_string(&template)
+        .expect("read")
+        .replace("Stage", "Stadium");
     std::fs::write(&template, &edited).expect("write");
     let (code, stdout, stderr) = sampipe(&["check", "-c", &config, "-o", out]);
     assert_eq!(code, 1);
-    assert!(stdout.contains("-  Stadium:") || stdout.contains("Stadium"), "{stdout}");
+    assert!(
+        stdout.contains("-  Stadium:") || stdout.contains("Stadium"),
+        "{stdout}"
+    );
     assert!(stderr.contains("error[stale]"), "{stderr}");
-    assert_eq!(std::fs::read_to_string(&template).expect("read"), edited, "check must not write");
+    assert_eq!(
+        std::fs::read_to_string(&template).expect("read"),
+        edited,
+        "check must not write"
+    );
 }
 
 #[test]
 fn invalid_config_exits_2_and_writes_nothing() {
     let dir = tempfile::tempdir().expect("tempdir");
     let config = dir.path().join("sampipe.yaml");
-    std::fs::write(&config, "version: 1\napp: Bad_App\nsource:\n  github:\n    repository: o/r\nstages: []\n").expect("write");
+    std::fs::write(
+        &config,
+        "version: 1\napp: Bad_App\nsource:\n  github:\n    repository: o/r\nstages: []\n",
+    )
+    .expect("write");
     let out = dir.path().join("out");
-    let (code, _, stderr) = sampipe(&["synth", "-c", config.to_str().expect("path"), "-o", out.to_str().expect("path")]);
+    let (code, _, stderr) = sampipe(&[
+        "synth",
+        "-c",
+        config.to_str().expect("path"),
+        "-o",
+        out.to_str().expect("path"),
+    ]);
     assert_eq!(code, 2);
-    assert!(stderr.contains("error[invalid-name]") && stderr.contains("error[no-stages]"), "{stderr}");
+    assert!(
+        stderr.contains("error[invalid-name]") && stderr.contains("error[no-stages]"),
+        "{stderr}"
+    );
     assert!(stderr.contains("sampipe.yaml:2:6"), "{stderr}");
-    assert!(!out.exists(), "nothing may be written for an invalid config");
+    assert!(
+        !out.exists(),
+        "nothing may be written for an invalid config"
+    );
 }
 
 #[test]

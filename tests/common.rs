@@ -5,12 +5,12 @@ use std::process::{Command, Output};
 
 use sampipe::pipeline::{synthesize, Synthesis};
 
-pub fn repo_root() -> PathBuf {
+pub(crate) fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
 /// Every valid fixture (`fixtures/*.yaml`), sorted.
-pub fn fixtures() -> Vec<PathBuf> {
+pub(crate) fn fixtures() -> Vec<PathBuf> {
     let mut paths: Vec<PathBuf> = std::fs::read_dir(repo_root().join("fixtures"))
         .expect("fixtures/ is readable")
         .map(|entry| entry.expect("fixture entry").path())
@@ -21,15 +21,21 @@ pub fn fixtures() -> Vec<PathBuf> {
     paths
 }
 
-pub fn fixture_name(path: &Path) -> String {
-    path.file_stem().expect("fixture name").to_string_lossy().into_owned()
+pub(crate) fn fixture_name(path: &Path) -> String {
+    path.file_stem()
+        .expect("fixture name")
+        .to_string_lossy()
+        .into_owned()
 }
 
 /// Loads and synthesizes a fixture, failing the test with the rendered diagnostics.
-pub fn synth_fixture(path: &Path) -> Synthesis {
+pub(crate) fn synth_fixture(path: &Path) -> Synthesis {
     let loaded = match sampipe::config::load_file(path) {
         Ok(loaded) => loaded,
-        Err(sampipe::config::LoadError::Invalid { config, diagnostics }) => {
+        Err(sampipe::config::LoadError::Invalid {
+            config,
+            diagnostics,
+        }) => {
             panic!("{}", config.render(&diagnostics))
         }
         Err(error) => panic!("{error}"),
@@ -41,7 +47,7 @@ pub fn synth_fixture(path: &Path) -> Synthesis {
 }
 
 /// The text of one synthesized file.
-pub fn file<'a>(synthesis: &'a Synthesis, name: &str) -> &'a str {
+pub(crate) fn file<'a>(synthesis: &'a Synthesis, name: &str) -> &'a str {
     &synthesis
         .files
         .iter()
@@ -51,7 +57,7 @@ pub fn file<'a>(synthesis: &'a Synthesis, name: &str) -> &'a str {
 }
 
 /// Writes a fixture's outputs into a fresh temporary directory.
-pub fn synth_to_tempdir(path: &Path) -> (tempfile::TempDir, Synthesis) {
+pub(crate) fn synth_to_tempdir(path: &Path) -> (tempfile::TempDir, Synthesis) {
     let dir = tempfile::tempdir().expect("tempdir");
     let synthesis = synth_fixture(path);
     for artifact in &synthesis.files {
@@ -61,7 +67,7 @@ pub fn synth_to_tempdir(path: &Path) -> (tempfile::TempDir, Synthesis) {
 }
 
 /// Runs the CLI in-process; returns (exit code, stdout, stderr).
-pub fn sampipe(args: &[&str]) -> (u8, String, String) {
+pub(crate) fn sampipe(args: &[&str]) -> (u8, String, String) {
     let mut stdout = Vec::new();
     let mut stderr = Vec::new();
     let code = sampipe::cli::main(
@@ -80,7 +86,7 @@ pub fn sampipe(args: &[&str]) -> (u8, String, String) {
 ///
 /// A missing tool fails the test: a validator that silently does not run proves nothing.
 /// Outside CI, `SAMPIPE_ALLOW_MISSING_TOOLS=1` turns that into a loud skip (returns `None`).
-pub fn tool(name: &str) -> Option<PathBuf> {
+pub(crate) fn tool(name: &str) -> Option<PathBuf> {
     let tools = std::env::var_os("SAMPIPE_TOOLS")
         .map(PathBuf::from)
         .unwrap_or_else(|| repo_root().join(".tools"));
@@ -91,7 +97,10 @@ pub fn tool(name: &str) -> Option<PathBuf> {
     let in_ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
     let allowed = std::env::var("SAMPIPE_ALLOW_MISSING_TOOLS").is_ok_and(|v| v == "1");
     if allowed && !in_ci {
-        eprintln!("SKIPPED: `{name}` is not installed at {}; run `make tools`", path.display());
+        eprintln!(
+            "SKIPPED: `{name}` is not installed at {}; run `make tools`",
+            path.display()
+        );
         return None;
     }
     panic!(
@@ -101,14 +110,14 @@ pub fn tool(name: &str) -> Option<PathBuf> {
 }
 
 /// Runs a command and returns its output, failing the test if it cannot start.
-pub fn run(command: &mut Command) -> Output {
+pub(crate) fn run(command: &mut Command) -> Output {
     command
         .output()
         .unwrap_or_else(|error| panic!("cannot run {command:?}: {error}"))
 }
 
 /// Everything a command printed, for failure messages.
-pub fn printed(output: &Output) -> String {
+pub(crate) fn printed(output: &Output) -> String {
     format!(
         "exit: {:?}\n--- stdout\n{}--- stderr\n{}",
         output.status.code(),

@@ -49,7 +49,11 @@ fn sam_step_env<'a>(job: &'a Value, command: &str) -> &'a Value {
         .as_sequence()
         .expect("steps")
         .iter()
-        .find(|step| step["run"].as_str().is_some_and(|run| run.contains(command)))
+        .find(|step| {
+            step["run"]
+                .as_str()
+                .is_some_and(|run| run.contains(command))
+        })
         .unwrap_or_else(|| panic!("no `{command}` step"));
     &step["env"]
 }
@@ -59,16 +63,36 @@ fn each_deploy_job_uses_exactly_its_stage_resources() {
     for path in fixtures() {
         let name = fixture_name(&path);
         let synthesis = synth_fixture(&path);
-        let template: Value = serde_yaml::from_str(file(&synthesis, "template.yaml")).expect("template");
-        let workflow: Value = serde_yaml::from_str(file(&synthesis, "pipeline.yaml")).expect("workflow");
-        let stages = get(&template, &["Mappings", "Stages"]).as_mapping().expect("Stages mapping");
-        let allowed = get(&template, &["Parameters", "Stage", "AllowedValues"]).as_sequence().expect("AllowedValues");
-        assert_eq!(allowed.len(), stages.len(), "{name}: one mapping row per stage");
+        let template: Value =
+            serde_yaml::from_str(file(&synthesis, "template.yaml")).expect("template");
+        let workflow: Value =
+            serde_yaml::from_str(file(&synthesis, "pipeline.yaml")).expect("workflow");
+        let stages = get(&template, &["Mappings", "Stages"])
+            .as_mapping()
+            .expect("Stages mapping");
+        let allowed = get(&template, &["Parameters", "Stage", "AllowedValues"])
+            .as_sequence()
+            .expect("AllowedValues");
+        assert_eq!(
+            allowed.len(),
+            stages.len(),
+            "{name}: one mapping row per stage"
+        );
 
         // The role resources take their names from the mapping rows checked below.
-        let role_name = get(&template, &["Resources", "PipelineExecutionRole", "Properties", "RoleName"]);
+        let role_name = get(
+            &template,
+            &[
+                "Resources",
+                "PipelineExecutionRole",
+                "Properties",
+                "RoleName",
+            ],
+        );
         assert!(
-            serde_yaml::to_string(role_name).expect("yaml").contains("PipelineExecutionRoleName"),
+            serde_yaml::to_string(role_name)
+                .expect("yaml")
+                .contains("PipelineExecutionRoleName"),
             "{name}: role name must come from the Stages mapping"
         );
 
@@ -85,32 +109,67 @@ fn each_deploy_job_uses_exactly_its_stage_resources() {
             let job = &workflow["jobs"][format!("deploy-{stage}").as_str()];
             assert!(job.is_mapping(), "{name}: no deploy job for `{stage}`");
             let credentials = credential_steps(job);
-            assert_eq!(credentials.len(), 1, "{name}: deploy-{stage} must assume exactly one role");
+            assert_eq!(
+                credentials.len(),
+                1,
+                "{name}: deploy-{stage} must assume exactly one role"
+            );
             let with = credentials[0];
-            assert_eq!(string(&with["role-to-assume"]), role_arn, "{name}: deploy-{stage} role");
-            assert_eq!(string(&with["aws-region"]), region, "{name}: deploy-{stage} region");
-            assert_eq!(string(&with["allowed-account-ids"]), account, "{name}: deploy-{stage} account");
+            assert_eq!(
+                string(&with["role-to-assume"]),
+                role_arn,
+                "{name}: deploy-{stage} role"
+            );
+            assert_eq!(
+                string(&with["aws-region"]),
+                region,
+                "{name}: deploy-{stage} region"
+            );
+            assert_eq!(
+                string(&with["allowed-account-ids"]),
+                account,
+                "{name}: deploy-{stage} account"
+            );
             assumed_roles.push(role_arn);
 
             let env = sam_step_env(job, "sam deploy");
-            assert_eq!(string(&env["STACK_NAME"]), string(&row["ApplicationStackName"]), "{name}: {stage} stack");
-            assert_eq!(string(&env["ARTIFACTS_BUCKET"]), string(&row["ArtifactsBucketName"]), "{name}: {stage} bucket");
+            assert_eq!(
+                string(&env["STACK_NAME"]),
+                string(&row["ApplicationStackName"]),
+                "{name}: {stage} stack"
+            );
+            assert_eq!(
+                string(&env["ARTIFACTS_BUCKET"]),
+                string(&row["ArtifactsBucketName"]),
+                "{name}: {stage} bucket"
+            );
             assert_eq!(string(&env["REGION"]), region, "{name}: {stage} region");
             assert_eq!(
                 string(&env["CLOUDFORMATION_EXECUTION_ROLE"]),
                 string(&row["CloudFormationExecutionRoleArn"]),
                 "{name}: {stage} execution role"
             );
-            match row.get("ImageRepositoryName").map(string).filter(|n| n != "none") {
+            match row
+                .get("ImageRepositoryName")
+                .map(string)
+                .filter(|n| n != "none")
+            {
                 Some(repository) => {
-                    let suffix = if region.starts_with("cn-") { "amazonaws.com.cn" } else { "amazonaws.com" };
+                    let suffix = if region.starts_with("cn-") {
+                        "amazonaws.com.cn"
+                    } else {
+                        "amazonaws.com"
+                    };
                     assert_eq!(
                         string(&env["IMAGE_REPOSITORY"]),
                         format!("{account}.dkr.ecr.{region}.{suffix}/{repository}"),
                         "{name}: {stage} image repository"
                     );
                 }
-                None => assert!(env.get("IMAGE_REPOSITORY").is_none(), "{name}: {stage} has no image repository"),
+                None => assert!(
+                    env.get("IMAGE_REPOSITORY").is_none(),
+                    "{name}: {stage} has no image repository"
+                ),
             }
         }
 
@@ -123,11 +182,21 @@ fn each_deploy_job_uses_exactly_its_stage_resources() {
             }
             if job_id.ends_with("-feature") {
                 assert_eq!(credentials.len(), 1, "{name}: {job_id}");
-                assert_eq!(string(&credentials[0]["role-to-assume"]), assumed_roles[0], "{name}: {job_id} must use the first stage's role");
+                assert_eq!(
+                    string(&credentials[0]["role-to-assume"]),
+                    assumed_roles[0],
+                    "{name}: {job_id} must use the first stage's role"
+                );
             } else {
-                assert!(credentials.is_empty(), "{name}: `{job_id}` must not assume any role");
+                assert!(
+                    credentials.is_empty(),
+                    "{name}: `{job_id}` must not assume any role"
+                );
                 let id_token = &job["permissions"]["id-token"];
-                assert!(id_token.is_null(), "{name}: `{job_id}` must not get id-token");
+                assert!(
+                    id_token.is_null(),
+                    "{name}: `{job_id}` must not get id-token"
+                );
             }
         }
         assert!(

