@@ -2,3 +2,4 @@
 //! proof that every role admits exactly the jobs that assume it.
 
 pub mod claims;
+pub mod evaluator;

@@ -1,0 +1,1040 @@
+//! Evaluates a role's trust policy against one `sts:AssumeRoleWithWebIdentity` request, as AWS
+//! does, and says which statement and which condition decided.
+//!
+//! The model follows [policy evaluation logic](https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html):
+//! a statement *applies* when its principal, its action and all its conditions match; an applicable
+//! `Deny` overrides any `Allow` (explicit deny); otherwise an applicable `Allow` allows; otherwise
+//! the request is denied implicitly. Conditions are ANDed across operators and keys, ORed across
+//! the values of one key, and NORed for negated operators such as `StringNotEquals`
+//! ([multiple keys or values](https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-logic-multiple-context-keys-or-values.html)).
+//! A key missing from the request fails a condition, except that a negated operator is then true,
+//! `...IfExists` is true, `Null` tests exactly that, and `ForAllValues:` is vacuously true
+//! ([condition operators](https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html),
+//! [multivalued keys](https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-single-vs-multi-valued-context-keys.html)).
+//!
+//! It works on resolved statements (plain strings, see [`crate::cfn::Resolver::policy`]) and
+//! never parses templates. Being the engine of a prover, it refuses to guess: anything it does not
+//! model — operators other than `String*`, `Arn*`, `Bool` and `Null`; policy variables other than
+//! `${*}`, `${?}`, `${$}`; a `Bool`/`Null` value other than `true`/`false`; a multivalued request
+//! key under an operator without a set qualifier — is an [`EvalError`], never a silent answer.
+
+use indexmap::IndexMap;
+
+use crate::cfn::{Effect, ResolvedPrincipal, ResolvedStatement};
+
+/// The action STS authorizes when a workflow exchanges its OIDC token for credentials.
+pub const ASSUME_ROLE_WITH_WEB_IDENTITY: &str = "sts:AssumeRoleWithWebIdentity";
+
+/// One condition as written: operator text (`StringEquals`, `ForAllValues:StringLike`,
+/// `StringLikeIfExists`, `Null`, ...), the condition key, and its values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Condition {
+    /// The operator, with any `ForAllValues:`/`ForAnyValue:` prefix and `IfExists` suffix.
+    pub operator: String,
+    /// The condition key, e.g. `token.actions.githubusercontent.com:sub`.
+    pub key: String,
+    /// The values; a request value matches when it matches any of them.
+    pub values: Vec<String>,
+}
+
+impl Condition {
+    /// A condition from its parts.
+    pub fn new<V: Into<String>>(
+        operator: impl Into<String>,
+        key: impl Into<String>,
+        values: impl IntoIterator<Item = V>,
+    ) -> Condition {
+        Condition {
+            operator: operator.into(),
+            key: key.into(),
+            values: values.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+/// Whom a statement is about, as far as a web-identity request is concerned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PrincipalMatch {
+    /// `Principal: '*'` — everyone, including callers not signed in to AWS.
+    Any,
+    /// `Principal: {Federated: [...]}` — identity provider ARNs, compared exactly.
+    Federated(Vec<String>),
+    /// Any other principal (`AWS`, `Service`, none): never a web-identity caller. `{AWS: '*'}`
+    /// is here too: AWS documents it as all *AWS* identities, unlike `'*'`, and
+    /// `AssumeRoleWithWebIdentity` is an unsigned call.
+    Other,
+}
+
+/// A statement in the evaluator's terms.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyStatement {
+    /// `Sid`, if any.
+    pub sid: Option<String>,
+    /// `Allow` or `Deny`.
+    pub effect: Effect,
+    /// The principal.
+    pub principal: PrincipalMatch,
+    /// Action patterns (case-insensitive, `*` and `?` wildcards).
+    pub actions: Vec<String>,
+    /// The conditions, all of which must match.
+    pub conditions: Vec<Condition>,
+}
+
+impl From<&ResolvedStatement> for PolicyStatement {
+    /// Resources are dropped: a trust policy has none.
+    fn from(s: &ResolvedStatement) -> PolicyStatement {
+        let principal = match &s.principal {
+            Some(ResolvedPrincipal::Everyone) => PrincipalMatch::Any,
+            Some(ResolvedPrincipal::Federated(arns)) => PrincipalMatch::Federated(arns.clone()),
+            _ => PrincipalMatch::Other,
+        };
+        let conditions = s
+            .condition
+            .iter()
+            .flat_map(|(operator, keys)| {
+                keys.iter()
+                    .map(|(key, values)| Condition::new(operator.as_str(), key, values.clone()))
+            })
+            .collect();
+        PolicyStatement {
+            sid: s.sid.clone(),
+            effect: s.effect,
+            principal,
+            actions: s.action.clone(),
+            conditions,
+        }
+    }
+}
+
+/// The request: an action by a federated principal, with the token's claims as condition keys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    /// Usually [`ASSUME_ROLE_WITH_WEB_IDENTITY`].
+    pub action: String,
+    /// The identity provider ARN the token was issued through.
+    pub federated_principal: String,
+    /// Full condition keys (`token.actions.githubusercontent.com:sub`) → values. A key that is
+    /// absent, or present with no values, is not in the request. Key names compare
+    /// case-insensitively, as AWS documents ([Condition](https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition.html)).
+    pub context: IndexMap<String, Vec<String>>,
+}
+
+impl Request {
+    /// `sts:AssumeRoleWithWebIdentity` through `provider`, with no claims yet.
+    pub fn web_identity(provider: impl Into<String>) -> Request {
+        Request {
+            action: ASSUME_ROLE_WITH_WEB_IDENTITY.to_owned(),
+            federated_principal: provider.into(),
+            context: IndexMap::new(),
+        }
+    }
+
+    /// Adds `value` to condition key `key`.
+    #[must_use]
+    pub fn claim(mut self, key: impl Into<String>, value: impl Into<String>) -> Request {
+        self.context
+            .entry(key.into())
+            .or_default()
+            .push(value.into());
+        self
+    }
+}
+
+/// The outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// An `Allow` statement applies and no `Deny` does.
+    Allow,
+    /// A `Deny` statement applies.
+    ExplicitDeny,
+    /// No statement applies.
+    ImplicitDeny,
+}
+
+/// The decision with a trace of every statement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Evaluation {
+    /// The outcome.
+    pub decision: Decision,
+    /// The index of the statement that allowed or explicitly denied; `None` for an implicit deny.
+    pub deciding: Option<usize>,
+    /// One trace per statement, in order.
+    pub statements: Vec<StatementTrace>,
+}
+
+/// Whether one statement applies, and why (not).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatementTrace {
+    /// Position in the policy.
+    pub index: usize,
+    /// `Sid`, if any.
+    pub sid: Option<String>,
+    /// `Allow` or `Deny`.
+    pub effect: Effect,
+    /// Whether principal, action and all conditions match.
+    pub applies: bool,
+    /// `all conditions match`, or the first thing that does not, e.g. ``condition `StringEquals`
+    /// on `...:sub` does not match: `repo:a/b:pull_request` is not `repo:a/b:ref:refs/heads/main` ``.
+    pub reason: String,
+}
+
+impl StatementTrace {
+    fn name(&self) -> String {
+        match &self.sid {
+            Some(sid) => format!("statement {} (`{sid}`)", self.index),
+            None => format!("statement {}", self.index),
+        }
+    }
+}
+
+impl Evaluation {
+    /// `true` for [`Decision::Allow`].
+    pub fn allowed(&self) -> bool {
+        self.decision == Decision::Allow
+    }
+
+    /// One paragraph: ALLOW or DENY, and which statement and condition decided.
+    pub fn explain(&self) -> String {
+        let deciding = self.deciding.and_then(|i| self.statements.get(i));
+        match (self.decision, deciding) {
+            (Decision::Allow, Some(t)) => {
+                format!("ALLOW: {} allows the request: {}.", t.name(), t.reason)
+            }
+            (Decision::ExplicitDeny, Some(t)) => format!(
+                "DENY: {} explicitly denies the request ({}), which overrides any allow.",
+                t.name(),
+                t.reason
+            ),
+            _ => {
+                let allows: Vec<String> = self
+                    .statements
+                    .iter()
+                    .filter(|t| t.effect == Effect::Allow)
+                    .map(|t| format!("{}: {}", t.name(), t.reason))
+                    .collect();
+                if allows.is_empty() {
+                    "DENY: no statement allows the request (implicit deny); the policy has no `Allow` statement.".to_owned()
+                } else {
+                    format!(
+                        "DENY: no statement allows the request (implicit deny): {}.",
+                        allows.join("; ")
+                    )
+                }
+            }
+        }
+    }
+}
+
+/// Why a policy could not be evaluated: the condition at fault, and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("statement {statement}: condition `{operator}` on `{key}`: {kind}")]
+pub struct EvalError {
+    /// Index of the statement.
+    pub statement: usize,
+    /// The operator as written.
+    pub operator: String,
+    /// The condition key.
+    pub key: String,
+    /// What is wrong.
+    pub kind: EvalErrorKind,
+}
+
+/// What is wrong with a condition.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum EvalErrorKind {
+    /// An operator this evaluator does not model, or no IAM operator at all.
+    #[error("not a supported operator (String*, Arn*, Bool, Null; `IfExists` and `ForAllValues:`/`ForAnyValue:` on all but Null)")]
+    UnknownOperator,
+    /// An empty value list.
+    #[error("no values")]
+    NoValues,
+    /// A `Bool` or `Null` value other than `true`/`false`.
+    #[error("value `{value}` is not `true` or `false`")]
+    NotBoolean {
+        /// The offending value.
+        value: String,
+    },
+    /// A policy variable that would need substituting from the request.
+    #[error(
+        "policy variable `{variable}` is not supported (only `${{*}}`, `${{?}}` and `${{$}}` are)"
+    )]
+    PolicyVariable {
+        /// The variable, e.g. `${aws:username}`.
+        variable: String,
+    },
+    /// Several request values under an operator without a set qualifier.
+    #[error(
+        "the request has {count} values for the key, which needs `ForAllValues:` or `ForAnyValue:`"
+    )]
+    MultivaluedKey {
+        /// How many values the request has.
+        count: usize,
+    },
+}
+
+/// Evaluates `statements` (one policy) against `request`.
+pub fn evaluate(
+    statements: &[PolicyStatement],
+    request: &Request,
+) -> Result<Evaluation, EvalError> {
+    let mut traces = Vec::with_capacity(statements.len());
+    for (index, statement) in statements.iter().enumerate() {
+        traces.push(trace(index, statement, request)?);
+    }
+    let first = |effect: Effect| {
+        traces
+            .iter()
+            .find(|t| t.applies && t.effect == effect)
+            .map(|t| t.index)
+    };
+    let (decision, deciding) = match (first(Effect::Deny), first(Effect::Allow)) {
+        (Some(deny), _) => (Decision::ExplicitDeny, Some(deny)),
+        (None, Some(allow)) => (Decision::Allow, Some(allow)),
+        (None, None) => (Decision::ImplicitDeny, None),
+    };
+    Ok(Evaluation {
+        decision,
+        deciding,
+        statements: traces,
+    })
+}
+
+fn trace(
+    index: usize,
+    s: &PolicyStatement,
+    request: &Request,
+) -> Result<StatementTrace, EvalError> {
+    // Compile and check every condition even after a miss, so a bad operator is always reported.
+    let mut condition_miss = None;
+    for condition in &s.conditions {
+        let miss = Compiled::new(index, condition)?.check(index, request)?;
+        if condition_miss.is_none() {
+            condition_miss = miss.map(|why| {
+                format!(
+                    "condition `{}` on `{}` does not match: {why}",
+                    condition.operator, condition.key
+                )
+            });
+        }
+    }
+    let principal_miss = match &s.principal {
+        PrincipalMatch::Any => None,
+        PrincipalMatch::Federated(arns) if arns.contains(&request.federated_principal) => None,
+        PrincipalMatch::Federated(arns) => Some(format!(
+            "principal is {}, not `{}`",
+            ticked(arns),
+            request.federated_principal
+        )),
+        PrincipalMatch::Other => {
+            Some("principal is not `*` or a federated identity provider".to_owned())
+        }
+    };
+    let action = request.action.to_lowercase();
+    let action_miss = (!s.actions.iter().any(|a| glob(&action_pattern(a), &action))).then(|| {
+        format!(
+            "action `{}` is not in {}",
+            request.action,
+            ticked(&s.actions)
+        )
+    });
+    let miss = principal_miss.or(action_miss).or(condition_miss);
+    Ok(StatementTrace {
+        index,
+        sid: s.sid.clone(),
+        effect: s.effect,
+        applies: miss.is_none(),
+        reason: miss.unwrap_or_else(|| match s.conditions.len() {
+            0 => "principal and action match and there are no conditions".to_owned(),
+            _ => "all conditions match".to_owned(),
+        }),
+    })
+}
+
+/// One pattern element: a literal character, `*` (any run, even empty) or `?` (one character).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tok {
+    Lit(char),
+    Any,
+    One,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SetOp {
+    Single,
+    ForAnyValue,
+    ForAllValues,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Equals,
+    EqualsIgnoreCase,
+    Like,
+    Arn,
+    Bool,
+    Null,
+}
+
+/// A condition with its operator parsed and its values compiled to patterns.
+struct Compiled<'a> {
+    condition: &'a Condition,
+    set: SetOp,
+    kind: Kind,
+    negated: bool,
+    if_exists: bool,
+    patterns: Vec<Vec<Tok>>,
+}
+
+impl<'a> Compiled<'a> {
+    fn new(statement: usize, condition: &'a Condition) -> Result<Compiled<'a>, EvalError> {
+        let error = |kind| EvalError {
+            statement,
+            operator: condition.operator.clone(),
+            key: condition.key.clone(),
+            kind,
+        };
+        let text = condition.operator.as_str();
+        let (set, rest) = if let Some(rest) = text.strip_prefix("ForAnyValue:") {
+            (SetOp::ForAnyValue, rest)
+        } else if let Some(rest) = text.strip_prefix("ForAllValues:") {
+            (SetOp::ForAllValues, rest)
+        } else {
+            (SetOp::Single, text)
+        };
+        let (if_exists, core) = match rest.strip_suffix("IfExists") {
+            Some(core) => (true, core),
+            None => (false, rest),
+        };
+        // ArnEquals and ArnLike are documented identically: case-sensitive, each of the six
+        // colon-separated parts compared separately, wildcards allowed in both.
+        let (kind, negated) = match core {
+            "StringEquals" => (Kind::Equals, false),
+            "StringNotEquals" => (Kind::Equals, true),
+            "StringEqualsIgnoreCase" => (Kind::EqualsIgnoreCase, false),
+            "StringNotEqualsIgnoreCase" => (Kind::EqualsIgnoreCase, true),
+            "StringLike" => (Kind::Like, false),
+            "StringNotLike" => (Kind::Like, true),
+            "ArnEquals" | "ArnLike" => (Kind::Arn, false),
+            "ArnNotEquals" | "ArnNotLike" => (Kind::Arn, true),
+            "Bool" => (Kind::Bool, false),
+            // `Null` tests presence itself; a qualifier or `IfExists` on it has no meaning.
+            "Null" if set == SetOp::Single && !if_exists => (Kind::Null, false),
+            _ => return Err(error(EvalErrorKind::UnknownOperator)),
+        };
+        if condition.values.is_empty() {
+            return Err(error(EvalErrorKind::NoValues));
+        }
+        let mut patterns = Vec::with_capacity(condition.values.len());
+        for value in &condition.values {
+            if matches!(kind, Kind::Bool | Kind::Null)
+                && !value.eq_ignore_ascii_case("true")
+                && !value.eq_ignore_ascii_case("false")
+            {
+                let value = value.clone();
+                return Err(error(EvalErrorKind::NotBoolean { value }));
+            }
+            let wildcards = matches!(kind, Kind::Like | Kind::Arn);
+            let tokens = compile(value, wildcards)
+                .map_err(|variable| error(EvalErrorKind::PolicyVariable { variable }))?;
+            patterns.push(if kind.folds_case() {
+                fold(&tokens)
+            } else {
+                tokens
+            });
+        }
+        Ok(Compiled {
+            condition,
+            set,
+            kind,
+            negated,
+            if_exists,
+            patterns,
+        })
+    }
+
+    /// `None` when the condition holds, else why not.
+    fn check(&self, statement: usize, request: &Request) -> Result<Option<String>, EvalError> {
+        let key = &self.condition.key;
+        let values = lookup(&request.context, key);
+        if self.kind == Kind::Null {
+            // `Null: true` holds when the key is absent, `Null: false` when it is present.
+            let absent = values.is_empty();
+            let holds = self
+                .condition
+                .values
+                .iter()
+                .any(|v| v.eq_ignore_ascii_case("true") == absent);
+            return Ok(match (holds, absent) {
+                (true, _) => None,
+                (false, true) => Some(format!("`{key}` is not in the request")),
+                (false, false) => Some(format!("`{key}` is in the request")),
+            });
+        }
+        if values.is_empty() {
+            // Absent key: false, except negated operators (true), `...IfExists` (true) and
+            // `ForAllValues:` ("also returns true if there are no context keys in the request",
+            // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition_examples-multi-valued-context-keys.html).
+            let holds = self.if_exists
+                || match self.set {
+                    SetOp::ForAllValues => true,
+                    SetOp::ForAnyValue => false,
+                    SetOp::Single => self.negated,
+                };
+            return Ok((!holds).then(|| format!("`{key}` is not in the request")));
+        }
+        let passes = |v: &String| self.first_match(v).is_some() != self.negated;
+        Ok(match (self.set, values) {
+            (SetOp::Single, [value]) => (!passes(value)).then(|| self.miss(value)),
+            (SetOp::Single, _) => {
+                // AWS gives no precise rule for this; our OIDC claims are single-valued.
+                return Err(EvalError {
+                    statement,
+                    operator: self.condition.operator.clone(),
+                    key: key.clone(),
+                    kind: EvalErrorKind::MultivaluedKey {
+                        count: values.len(),
+                    },
+                });
+            }
+            (SetOp::ForAllValues, _) => values.iter().find(|v| !passes(v)).map(|v| self.miss(v)),
+            (SetOp::ForAnyValue, _) => (!values.iter().any(passes)).then(|| {
+                let misses: Vec<String> = values.iter().map(|v| self.miss(v)).collect();
+                format!("no value matches: {}", misses.join("; "))
+            }),
+        })
+    }
+
+    /// The index of the first condition value that `value` matches (ignoring negation).
+    fn first_match(&self, value: &str) -> Option<usize> {
+        let value = if self.kind.folds_case() {
+            value.to_lowercase()
+        } else {
+            value.to_owned()
+        };
+        self.patterns.iter().position(|p| match self.kind {
+            Kind::Arn => arn_match(p, &value),
+            _ => glob(p, &value),
+        })
+    }
+
+    /// Why `value` fails this condition.
+    fn miss(&self, value: &str) -> String {
+        let (is, is_not) = match self.kind {
+            Kind::Like | Kind::Arn => ("matches", "does not match"),
+            _ => ("is", "is not"),
+        };
+        let values = &self.condition.values;
+        match self.first_match(value).and_then(|i| values.get(i)) {
+            Some(hit) if self.negated => format!("`{value}` {is} `{hit}`"),
+            _ if values.len() == 1 => format!("`{value}` {is_not} {}", ticked(values)),
+            _ => format!("`{value}` {is_not} any of {}", ticked(values)),
+        }
+    }
+}
+
+impl Kind {
+    fn folds_case(self) -> bool {
+        matches!(self, Kind::EqualsIgnoreCase | Kind::Bool)
+    }
+}
+
+/// The values of `key`, comparing key names case-insensitively; empty when absent.
+fn lookup<'r>(context: &'r IndexMap<String, Vec<String>>, key: &str) -> &'r [String] {
+    context
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(key))
+        .map_or(&[], |(_, values)| values.as_slice())
+}
+
+/// Compiles a condition value. `${*}`, `${?}` and `${$}` stand for a literal `*`, `?` and `$`
+/// (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html#policy-vars-specialchars);
+/// any other `${...}` is a policy variable and is returned as the error.
+fn compile(value: &str, wildcards: bool) -> Result<Vec<Tok>, String> {
+    let mut tokens = Vec::new();
+    let mut rest = value;
+    loop {
+        if let Some((name, tail)) = rest.strip_prefix("${").and_then(|r| r.split_once('}')) {
+            tokens.push(Tok::Lit(match name {
+                "*" => '*',
+                "?" => '?',
+                "$" => '$',
+                _ => return Err(format!("${{{name}}}")),
+            }));
+            rest = tail;
+            continue;
+        }
+        let mut chars = rest.chars();
+        let Some(c) = chars.next() else {
+            return Ok(tokens);
+        };
+        tokens.push(match c {
+            '*' if wildcards => Tok::Any,
+            '?' if wildcards => Tok::One,
+            c => Tok::Lit(c),
+        });
+        rest = chars.as_str();
+    }
+}
+
+fn fold(tokens: &[Tok]) -> Vec<Tok> {
+    let mut out = Vec::with_capacity(tokens.len());
+    for &t in tokens {
+        match t {
+            Tok::Lit(c) => out.extend(c.to_lowercase().map(Tok::Lit)),
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// Action patterns: case-insensitive, `*` and `?` wildcards, no policy variables.
+fn action_pattern(action: &str) -> Vec<Tok> {
+    let tokens: Vec<Tok> = action
+        .chars()
+        .map(|c| match c {
+            '*' => Tok::Any,
+            '?' => Tok::One,
+            c => Tok::Lit(c),
+        })
+        .collect();
+    fold(&tokens)
+}
+
+/// Whether `text` matches `pattern` entirely: greedy, backtracking only to the last `*`, so
+/// O(pattern × text) at worst and no recursion.
+fn glob(pattern: &[Tok], text: &str) -> bool {
+    let text: Vec<char> = text.chars().collect();
+    let (mut p, mut t) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while let Some(&c) = text.get(t) {
+        match pattern.get(p) {
+            Some(Tok::Any) => {
+                star = Some((p, t));
+                p += 1;
+            }
+            Some(Tok::One) => (p, t) = (p + 1, t + 1),
+            Some(Tok::Lit(l)) if *l == c => (p, t) = (p + 1, t + 1),
+            _ => match star {
+                Some((sp, st)) => {
+                    star = Some((sp, st + 1));
+                    (p, t) = (sp + 1, st + 1);
+                }
+                None => return false,
+            },
+        }
+    }
+    pattern
+        .get(p..)
+        .is_some_and(|tail| tail.iter().all(|&tok| tok == Tok::Any))
+}
+
+/// `ArnLike`: the six colon-separated parts (the resource part may itself contain colons) are
+/// matched separately, so `*` never crosses a part. A pattern without any colon (like a bare `*`)
+/// is matched against the whole value, and one with two to five parts matches nothing — our
+/// choice: AWS does not document either case.
+fn arn_match(pattern: &[Tok], value: &str) -> bool {
+    let mut parts: Vec<&[Tok]> = Vec::with_capacity(6);
+    let mut rest = pattern;
+    while parts.len() < 5 {
+        let Some(colon) = rest.iter().position(|&t| t == Tok::Lit(':')) else {
+            break;
+        };
+        parts.push(&rest[..colon]);
+        rest = &rest[colon + 1..];
+    }
+    parts.push(rest);
+    match parts.len() {
+        1 => return glob(pattern, value),
+        6 => {}
+        _ => return false,
+    }
+    let values: Vec<&str> = value.splitn(6, ':').collect();
+    values.len() == 6 && parts.iter().zip(&values).all(|(p, v)| glob(p, v))
+}
+
+fn ticked(items: &[String]) -> String {
+    let ticked: Vec<String> = items.iter().map(|i| format!("`{i}`")).collect();
+    ticked.join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cfn::ConditionOperator;
+
+    const PROVIDER: &str = "arn:aws:iam::1:oidc-provider/token.actions.githubusercontent.com";
+    const AUD: &str = "token.actions.githubusercontent.com:aud";
+    const SUB: &str = "token.actions.githubusercontent.com:sub";
+    const MAIN: &str = "repo:octo-org/sam-app:ref:refs/heads/main";
+    const ROLE: &str = "arn:aws:iam::111111111111:role/deploy";
+
+    fn cond(operator: &str, key: &str, values: &[&str]) -> Condition {
+        Condition::new(operator, key, values.iter().copied())
+    }
+
+    fn statement(effect: Effect, conditions: Vec<Condition>) -> PolicyStatement {
+        let principal = PrincipalMatch::Federated(vec![PROVIDER.to_owned()]);
+        let actions = vec![ASSUME_ROLE_WITH_WEB_IDENTITY.to_owned()];
+        PolicyStatement {
+            sid: None,
+            effect,
+            principal,
+            actions,
+            conditions,
+        }
+    }
+
+    /// The trust statement sampipe generates: `StringEquals` on `aud` and on `sub`.
+    fn generated() -> PolicyStatement {
+        let aud = cond("StringEquals", AUD, &["sts.amazonaws.com"]);
+        statement(Effect::Allow, vec![aud, cond("StringEquals", SUB, &[MAIN])])
+    }
+
+    fn token(sub: &str) -> Request {
+        Request::web_identity(PROVIDER)
+            .claim(AUD, "sts.amazonaws.com")
+            .claim(SUB, sub)
+    }
+
+    /// Whether an Allow with one condition on key `k` admits a request with `claims` for `k`.
+    fn holds(operator: &str, values: &[&str], claims: &[&str]) -> bool {
+        let policy = [statement(Effect::Allow, vec![cond(operator, "k", values)])];
+        let request = claims
+            .iter()
+            .fold(Request::web_identity(PROVIDER), |r, v| r.claim("k", *v));
+        evaluate(&policy, &request).unwrap().allowed()
+    }
+
+    #[test]
+    fn generated_policy_admits_its_subject_and_explains_why() {
+        let eval = evaluate(&[generated()], &token(MAIN)).unwrap();
+        assert_eq!((eval.decision, eval.deciding), (Decision::Allow, Some(0)));
+        assert_eq!(
+            eval.explain(),
+            "ALLOW: statement 0 allows the request: all conditions match."
+        );
+    }
+
+    #[test]
+    fn other_subject_is_an_implicit_deny_naming_the_condition() {
+        let eval = evaluate(&[generated()], &token("repo:octo-org/sam-app:pull_request")).unwrap();
+        assert_eq!(
+            (eval.decision, eval.deciding),
+            (Decision::ImplicitDeny, None)
+        );
+        assert_eq!(
+            eval.explain(),
+            "DENY: no statement allows the request (implicit deny): statement 0: condition \
+             `StringEquals` on `token.actions.githubusercontent.com:sub` does not match: \
+             `repo:octo-org/sam-app:pull_request` is not `repo:octo-org/sam-app:ref:refs/heads/main`."
+        );
+    }
+
+    // Policy evaluation logic: "An explicit deny in any policy overrides any allows".
+    #[test]
+    fn explicit_deny_overrides_allow() {
+        let allow = statement(
+            Effect::Allow,
+            vec![cond("StringLike", SUB, &["repo:octo-org/*"])],
+        );
+        let mut deny = statement(
+            Effect::Deny,
+            vec![cond("StringLike", SUB, &["*:pull_request"])],
+        );
+        deny.sid = Some("NoPullRequests".to_owned());
+        let policy = [allow, deny];
+        let eval = evaluate(&policy, &token("repo:octo-org/sam-app:pull_request")).unwrap();
+        assert_eq!(
+            (eval.decision, eval.deciding),
+            (Decision::ExplicitDeny, Some(1))
+        );
+        assert!(eval.statements[0].applies);
+        let explain = eval.explain();
+        assert!(explain.starts_with("DENY: statement 1 (`NoPullRequests`) explicitly denies"));
+        assert!(evaluate(&policy, &token(MAIN)).unwrap().allowed());
+    }
+
+    #[test]
+    fn principal_must_list_the_provider_or_be_everyone() {
+        let mut s = generated();
+        s.principal = PrincipalMatch::Federated(vec!["arn:other".into()]);
+        let eval = evaluate(&[s.clone()], &token(MAIN)).unwrap();
+        assert!(eval.statements[0]
+            .reason
+            .starts_with("principal is `arn:other`, not `arn:aws:"));
+        s.principal = PrincipalMatch::Other;
+        assert!(!evaluate(&[s.clone()], &token(MAIN)).unwrap().allowed());
+        s.principal = PrincipalMatch::Any;
+        assert!(evaluate(&[s], &token(MAIN)).unwrap().allowed());
+    }
+
+    // Action element: matched case-insensitively, with `*` and `?` wildcards.
+    #[test]
+    fn actions_match_case_insensitively_with_wildcards() {
+        let cases = [
+            ("sts:*", true),
+            ("STS:assumerolewithwebidentity", true),
+            ("*", true),
+        ];
+        let more = [
+            ("sts:AssumeRoleWith?ebIdentity", true),
+            ("sts:AssumeRole", false),
+            ("s3:*", false),
+        ];
+        for (action, applies) in cases.into_iter().chain(more) {
+            let mut s = generated();
+            s.actions = vec![action.to_owned()];
+            assert_eq!(
+                evaluate(&[s], &token(MAIN)).unwrap().allowed(),
+                applies,
+                "{action}"
+            );
+        }
+    }
+
+    /// (operator, condition values, request values for the key, holds), grouped by documented rule.
+    const OPERATOR_CASES: &[(&str, &[&str], &[&str], bool)] = &[
+        // String operators: StringLike `*` is any run (even empty), `?` exactly one character;
+        // matching is case-sensitive; values of one key are ORed.
+        (
+            "StringLike",
+            &["repo:a/b:ref:refs/heads/*"],
+            &["repo:a/b:ref:refs/heads/"],
+            true,
+        ),
+        ("StringLike", &["feature-?"], &["feature-1"], true),
+        ("StringLike", &["feature-?"], &["feature-"], false),
+        ("StringLike", &["feature-?"], &["feature-12"], false),
+        ("StringLike", &["a*b*c"], &["aXbYbZc"], true),
+        ("StringLike", &["Repo:*"], &["repo:a"], false),
+        ("StringLike", &["x", "y*"], &["yes"], true),
+        // StringEquals has no wildcards; `${*}`, `${?}`, `${$}` are literal characters (policy
+        // variables, "special characters").
+        ("StringEquals", &["a*"], &["a*"], true),
+        ("StringEquals", &["a*"], &["ab"], false),
+        ("StringLike", &["a${*}"], &["a*"], true),
+        ("StringLike", &["a${*}"], &["ab"], false),
+        ("StringLike", &["${?}${$}"], &["?$"], true),
+        ("StringEqualsIgnoreCase", &["Repo:A/B"], &["repo:a/b"], true),
+        (
+            "StringNotEqualsIgnoreCase",
+            &["Repo:A/B"],
+            &["REPO:A/B"],
+            false,
+        ),
+        ("StringEquals", &["Repo:A/B"], &["repo:a/b"], false),
+        // Condition operators, "Important": a key absent from the request fails the condition,
+        // but a negated operator is then true. Multiple values of a negated operator are NORed.
+        ("StringEquals", &["a"], &[], false),
+        ("StringNotEquals", &["a"], &[], true),
+        ("StringNotLike", &["a*"], &[], true),
+        ("StringNotEqualsIgnoreCase", &["a"], &[], true),
+        ("ArnNotLike", &["arn:*:*:*:*:*"], &[], true),
+        ("StringNotEquals", &["a", "b"], &["c"], true),
+        ("StringNotEquals", &["a", "b"], &["b"], false),
+        // ...IfExists: true when the key is absent, an ordinary check when it is present.
+        ("StringEqualsIfExists", &["a"], &[], true),
+        ("StringEqualsIfExists", &["a"], &["a"], true),
+        ("StringEqualsIfExists", &["a"], &["b"], false),
+        ("ForAnyValue:StringEqualsIfExists", &["a"], &[], true),
+        // Null: `true` holds when the key is absent, `false` when it is present.
+        ("Null", &["true"], &[], true),
+        ("Null", &["true"], &["x"], false),
+        ("Null", &["false"], &["x"], true),
+        ("Null", &["false"], &[], false),
+        // Bool: `true`/`false`, case-insensitive.
+        ("Bool", &["true"], &["True"], true),
+        ("Bool", &["false"], &["true"], false),
+        ("Bool", &["true"], &[], false),
+        ("BoolIfExists", &["true"], &[], true),
+        // ARN operators: the six colon-separated parts are compared separately.
+        ("ArnLike", &["arn:aws:iam::*:role/*"], &[ROLE], true),
+        ("ArnEquals", &[ROLE], &[ROLE], true),
+        ("ArnLike", &["arn:aws:iam:*:role/deploy"], &[ROLE], false),
+        ("ArnLike", &["*"], &[ROLE], true),
+        (
+            "ArnLike",
+            &["arn:aws:logs:*:*:log-group:x:*"],
+            &["arn:aws:logs:r:1:log-group:x:s:y"],
+            true,
+        ),
+        // Multivalued keys: ForAllValues needs every request value to match some condition value,
+        // ForAnyValue at least one; ForAnyValue is false on an absent key.
+        ("ForAllValues:StringLike", &["a*"], &["ab", "ac"], true),
+        ("ForAllValues:StringLike", &["a*"], &["ab", "xc"], false),
+        ("ForAllValues:StringNotLike", &["a*"], &["xb", "xc"], true),
+        ("ForAnyValue:StringLike", &["a*"], &["x", "ab"], true),
+        ("ForAnyValue:StringLike", &["a*"], &["x", "y"], false),
+        ("ForAnyValue:StringEquals", &["a"], &[], false),
+    ];
+
+    #[test]
+    fn operators_follow_the_documented_rules() {
+        for &(operator, values, claims, expected) in OPERATOR_CASES {
+            assert_eq!(
+                holds(operator, values, claims),
+                expected,
+                "{operator} {values:?} {claims:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn reasons_name_the_value_that_decided() {
+        let reason = |operator: &str, values: &[&str], claims: &[&str]| {
+            let policy = [statement(Effect::Allow, vec![cond(operator, "k", values)])];
+            let request = claims
+                .iter()
+                .fold(Request::web_identity(PROVIDER), |r, v| r.claim("k", *v));
+            let eval = evaluate(&policy, &request).unwrap();
+            eval.statements[0]
+                .reason
+                .split(": ")
+                .skip(1)
+                .collect::<Vec<_>>()
+                .join(": ")
+        };
+        assert_eq!(
+            reason("StringNotLike", &["a", "b*"], &["bee"]),
+            "`bee` matches `b*`"
+        );
+        assert_eq!(
+            reason("StringEquals", &["a", "b"], &["c"]),
+            "`c` is not any of `a`, `b`"
+        );
+        assert_eq!(
+            reason("StringEquals", &["a"], &[]),
+            "`k` is not in the request"
+        );
+        assert_eq!(reason("Null", &["true"], &["x"]), "`k` is in the request");
+        assert_eq!(
+            reason("ForAnyValue:StringLike", &["a*"], &["x", "y"]),
+            "no value matches: `x` does not match `a*`; `y` does not match `a*`"
+        );
+    }
+
+    // "The ForAllValues set operator also returns true if there are no context keys in the request"
+    // (reference_policies_condition_examples-multi-valued-context-keys). The AWS SAM reference
+    // template trusts through `ForAllValues:StringLike` on `aud` and `sub`, so a token carrying
+    // neither claim is admitted. sampipe's `StringEquals` is not fooled.
+    #[test]
+    fn sam_reference_for_all_values_string_like_admits_a_token_without_aud_or_sub() {
+        let reference = statement(
+            Effect::Allow,
+            vec![
+                cond("ForAllValues:StringLike", AUD, &["sts.amazonaws.com"]),
+                cond("ForAllValues:StringLike", SUB, &[MAIN]),
+            ],
+        );
+        let no_claims = Request::web_identity(PROVIDER);
+        assert!(evaluate(&[reference], &no_claims).unwrap().allowed());
+        assert!(!evaluate(&[generated()], &no_claims).unwrap().allowed());
+    }
+
+    // Condition element: "Context key names are not case-sensitive."
+    #[test]
+    fn condition_key_names_are_case_insensitive() {
+        let key = "Token.Actions.GitHubUserContent.com:SUB";
+        let policy = [statement(
+            Effect::Allow,
+            vec![cond("StringEquals", key, &[MAIN])],
+        )];
+        assert!(evaluate(&policy, &token(MAIN)).unwrap().allowed());
+    }
+
+    #[test]
+    fn statement_without_conditions_and_empty_policy() {
+        let eval = evaluate(&[statement(Effect::Allow, vec![])], &token(MAIN)).unwrap();
+        let reason = &eval.statements[0].reason;
+        assert_eq!(
+            reason,
+            "principal and action match and there are no conditions"
+        );
+        let empty = evaluate(&[], &token(MAIN)).unwrap();
+        assert_eq!(empty.decision, Decision::ImplicitDeny);
+        assert!(empty
+            .explain()
+            .contains("the policy has no `Allow` statement"));
+    }
+
+    #[test]
+    fn what_the_evaluator_does_not_model_is_an_error() {
+        let err = |c: Condition| {
+            let two_values = token(MAIN).claim("k", "x").claim("k", "y");
+            evaluate(&[statement(Effect::Allow, vec![c])], &two_values)
+                .unwrap_err()
+                .to_string()
+        };
+        assert_eq!(
+            err(cond("StringEqual", "k", &["a"])),
+            "statement 0: condition `StringEqual` on `k`: not a supported operator (String*, Arn*, \
+             Bool, Null; `IfExists` and `ForAllValues:`/`ForAnyValue:` on all but Null)"
+        );
+        for op in [
+            "NumericLessThan",
+            "NullIfExists",
+            "ForAllValues:Null",
+            "ForAnyValue:",
+            "stringequals",
+        ] {
+            assert!(err(cond(op, "k", &["1"])).ends_with("not a supported operator (String*, Arn*, Bool, Null; `IfExists` and `ForAllValues:`/`ForAnyValue:` on all but Null)"), "{op}");
+        }
+        let prefix = "statement 0: condition ";
+        let cases = [
+            (cond("Null", "k", &["yes"]), "`Null` on `k`: value `yes` is not `true` or `false`"),
+            (cond("StringEquals", "k", &[]), "`StringEquals` on `k`: no values"),
+            (
+                cond("StringLike", "k", &["${aws:username}-*"]),
+                "`StringLike` on `k`: policy variable `${aws:username}` is not supported (only `${*}`, `${?}` and `${$}` are)",
+            ),
+            (
+                cond("StringEquals", "k", &["x"]),
+                "`StringEquals` on `k`: the request has 2 values for the key, which needs `ForAllValues:` or `ForAnyValue:`",
+            ),
+        ];
+        for (c, message) in cases {
+            assert_eq!(err(c), format!("{prefix}{message}"));
+        }
+    }
+
+    #[test]
+    fn errors_surface_even_after_a_failing_condition() {
+        let failing = cond("StringEquals", SUB, &["nope"]);
+        let s = statement(
+            Effect::Allow,
+            vec![failing, cond("DateLessThan", "k", &["x"])],
+        );
+        assert!(evaluate(&[s], &token(MAIN)).is_err());
+    }
+
+    #[test]
+    fn converts_a_resolved_statement() {
+        let aud = IndexMap::from([(AUD.to_owned(), vec!["sts.amazonaws.com".to_owned()])]);
+        let sub = IndexMap::from([(SUB.to_owned(), vec![MAIN.to_owned()])]);
+        let resolved = ResolvedStatement {
+            sid: Some("GitHub".to_owned()),
+            effect: Effect::Allow,
+            principal: Some(ResolvedPrincipal::Federated(vec![PROVIDER.to_owned()])),
+            action: vec![ASSUME_ROLE_WITH_WEB_IDENTITY.to_owned()],
+            resource: vec![],
+            condition: IndexMap::from([
+                (ConditionOperator::StringEquals, aud),
+                (ConditionOperator::StringLike, sub),
+            ]),
+        };
+        let s = PolicyStatement::from(&resolved);
+        let expected = vec![
+            cond("StringEquals", AUD, &["sts.amazonaws.com"]),
+            cond("StringLike", SUB, &[MAIN]),
+        ];
+        assert_eq!(s.conditions, expected);
+        assert!(evaluate(&[s], &token(MAIN)).unwrap().allowed());
+        let aws_star = Some(ResolvedPrincipal::Aws(vec!["*".into()]));
+        let aws = ResolvedStatement {
+            principal: aws_star,
+            ..resolved
+        };
+        assert_eq!(PolicyStatement::from(&aws).principal, PrincipalMatch::Other);
+    }
+}
