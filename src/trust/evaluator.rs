@@ -662,6 +662,7 @@ fn ticked(items: &[String]) -> String {
 mod tests {
     use super::*;
     use crate::cfn::ConditionOperator;
+    use proptest::prelude::*;
 
     const PROVIDER: &str = "arn:aws:iam::1:oidc-provider/token.actions.githubusercontent.com";
     const AUD: &str = "token.actions.githubusercontent.com:aud";
@@ -1036,5 +1037,48 @@ mod tests {
             ..resolved
         };
         assert_eq!(PolicyStatement::from(&aws).principal, PrincipalMatch::Other);
+    }
+
+    proptest! {
+        // StringLike: a pattern equal to the value matches it (`*` and `?` match themselves too).
+        #[test]
+        fn string_like_with_the_literal_value_matches(value in "[a-zA-Z0-9:/._ *?-]{0,40}") {
+            prop_assert!(holds("StringLike", &[&value], &[&value]));
+        }
+
+        #[test]
+        fn star_matches_everything(value in "\\PC{0,40}") {
+            prop_assert!(holds("StringLike", &["*"], &[&value]));
+        }
+
+        // Policy evaluation logic: an explicit deny overrides an allow, in either order.
+        #[test]
+        fn deny_beats_an_identical_allow(
+            pattern in "[a-z:/*?-]{0,20}",
+            other in "[a-z:/-]{0,20}",
+            matching: bool,
+            deny_first: bool,
+        ) {
+            let claim = if matching { pattern.replace(['*', '?'], "x") } else { other };
+            let allow = statement(Effect::Allow, vec![cond("StringLike", SUB, &[&pattern])]);
+            let deny = PolicyStatement { effect: Effect::Deny, ..allow.clone() };
+            let alone = evaluate(std::slice::from_ref(&allow), &token(&claim)).unwrap().decision;
+            let policy = if deny_first { [deny, allow] } else { [allow, deny] };
+            let both = evaluate(&policy, &token(&claim)).unwrap().decision;
+            prop_assert!(!matching || alone == Decision::Allow);
+            let expected = if alone == Decision::Allow { Decision::ExplicitDeny } else { Decision::ImplicitDeny };
+            prop_assert_eq!(both, expected);
+        }
+
+        // ForAllValues is vacuously true on an absent key; ForAnyValue is false.
+        #[test]
+        fn set_qualifiers_on_an_absent_key(
+            op in prop::sample::select(&["StringEquals", "StringNotEquals", "StringLike", "StringNotLike", "StringEqualsIgnoreCase", "ArnLike", "ArnNotEquals", "Bool"][..]),
+            value in "true|false",
+        ) {
+            let (all, any) = (format!("ForAllValues:{op}"), format!("ForAnyValue:{op}"));
+            prop_assert!(holds(&all, &[&value], &[]));
+            prop_assert!(!holds(&any, &[&value], &[]));
+        }
     }
 }
