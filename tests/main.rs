@@ -5,4 +5,5 @@ mod common;
 mod crosscheck;
 mod deploy;
 mod synth;
+mod trust;
 mod validators;

@@ -7,7 +7,9 @@
 
 mod check;
 mod common;
+mod explain;
 mod synth;
+mod trust;
 
 use std::ffi::OsString;
 use std::io::Write;
@@ -38,6 +40,8 @@ struct Cli {
 enum Command {
     Synth(synth::Synth),
     Check(check::Check),
+    Explain(explain::Explain),
+    Trust(trust::Trust),
 }
 
 /// Runs sampipe with `args` (including the program name) and returns the exit code.
@@ -66,6 +70,8 @@ where
     let result = match &cli.command {
         Command::Synth(command) => command.run(stdout, stderr),
         Command::Check(command) => command.run(stdout, stderr),
+        Command::Explain(command) => command.run(stdout, stderr),
+        Command::Trust(command) => command.run(stdout, stderr),
     };
     match result {
         Ok(code) => code,

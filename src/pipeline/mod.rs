@@ -327,10 +327,13 @@ pub struct Synthesis {
     pub workflow: crate::gha::Workflow,
     /// `template.yaml` and `pipeline.yaml`, ready to write.
     pub files: Vec<crate::output::Artifact>,
+    /// What each stage's role admits, proven against the workflow's jobs.
+    pub trust: crate::trust::prove::TrustMap,
 }
 
 /// Resolves, renders and proves a validated config. Fails with diagnostics when a derived
-/// name breaks an AWS limit or the trust proof does not hold.
+/// name breaks an AWS limit or the trust proof does not hold; nothing is returned to write
+/// unless both hold.
 pub fn synthesize(config: &Config) -> Result<Synthesis, Vec<Diagnostic>> {
     let pipeline = Pipeline::new(config)?;
     let template = template::template(&pipeline);
@@ -343,6 +346,7 @@ pub fn synthesize(config: &Config) -> Result<Synthesis, Vec<Diagnostic>> {
         .help("this is a bug in sampipe; please report it with your config")]);
     }
     let workflow = workflow::workflow(&pipeline).map_err(|d| vec![d])?;
+    let trust = crate::trust::prove::prove(&pipeline, &template)?;
     let files = vec![
         crate::output::Artifact {
             file_name: "template.yaml",
@@ -358,5 +362,6 @@ pub fn synthesize(config: &Config) -> Result<Synthesis, Vec<Diagnostic>> {
         template,
         workflow,
         files,
+        trust,
     })
 }

@@ -75,9 +75,13 @@ struct Switches {
 
 impl Switches {
     fn new(p: &Pipeline) -> Self {
+        // Derived from the jobs, not from the config: a stage trusts feature branches exactly
+        // when a job on a branch pattern assumes its role.
         let feature_stage = |s: &StagePlan| {
-            p.feature_branches.is_some()
-                && p.stages.first().is_some_and(|first| first.name == s.name)
+            p.stages
+                .iter()
+                .position(|x| x.name == s.name)
+                .is_some_and(|i| p.role_uses_of(i).any(|u| u.runs_on_ref.is_glob()))
         };
         Self {
             oidc_provider: Switch::of(p, "CreateOidcProvider", |s| s.create_oidc_provider),
@@ -270,7 +274,10 @@ fn stage_mapping(p: &Pipeline, switches: &Switches) -> Mapping {
                 switches.use_image_repository,
                 stage.image_repository.is_some(),
             ),
-            (switches.feature_branches, index == 0),
+            (
+                switches.feature_branches,
+                p.role_uses_of(index).any(|u| u.runs_on_ref.is_glob()),
+            ),
         ];
         for (switch, on) in flags {
             if let Some(name) = switch.condition() {

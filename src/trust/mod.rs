@@ -1,5 +1,8 @@
-//! The trust contract: which OIDC claims each generated job presents ([`claims`]), and the
-//! proof that every role admits exactly the jobs that assume it.
+//! The trust contract: which OIDC claims each generated job presents ([`claims`]), an IAM
+//! evaluator for trust policies ([`evaluator`]), the proof run on every synth ([`prove`]), and
+//! the trust map as people read it ([`report`]).
 
 pub mod claims;
 pub mod evaluator;
+pub mod prove;
+pub mod report;

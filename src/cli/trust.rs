@@ -1,0 +1,139 @@
+//! `sampipe trust`: can a token with this subject (and claims) assume that stage's role?
+
+use std::io::Write;
+
+use clap::Args;
+
+use super::common::{load_and_synthesize, ConfigArg};
+use super::{EXIT_DIFFERENT, EXIT_OK};
+use crate::diag::did_you_mean;
+use crate::pipeline::names::GITHUB_AUDIENCE;
+use crate::trust::claims::{Claims, STS_GITHUB_CLAIMS};
+use crate::trust::evaluator::{evaluate, PolicyStatement};
+use crate::trust::prove::{request, trust_statements};
+
+/// Answer ALLOW (exit 0) or DENY (exit 1), with the statement and condition that decided.
+///
+/// Example: can a run on branch `hotfix` assume prod?
+///   sampipe trust --stage prod --subject ref:refs/heads/hotfix
+#[derive(Debug, Args)]
+pub(super) struct Trust {
+    #[command(flatten)]
+    config: ConfigArg,
+    /// The stage whose pipeline execution role is asked.
+    #[arg(long)]
+    stage: String,
+    /// The token's `sub`, e.g. `repo:octo-org/sam-app:ref:refs/heads/main`; the `repo:OWNER/NAME:`
+    /// part may be left out.
+    #[arg(long)]
+    subject: String,
+    /// Another claim, `key=value` (aud, ref, job_workflow_ref, repository, repository_id,
+    /// environment, ...). `ref` and `job_workflow_ref` default to what a run of the
+    /// configured workflow for the subject's ref would present.
+    #[arg(long = "claim", value_name = "KEY=VALUE")]
+    claims: Vec<String>,
+}
+
+impl Trust {
+    pub(super) fn run(&self, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<u8, String> {
+        let synthesis = load_and_synthesize(&self.config, stderr)?;
+        let p = &synthesis.pipeline;
+        let Some(index) = p.stages.iter().position(|s| s.name == self.stage) else {
+            let names: Vec<&str> = p.stages.iter().map(|s| s.name.as_str()).collect();
+            let hint = match did_you_mean(&self.stage, names.iter().copied()) {
+                Some(close) => format!("did you mean `{close}`?"),
+                None => format!(
+                    "the stages are {}",
+                    names
+                        .iter()
+                        .map(|n| format!("`{n}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            };
+            return Err(format!(
+                "error[unknown-stage]: no stage `{}`\n  = help: {hint}\n",
+                self.stage
+            ));
+        };
+        let stage = &p.stages[index];
+
+        let subject = if self.subject.starts_with("repo:") {
+            self.subject.clone()
+        } else {
+            format!("{}:{}", p.repository.subject_prefix(), self.subject)
+        };
+        let mut claims = Claims::new();
+        let mut assumed = Vec::new();
+        claims.insert("aud".into(), GITHUB_AUDIENCE.into());
+        claims.insert("sub".into(), subject.clone());
+        claims.insert("repository".into(), p.repository.full_name());
+        if let Some((_, repo_id)) = p.repository.ids {
+            claims.insert("repository_id".into(), repo_id.to_string());
+        }
+        let mut given = Claims::new();
+        for claim in &self.claims {
+            let Some((key, value)) = claim.split_once('=') else {
+                return Err(format!("error[invalid-claim]: `{claim}` is not `key=value`\n  = help: write e.g. `--claim ref=refs/heads/main`\n"));
+            };
+            if !STS_GITHUB_CLAIMS.contains(&key) {
+                let _ = writeln!(stderr, "warning: STS does not expose claim `{key}` to trust policies; it cannot affect the answer");
+            }
+            given.insert(key.to_owned(), value.to_owned());
+        }
+        if let Some((_, environment)) = subject.split_once(":environment:") {
+            claims.insert("environment".into(), environment.to_owned());
+        }
+        // What a run of the configured workflow would present: a ref subject names its ref; an
+        // environment subject runs on the deployment branch.
+        let git_ref =
+            given
+                .get("ref")
+                .cloned()
+                .unwrap_or_else(|| match subject.split_once(":ref:") {
+                    Some((_, git_ref)) => git_ref.to_owned(),
+                    None => format!("refs/heads/{}", p.branch),
+                });
+        claims.insert("ref".into(), git_ref.clone());
+        claims.insert(
+            "job_workflow_ref".into(),
+            format!("{}/{}@{git_ref}", p.repository.full_name(), p.workflow_path),
+        );
+        assumed.extend(["ref", "job_workflow_ref"]);
+        for (key, value) in given {
+            assumed.retain(|a| *a != key);
+            claims.insert(key, value);
+        }
+
+        let statements = trust_statements(p, &synthesis.template, index)
+            .map_err(|e| format!("error[internal-error]: {e}\n"))?;
+        let statements: Vec<PolicyStatement> =
+            statements.iter().map(PolicyStatement::from).collect();
+        let evaluation = evaluate(&statements, &request(&stage.oidc_provider_arn, &claims))
+            .map_err(|e| format!("error[internal-error]: {e}\n"))?;
+        let verdict = if evaluation.allowed() {
+            "ALLOW"
+        } else {
+            "DENY"
+        };
+        let mut text = format!(
+            "{verdict}: stage `{}`, role {}\n",
+            stage.name, stage.pipeline_role_arn
+        );
+        for (key, value) in &claims {
+            let note = if assumed.contains(&key.as_str()) {
+                "  (derived; override with --claim)"
+            } else {
+                ""
+            };
+            text.push_str(&format!("  {key:<17} {value}{note}\n"));
+        }
+        text.push_str(&format!("  reason            {}\n", evaluation.explain()));
+        let _ = stdout.write_all(text.as_bytes());
+        Ok(if evaluation.allowed() {
+            EXIT_OK
+        } else {
+            EXIT_DIFFERENT
+        })
+    }
+}

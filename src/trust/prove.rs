@@ -1,0 +1,709 @@
+//! The proof, run on every synth: for each stage, resolve the role's trust policy from the typed
+//! template (as CloudFormation would for `Stage=<name>`), then evaluate it like STS would:
+//!
+//! 1. every job that assumes the role presents claims the policy admits;
+//! 2. a battery of hostile claim sets (another owner, a fork's pull request, a tag, an
+//!    unconfigured branch, a feature branch on a later stage, the wrong environment, no `sub`,
+//!    the wrong `aud`, another workflow file, ...) is denied;
+//! 3. every statement that trusts the OIDC provider checks both `aud` and `sub`, only with
+//!    condition keys STS actually exposes for GitHub, and never with a `ForAllValues` operator.
+//!
+//! Any failure is a synth error naming the job, the stage, the role and the claims.
+
+use indexmap::IndexMap;
+use serde::Serialize;
+
+use super::claims::{condition_key, patterns, sample_claims, Claims, STS_GITHUB_CLAIMS};
+use super::evaluator::{evaluate, Evaluation, PolicyStatement, Request};
+use crate::cfn::{Effect, ResourceProperties, Template};
+use crate::cfn::{PseudoValues, ResolvedPrincipal, ResolvedStatement, Resolver};
+use crate::config::validate::glob_matches;
+use crate::diag::{ConfigPath, Diagnostic};
+use crate::pipeline::names::GITHUB_OIDC_HOST;
+use crate::pipeline::template::ids;
+use crate::pipeline::{Pipeline, RoleUse};
+
+const ASSUME: &str = "sts:AssumeRoleWithWebIdentity";
+
+/// What one stage's role admits, proven.
+#[derive(Clone, Debug, Serialize)]
+pub struct StageTrust {
+    pub stage: String,
+    pub account: String,
+    pub region: String,
+    pub role_arn: String,
+    pub provider_arn: String,
+    /// The trust statements as resolved for this stage.
+    pub statements: Vec<AdmittedStatement>,
+    /// The jobs that assume this role, with the claims each presents.
+    pub jobs: Vec<JobClaims>,
+    /// The hostile claim sets that were tried and denied.
+    pub denied: Vec<String>,
+    /// Things a reviewer must act on.
+    pub warnings: Vec<String>,
+}
+
+/// One trust statement: what it requires of a token.
+#[derive(Clone, Debug, Serialize)]
+pub struct AdmittedStatement {
+    pub sid: Option<String>,
+    /// `operator key` → values (e.g. `StringLike token...:sub` → [...]).
+    pub conditions: IndexMap<String, Vec<String>>,
+}
+
+/// A job and the claims it presents.
+#[derive(Clone, Debug, Serialize)]
+pub struct JobClaims {
+    pub job: String,
+    pub purpose: String,
+    pub trigger: String,
+    pub claims: Claims,
+}
+
+/// The whole trust map.
+#[derive(Clone, Debug, Serialize)]
+pub struct TrustMap {
+    pub app: String,
+    pub repository: String,
+    pub workflow_path: String,
+    pub stages: Vec<StageTrust>,
+}
+
+/// Where a stage is declared in the config, for diagnostics.
+fn stage_path(index: usize) -> ConfigPath {
+    ConfigPath::root().key("stages").index(index)
+}
+
+fn violation(index: usize, message: String, help: &str) -> Diagnostic {
+    Diagnostic::error("trust-violation", message)
+        .at(stage_path(index).key("name"))
+        .help(help.to_owned())
+}
+
+/// The role's trust statements for one stage, resolved.
+pub fn trust_statements(
+    p: &Pipeline,
+    template: &Template,
+    stage: usize,
+) -> Result<Vec<ResolvedStatement>, String> {
+    let plan = &p.stages[stage];
+    let mut parameters = IndexMap::new();
+    parameters.insert(ids::STAGE.to_owned(), plan.name.clone());
+    let pseudo = PseudoValues::new(&plan.account, &plan.region, &plan.resources_stack_name);
+    let resolver = Resolver::new(template, parameters, pseudo).map_err(|e| e.to_string())?;
+    let role = match template
+        .resources()
+        .get(ids::PIPELINE_ROLE)
+        .map(|r| &r.properties)
+    {
+        Some(ResourceProperties::Role(role)) => role,
+        _ => return Err(format!("the template has no `{}` role", ids::PIPELINE_ROLE)),
+    };
+    resolver
+        .policy(&role.assume_role_policy_document)
+        .map_err(|e| e.to_string())
+}
+
+/// The STS request a token with `claims` makes against `provider`. Only claims STS exposes as
+/// condition keys are visible to the policy, as in AWS.
+pub fn request(provider: &str, claims: &Claims) -> Request {
+    let context = claims
+        .iter()
+        .filter(|(claim, _)| STS_GITHUB_CLAIMS.contains(&claim.as_str()))
+        .map(|(claim, value)| (condition_key(claim), vec![value.clone()]))
+        .collect();
+    Request {
+        action: ASSUME.to_owned(),
+        federated_principal: provider.to_owned(),
+        context,
+    }
+}
+
+fn evaluate_claims(
+    statements: &[PolicyStatement],
+    provider: &str,
+    claims: &Claims,
+) -> Result<Evaluation, String> {
+    evaluate(statements, &request(provider, claims)).map_err(|e| e.to_string())
+}
+
+fn show(claims: &Claims) -> String {
+    claims
+        .iter()
+        .map(|(k, v)| format!("{k}=`{v}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Proves the trust contract for every stage; returns the trust map or every violation.
+pub fn prove(p: &Pipeline, template: &Template) -> Result<TrustMap, Vec<Diagnostic>> {
+    let mut problems = Vec::new();
+    let mut stages = Vec::new();
+    for index in 0..p.stages.len() {
+        match prove_stage(p, template, index) {
+            Ok(stage) => stages.push(stage),
+            Err(mut found) => problems.append(&mut found),
+        }
+    }
+    if problems.is_empty() {
+        Ok(TrustMap {
+            app: p.app.clone(),
+            repository: p.repository.full_name(),
+            workflow_path: p.workflow_path.clone(),
+            stages,
+        })
+    } else {
+        Err(problems)
+    }
+}
+
+fn prove_stage(
+    p: &Pipeline,
+    template: &Template,
+    index: usize,
+) -> Result<StageTrust, Vec<Diagnostic>> {
+    let plan = &p.stages[index];
+    let role = &plan.pipeline_role_arn;
+    let provider = &plan.oidc_provider_arn;
+    let resolved = trust_statements(p, template, index).map_err(|e| {
+        vec![violation(
+            index,
+            format!("cannot resolve the trust policy of `{role}`: {e}"),
+            "this is a bug in sampipe; please report it",
+        )]
+    })?;
+    let mut problems = shape_problems(index, role, &resolved);
+    let statements: Vec<PolicyStatement> = resolved.iter().map(PolicyStatement::from).collect();
+
+    // 1. Every job that assumes the role is admitted.
+    let mut jobs = Vec::new();
+    for use_ in p.role_uses_of(index) {
+        for claims in job_samples(p, use_) {
+            match evaluate_claims(&statements, provider, &claims) {
+                Ok(evaluation) if evaluation.allowed() => {}
+                Ok(evaluation) => problems.push(violation(
+                    index,
+                    format!(
+                        "job `{}` cannot assume role `{role}` of stage `{}`: {}; claims: {}",
+                        use_.job_id,
+                        plan.name,
+                        evaluation.explain(),
+                        show(&claims)
+                    ),
+                    "this is a bug in sampipe: the workflow and the trust policy disagree; please report it",
+                )),
+                Err(e) => problems.push(violation(index, format!("cannot evaluate the trust policy of `{role}`: {e}"), "this is a bug in sampipe; please report it")),
+            }
+        }
+        jobs.push(JobClaims {
+            job: use_.job_id.clone(),
+            purpose: use_.purpose.to_owned(),
+            trigger: trigger(use_),
+            claims: sample_claims(p, use_),
+        });
+    }
+
+    // 2. Hostile claim sets are denied. A set that equals what one of this role's own jobs
+    // presents is legitimately admitted (e.g. delete-feature runs on the deployment branch
+    // without an environment) and is reported as a warning instead.
+    let own: Vec<Claims> = p
+        .role_uses_of(index)
+        .flat_map(|u| job_samples(p, u))
+        .collect();
+    let visible = |claims: &Claims| request(provider, claims).context;
+    let mut denied = Vec::new();
+    for (what, claims) in hostile(p, index) {
+        if own.iter().any(|o| visible(o) == visible(&claims)) {
+            continue;
+        }
+        match evaluate_claims(&statements, provider, &claims) {
+            Ok(evaluation) if evaluation.allowed() => problems.push(violation(
+                index,
+                format!(
+                    "role `{role}` of stage `{}` admits {what}: {}; claims: {}",
+                    plan.name,
+                    evaluation.explain(),
+                    show(&claims)
+                ),
+                "this is a bug in sampipe: the trust policy admits more than the workflow needs; please report it",
+            )),
+            Ok(_) => denied.push(what),
+            Err(e) => problems.push(violation(index, format!("cannot evaluate the trust policy of `{role}`: {e}"), "this is a bug in sampipe; please report it")),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    Ok(StageTrust {
+        stage: plan.name.clone(),
+        account: plan.account.clone(),
+        region: plan.region.clone(),
+        role_arn: role.clone(),
+        provider_arn: provider.clone(),
+        statements: resolved.iter().map(admitted).collect(),
+        jobs,
+        denied,
+        warnings: warnings(p, index),
+    })
+}
+
+fn trigger(use_: &RoleUse) -> String {
+    let event = match use_.event {
+        crate::pipeline::Event::Push => "push to",
+        crate::pipeline::Event::Delete => "branch deletion, runs on",
+    };
+    let mut text = format!("{event} `{}`", use_.runs_on_ref.git_ref());
+    if let Some(environment) = &use_.environment {
+        text.push_str(&format!(" in environment `{environment}`"));
+    }
+    text
+}
+
+fn admitted(statement: &ResolvedStatement) -> AdmittedStatement {
+    let mut conditions = IndexMap::new();
+    for (operator, keys) in &statement.condition {
+        for (key, values) in keys {
+            conditions.insert(format!("{} {key}", operator.as_str()), values.clone());
+        }
+    }
+    AdmittedStatement {
+        sid: statement.sid.clone(),
+        conditions,
+    }
+}
+
+/// Rule 3: each statement that trusts the OIDC provider tests `aud` and `sub`, with keys STS
+/// exposes and operators that fail closed.
+fn shape_problems(index: usize, role: &str, statements: &[ResolvedStatement]) -> Vec<Diagnostic> {
+    let mut problems = Vec::new();
+    let prefix = format!("{GITHUB_OIDC_HOST}:");
+    for statement in statements {
+        let trusts_oidc = statement.effect == Effect::Allow
+            && matches!(&statement.principal, Some(ResolvedPrincipal::Federated(p)) if p.iter().any(|p| p.ends_with(GITHUB_OIDC_HOST)));
+        if !trusts_oidc {
+            continue;
+        }
+        let sid = statement.sid.as_deref().unwrap_or("(no Sid)");
+        let keys: Vec<(&str, &str)> = statement
+            .condition
+            .iter()
+            .flat_map(|(op, keys)| keys.keys().map(move |k| (op.as_str(), k.as_str())))
+            .collect();
+        for claim in ["aud", "sub"] {
+            let key = condition_key(claim);
+            if !keys.iter().any(|(_, k)| *k == key) {
+                problems.push(violation(
+                    index,
+                    format!("statement `{sid}` of role `{role}` does not check `{key}`"),
+                    "every OIDC trust statement must check both `aud` and `sub`",
+                ));
+            }
+        }
+        for (operator, key) in &keys {
+            if operator.starts_with("ForAllValues")
+                || operator.starts_with("ForAnyValue")
+                || operator.ends_with("IfExists")
+            {
+                problems.push(violation(index, format!("statement `{sid}` of role `{role}` uses `{operator}` on `{key}`"), "`ForAllValues` and `IfExists` are true when the claim is missing; use `StringEquals` or `StringLike`"));
+            }
+            if let Some(claim) = key.strip_prefix(&prefix) {
+                if !STS_GITHUB_CLAIMS.contains(&claim) {
+                    problems.push(violation(index, format!("statement `{sid}` of role `{role}` tests `{key}`, which STS does not expose"), "a condition on a claim STS does not expose never matches and makes the role unassumable"));
+                }
+            }
+        }
+    }
+    problems
+}
+
+/// Concrete claim sets for one job: one per sample branch when the job runs on a pattern.
+fn job_samples(p: &Pipeline, use_: &RoleUse) -> Vec<Claims> {
+    let base = sample_claims(p, use_);
+    if !use_.runs_on_ref.is_glob() {
+        return vec![base];
+    }
+    let glob = p.feature_branches.as_deref().unwrap_or_default();
+    feature_samples(glob)
+        .into_iter()
+        .map(|branch| with_branch(p, &base, &branch))
+        .collect()
+}
+
+/// Branch names matching a feature glob: the shortest and a longer one.
+fn feature_samples(glob: &str) -> Vec<String> {
+    vec![glob.replace('*', ""), glob.replace('*', "x-1")]
+}
+
+/// `claims` as presented by a run on `branch`.
+fn with_branch(p: &Pipeline, claims: &Claims, branch: &str) -> Claims {
+    let mut claims = claims.clone();
+    let git_ref = format!("refs/heads/{branch}");
+    claims.insert("ref".into(), git_ref.clone());
+    claims.insert(
+        "job_workflow_ref".into(),
+        format!("{}/{}@{git_ref}", p.repository.full_name(), p.workflow_path),
+    );
+    if !claims.contains_key("environment") {
+        claims.insert(
+            "sub".into(),
+            format!("{}:ref:{git_ref}", p.repository.subject_prefix()),
+        );
+    }
+    claims
+}
+
+/// The hostile claim sets tried against stage `index`'s role, each named.
+fn hostile(p: &Pipeline, index: usize) -> Vec<(String, Claims)> {
+    let stage = &p.stages[index];
+    let repo = p.repository.full_name();
+    let deploy = p
+        .role_uses_of(index)
+        .find(|u| u.job_id == crate::pipeline::job_ids::deploy(&stage.name))
+        .map(|u| sample_claims(p, u))
+        .unwrap_or_default();
+    let mut out: Vec<(String, Claims)> = Vec::new();
+    let mut add = |what: &str, claims: Claims| out.push((what.to_owned(), claims));
+
+    // Another owner with the same repository name (name recycling, or a copy).
+    let mut other = deploy.clone();
+    let evil_prefix = match p.repository.ids {
+        Some((_, _)) => format!("repo:evil-org@999999/{}@999998", p.repository.name),
+        None => format!("repo:evil-org/{}", p.repository.name),
+    };
+    if let Some(sub) = other.get("sub").cloned() {
+        other.insert(
+            "sub".into(),
+            sub.replacen(&p.repository.subject_prefix(), &evil_prefix, 1),
+        );
+    }
+    other.insert(
+        "repository".into(),
+        format!("evil-org/{}", p.repository.name),
+    );
+    if let Some(jwr) = other.get("job_workflow_ref").cloned() {
+        other.insert(
+            "job_workflow_ref".into(),
+            jwr.replacen(&repo, &format!("evil-org/{}", p.repository.name), 1),
+        );
+    }
+    if other.contains_key("repository_id") {
+        other.insert("repository_id".into(), "999998".into());
+    }
+    add("another owner's repository with the same name", other);
+
+    // Pull requests, including from forks: the subject is `pull_request`, the ref a merge ref.
+    let mut pull = deploy.clone();
+    pull.shift_remove("environment");
+    pull.insert(
+        "sub".into(),
+        format!("{}:pull_request", p.repository.subject_prefix()),
+    );
+    pull.insert("ref".into(), "refs/pull/1/merge".into());
+    pull.insert(
+        "job_workflow_ref".into(),
+        format!("{repo}/{}@refs/pull/1/merge", p.workflow_path),
+    );
+    add("a pull request (e.g. from a fork)", pull);
+
+    // A tag.
+    add("a tag", with_ref(p, &deploy, "refs/tags/v1.0.0"));
+
+    // A branch that is neither the deployment branch nor a feature branch.
+    let unconfigured = ["unconfigured-branch", "zz-unconfigured", "x"]
+        .into_iter()
+        .find(|b| {
+            *b != p.branch
+                && !p
+                    .feature_branches
+                    .as_deref()
+                    .is_some_and(|g| glob_matches(g, b))
+        });
+    if let Some(branch) = unconfigured {
+        add(
+            &format!("a push to unconfigured branch `{branch}`"),
+            with_ref(p, &deploy, &format!("refs/heads/{branch}")),
+        );
+    }
+
+    // A feature branch, on every stage but the first.
+    if let Some(glob) = &p.feature_branches {
+        if index > 0 {
+            for branch in feature_samples(glob) {
+                let mut claims = with_ref(p, &deploy, &format!("refs/heads/{branch}"));
+                claims.shift_remove("environment");
+                claims.insert(
+                    "sub".into(),
+                    format!("{}:ref:refs/heads/{branch}", p.repository.subject_prefix()),
+                );
+                add(
+                    &format!(
+                        "feature branch `{branch}` (only the first stage deploys feature branches)"
+                    ),
+                    claims,
+                );
+            }
+        }
+    }
+
+    // Environments: a job in another stage's environment, or in an unknown one.
+    let mut environments: Vec<String> = p
+        .stages
+        .iter()
+        .filter_map(|s| s.environment.clone())
+        .filter(|e| Some(e) != stage.environment.as_ref())
+        .collect();
+    environments.push("attacker-environment".into());
+    for environment in environments {
+        let mut claims = deploy.clone();
+        claims.insert(
+            "sub".into(),
+            format!(
+                "{}:environment:{environment}",
+                p.repository.subject_prefix()
+            ),
+        );
+        claims.insert("environment".into(), environment.clone());
+        add(&format!("a job in environment `{environment}`"), claims);
+    }
+    // A job on the deployment branch without the stage's environment (skipping its approvals).
+    if stage.environment.is_some() {
+        let mut claims = deploy.clone();
+        claims.shift_remove("environment");
+        claims.insert(
+            "sub".into(),
+            format!(
+                "{}:ref:refs/heads/{}",
+                p.repository.subject_prefix(),
+                p.branch
+            ),
+        );
+        add(
+            "a job on the deployment branch without the stage's environment",
+            claims,
+        );
+    }
+
+    let mut no_sub = deploy.clone();
+    no_sub.shift_remove("sub");
+    add("a token without `sub`", no_sub);
+
+    let mut wrong_aud = deploy.clone();
+    wrong_aud.insert(
+        "aud".into(),
+        format!("https://github.com/{}", p.repository.owner),
+    );
+    add("a token for another audience", wrong_aud);
+
+    let mut other_workflow = deploy.clone();
+    other_workflow.insert(
+        "job_workflow_ref".into(),
+        format!(
+            "{repo}/.github/workflows/other.yaml@refs/heads/{}",
+            p.branch
+        ),
+    );
+    add("another workflow file in the repository", other_workflow);
+
+    let mut reusable = deploy;
+    reusable.insert(
+        "job_workflow_ref".into(),
+        format!(
+            "evil-org/workflows/.github/workflows/deploy.yaml@refs/heads/{}",
+            p.branch
+        ),
+    );
+    add("a reusable workflow from another repository", reusable);
+    out
+}
+
+/// `claims` for a run on `git_ref` (ref-based subject; environment dropped).
+fn with_ref(p: &Pipeline, claims: &Claims, git_ref: &str) -> Claims {
+    let mut claims = claims.clone();
+    claims.shift_remove("environment");
+    claims.insert(
+        "sub".into(),
+        format!("{}:ref:{git_ref}", p.repository.subject_prefix()),
+    );
+    claims.insert("ref".into(), git_ref.to_owned());
+    claims.insert(
+        "job_workflow_ref".into(),
+        format!("{}/{}@{git_ref}", p.repository.full_name(), p.workflow_path),
+    );
+    claims
+}
+
+/// What a reviewer should know or do about stage `index`'s trust.
+fn warnings(p: &Pipeline, index: usize) -> Vec<String> {
+    let stage = &p.stages[index];
+    let mut out = Vec::new();
+    if let Some(environment) = &stage.environment {
+        out.push(format!(
+            "the approval gate is GitHub environment `{environment}`: give it required reviewers and restrict its deployment branches to `{}`",
+            p.branch
+        ));
+    }
+    if index == 0 {
+        if let Some(glob) = &p.feature_branches {
+            out.push(format!(
+                "`{glob}` admits every branch that matches it: anyone who can push such a branch can run their own version of the workflow with this role; keep this stage's account free of production data"
+            ));
+        }
+    }
+    let own: Vec<String> = p.role_uses_of(index).map(|u| patterns(p, u).sub).collect();
+    for (other_index, other) in p.stages.iter().enumerate() {
+        if other_index == index {
+            continue;
+        }
+        let shared = p
+            .role_uses_of(other_index)
+            .any(|u| own.contains(&patterns(p, u).sub) && !u.runs_on_ref.is_glob());
+        if shared {
+            out.push(format!(
+                "jobs of stage `{}` present the same OIDC claims as this stage's deploy job, so this role cannot tell them apart; give the stages different `environment`s",
+                other.name
+            ));
+        }
+    }
+    if p.repository.ids.is_none() {
+        out.push("subjects name the repository, not its immutable ids: set `source.github.owner_id` and `repository_id` to survive renames and name reuse".into());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cfn::resources::iam;
+    use crate::cfn::{ConditionOperator, PolicyDocument, Principal, Resource, Statement, Value};
+    use crate::pipeline::template::template;
+
+    const CONFIG: &str = "\
+version: 1
+app: shop
+source:
+  github:
+    repository: octo-org/shop
+feature_branches: 'feature*'
+stages:
+  - name: dev
+    account: '111111111111'
+    region: us-east-1
+  - name: prod
+    account: '222222222222'
+    region: us-east-1
+    environment: production
+";
+
+    fn pipeline(config: &str) -> Pipeline {
+        let loaded = crate::config::load_str("sampipe.yaml", config).unwrap();
+        Pipeline::new(&loaded.config).unwrap()
+    }
+
+    fn messages(result: Result<TrustMap, Vec<Diagnostic>>) -> Vec<String> {
+        result
+            .err()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|d| d.message)
+            .collect()
+    }
+
+    #[test]
+    fn the_generated_template_is_proven() {
+        let p = pipeline(CONFIG);
+        let map = prove(&p, &template(&p)).unwrap();
+        assert_eq!(map.stages.len(), 2);
+        assert!(map.stages[1]
+            .denied
+            .iter()
+            .any(|d| d.contains("without the stage's environment")));
+    }
+
+    #[test]
+    fn a_job_the_trust_policy_does_not_admit_fails_the_proof() {
+        // The template was made for a prod without environment; the workflow uses one.
+        let without_environment = pipeline(&CONFIG.replace("    environment: production\n", ""));
+        let with_environment = pipeline(CONFIG);
+        let problems = messages(prove(&with_environment, &template(&without_environment)));
+        assert!(
+            problems
+                .iter()
+                .any(|m| m.starts_with("job `deploy-prod` cannot assume role")
+                    && m.contains("environment:production")),
+            "{problems:#?}"
+        );
+    }
+
+    #[test]
+    fn a_trust_policy_that_admits_more_than_the_jobs_fails_the_proof() {
+        // The template admits main-branch jobs on prod; the workflow gates prod with an environment.
+        let without_environment = pipeline(&CONFIG.replace("    environment: production\n", ""));
+        let with_environment = pipeline(CONFIG);
+        let problems = messages(prove(&with_environment, &template(&without_environment)));
+        assert!(
+            problems.iter().any(|m| m
+                .contains("admits a job on the deployment branch without the stage's environment")),
+            "{problems:#?}"
+        );
+    }
+
+    #[test]
+    fn feature_branches_on_a_later_stage_fail_the_proof() {
+        // A template whose every stage trusts the feature pattern.
+        let p = pipeline(CONFIG);
+        let mut wide = p.clone();
+        for use_ in wide
+            .role_uses
+            .iter_mut()
+            .filter(|u| u.job_id == "deploy-feature")
+        {
+            use_.stage = 1;
+        }
+        let problems = messages(prove(&p, &template(&wide)));
+        assert!(
+            problems.iter().any(|m| m.contains("admits feature branch")),
+            "{problems:#?}"
+        );
+    }
+
+    /// A hand-built template whose trust statement lacks `sub`: rule 3 of the contract.
+    #[test]
+    fn a_statement_without_sub_fails_the_proof() {
+        let p = pipeline(CONFIG);
+        let trust = PolicyDocument::new().statement(
+            Statement::allow()
+                .principal(Principal::federated(Value::sub(format!(
+                    "arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:oidc-provider/{GITHUB_OIDC_HOST}"
+                ))))
+                .action(ASSUME)
+                .condition(ConditionOperator::StringEquals, condition_key("aud"), "sts.amazonaws.com")
+                .condition(ConditionOperator::StringEquals, condition_key("repository_owner_id"), "1"),
+        );
+        let loose = crate::cfn::Template::new()
+            .parameter(
+                ids::STAGE,
+                crate::cfn::Parameter::string().allowed_values(["dev", "prod"]),
+            )
+            .resource(ids::PIPELINE_ROLE, Resource::new(iam::Role::new(trust)));
+        let problems = messages(prove(&p, &loose));
+        assert!(
+            problems
+                .iter()
+                .any(|m| m.contains("does not check `token.actions.githubusercontent.com:sub`")),
+            "{problems:#?}"
+        );
+        assert!(
+            problems
+                .iter()
+                .any(|m| m.contains("which STS does not expose")),
+            "{problems:#?}"
+        );
+        // ... and, since STS never matches that claim, the deploy jobs are denied too.
+        assert!(
+            problems
+                .iter()
+                .any(|m| m.starts_with("job `deploy-dev` cannot assume role")),
+            "{problems:#?}"
+        );
+    }
+}

@@ -1,0 +1,69 @@
+//! The trust map as a person reads it (`sampipe explain`).
+
+use std::fmt::Write as _;
+
+use super::prove::TrustMap;
+
+/// Renders the trust map as aligned text, one block per stage.
+pub fn render_text(map: &TrustMap) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Trust map of `{}`: GitHub repository {}, workflow {}",
+        map.app, map.repository, map.workflow_path
+    );
+    for stage in &map.stages {
+        let _ = writeln!(
+            out,
+            "\nstage {} (account {}, {})",
+            stage.stage, stage.account, stage.region
+        );
+        let _ = writeln!(out, "  role       {}", stage.role_arn);
+        let _ = writeln!(out, "  provider   {}", stage.provider_arn);
+        let _ = writeln!(
+            out,
+            "  admits     a token that matches one of these statements:"
+        );
+        for statement in &stage.statements {
+            let _ = writeln!(
+                out,
+                "    {}",
+                statement.sid.as_deref().unwrap_or("(statement)")
+            );
+            for (condition, values) in &statement.conditions {
+                let (operator, key) = condition.split_once(' ').unwrap_or(("", condition));
+                let claim = key.rsplit(':').next().unwrap_or(key);
+                let relation = if operator == "StringLike" {
+                    "like"
+                } else {
+                    "="
+                };
+                let shown = if values.len() == 1 {
+                    values[0].clone()
+                } else {
+                    format!("one of {}", values.join(", "))
+                };
+                let _ = writeln!(out, "      {claim:<17} {relation:<4} {shown}");
+            }
+        }
+        let _ = writeln!(out, "  used by");
+        for job in &stage.jobs {
+            let _ = writeln!(out, "    {:<15} {} ({})", job.job, job.purpose, job.trigger);
+        }
+        let _ = writeln!(
+            out,
+            "  denies     these {} hostile claim sets (proven on every synth):",
+            stage.denied.len()
+        );
+        for what in &stage.denied {
+            let _ = writeln!(out, "    - {what}");
+        }
+        if !stage.warnings.is_empty() {
+            let _ = writeln!(out, "  warnings");
+            for warning in &stage.warnings {
+                let _ = writeln!(out, "    ! {warning}");
+            }
+        }
+    }
+    out
+}
