@@ -10,9 +10,13 @@ all: lint test
 build:
 	$(CARGO) build --release --locked
 
-## Synthesize the bundled example config into out/demo/ and show the trust map.
+## Synthesize the bundled example config into out/demo/, show the trust map, ask two trust
+## questions, and check the outputs are up to date.
 demo: build
 	./target/release/sampipe synth -c $(DEMO_CONFIG) -o $(DEMO_OUT)
+	./target/release/sampipe explain -c $(DEMO_CONFIG)
+	./target/release/sampipe trust -c $(DEMO_CONFIG) --stage prod --subject environment:production
+	./target/release/sampipe trust -c $(DEMO_CONFIG) --stage prod --subject ref:refs/heads/feature-login || test $$? -eq 1 # DENY exits 1
 	./target/release/sampipe check -c $(DEMO_CONFIG) -o $(DEMO_OUT)
 
 ## Install the external validators (cfn-lint, zizmor, check-jsonschema, actionlint, moto, aws)
