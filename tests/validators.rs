@@ -178,3 +178,29 @@ fn validators_catch_a_known_bad_workflow() {
         );
     }
 }
+
+#[test]
+fn cfn_lint_reports_nothing_on_any_json_template() {
+    let Some(binary) = tool("cfn-lint") else {
+        return;
+    };
+    let mut failures = Vec::new();
+    for fixture in fixtures() {
+        let synthesis = crate::common::synth_fixture(&fixture);
+        let json = sampipe::pipeline::template::render_json(&synthesis.template).expect("json");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("template.json");
+        std::fs::write(&path, json).expect("write");
+        let output = run(Command::new(&binary)
+            .args(["--include-checks", "I", "--"])
+            .arg(&path));
+        if !output.status.success() || !output.stdout.is_empty() {
+            failures.push(format!("{}:\n{}", fixture_name(&fixture), printed(&output)));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "cfn-lint reported findings:\n{}",
+        failures.join("\n")
+    );
+}

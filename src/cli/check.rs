@@ -22,7 +22,7 @@ pub(super) struct Check {
 impl Check {
     pub(super) fn run(&self, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<u8, String> {
         let synthesis = load_and_synthesize(&self.config, stderr)?;
-        let stale = compare(&self.out.out, &synthesis.files);
+        let stale = compare(&self.out.out, &self.out.artifacts(&synthesis)?);
         if stale.is_empty() {
             let _ = writeln!(stdout, "up to date: {}", self.out.out.display());
             return Ok(EXIT_OK);

@@ -26,7 +26,8 @@ pub(super) struct Synth {
 impl Synth {
     pub(super) fn run(&self, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<u8, String> {
         let synthesis = load_and_synthesize(&self.config, stderr)?;
-        let outcomes = write_all(&self.out.out, &synthesis.files).map_err(|error| {
+        let files = self.out.artifacts(&synthesis)?;
+        let outcomes = write_all(&self.out.out, &files).map_err(|error| {
             format!("error[write]: {error}\n  = help: choose another directory with `-o DIR`\n")
         })?;
         if self.quiet {
@@ -40,9 +41,9 @@ impl Synth {
             };
             text.push_str(&format!("{verb:>9} {}\n", path.display()));
         }
-        let template = self.out.out.join("template.yaml");
+        let template = self.out.template_path();
         text.push_str(
-            "\nDeploy each stage's pipeline resources once, with credentials for its account:\n",
+            "\nDeploy each stage's pipeline resources once, in this order (the first stage of each\naccount creates GitHub's OIDC provider), with credentials for that stage's account:\n",
         );
         for stage in &synthesis.pipeline.stages {
             text.push_str(&format!(

@@ -750,6 +750,25 @@ fn outputs(t: Template, switches: &Switches) -> Template {
     t
 }
 
+/// The template in JSON, with long-form intrinsics (`{"Fn::Sub": ...}`), for tools that want it.
+pub fn render_json(template: &Template) -> Result<String, Diagnostic> {
+    let value = template.to_json().map_err(|error| {
+        Diagnostic::error(
+            "internal-error",
+            format!("cannot render the template: {error}"),
+        )
+        .help("this is a bug in sampipe; please report it with your config")
+    })?;
+    let mut text = serde_json::to_string_pretty(&value).map_err(|error| {
+        Diagnostic::error(
+            "internal-error",
+            format!("cannot print the template: {error}"),
+        )
+    })?;
+    text.push('\n');
+    Ok(text)
+}
+
 /// The template as reviewers read it: short-form intrinsics, a blank line between resources.
 pub fn render(template: &Template) -> Result<String, Diagnostic> {
     let style = crate::yaml::Style {
