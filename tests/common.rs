@@ -109,9 +109,11 @@ pub(crate) fn tool(name: &str) -> Option<PathBuf> {
     );
 }
 
-/// Runs a command and returns its output, failing the test if it cannot start.
+/// Runs a command and returns its output, failing the test if it cannot start. Colour is
+/// turned off: some tools colour their output when they see `CI=true`.
 pub(crate) fn run(command: &mut Command) -> Output {
     command
+        .env("NO_COLOR", "1")
         .output()
         .unwrap_or_else(|error| panic!("cannot run {command:?}: {error}"))
 }
