@@ -4,6 +4,7 @@ mod cli;
 mod common;
 mod crosscheck;
 mod deploy;
+mod init;
 mod synth;
 mod trust;
 mod validators;

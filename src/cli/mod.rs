@@ -7,7 +7,9 @@
 
 mod check;
 mod common;
+mod completions;
 mod explain;
+mod init;
 mod synth;
 mod trust;
 
@@ -42,6 +44,9 @@ enum Command {
     Check(check::Check),
     Explain(explain::Explain),
     Trust(trust::Trust),
+    Init(init::Init),
+    Completions(completions::Completions),
+    Man(completions::Man),
 }
 
 /// Runs sampipe with `args` (including the program name) and returns the exit code.
@@ -72,6 +77,9 @@ where
         Command::Check(command) => command.run(stdout, stderr),
         Command::Explain(command) => command.run(stdout, stderr),
         Command::Trust(command) => command.run(stdout, stderr),
+        Command::Init(command) => command.run(stdout, stderr),
+        Command::Completions(command) => command.run(stdout),
+        Command::Man(command) => command.run(stdout),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,134 @@
+//! `sampipe init` on temporary repositories, and the generated completions and man page.
+
+use std::path::Path;
+
+use crate::common::sampipe;
+
+/// A directory that looks like a git checkout with `url` as origin, on `branch`.
+fn repository(url: &str, branch: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let git = dir.path().join(".git");
+    std::fs::create_dir(&git).expect("mkdir");
+    std::fs::write(git.join("HEAD"), format!("ref: refs/heads/{branch}\n")).expect("HEAD");
+    std::fs::write(
+        git.join("config"),
+        format!("[core]\n\tbare = false\n[remote \"origin\"]\n\turl = {url}\n\tfetch = +refs/heads/*:refs/remotes/origin/*\n"),
+    )
+    .expect("config");
+    dir
+}
+
+fn init(dir: &Path, extra: &[&str]) -> (u8, String, String) {
+    let config = dir.join("sampipe.yaml");
+    let mut args = vec!["init", "-c", config.to_str().expect("utf-8")];
+    args.extend_from_slice(extra);
+    sampipe(&args)
+}
+
+#[test]
+fn init_reads_github_remotes_over_https_and_ssh() {
+    for url in [
+        "https://github.com/octo-org/sam-app.git",
+        "git@github.com:octo-org/sam-app.git",
+        "ssh://git@github.com/octo-org/sam-app",
+    ] {
+        let repo = repository(url, "trunk");
+        let (code, stdout, stderr) = init(repo.path(), &["--stage", "dev=111111111111/us-east-1"]);
+        assert_eq!(code, 0, "{url}: {stderr}");
+        assert!(stdout.contains("wrote"), "{stdout}");
+        let text = std::fs::read_to_string(repo.path().join("sampipe.yaml")).expect("written");
+        assert!(
+            text.contains("repository: octo-org/sam-app"),
+            "{url}:\n{text}"
+        );
+        assert!(text.contains("branch: trunk"), "{text}");
+        assert!(text.contains("app: sam-app"), "{text}");
+    }
+}
+
+#[test]
+fn init_marks_what_it_cannot_infer_for_gitlab_and_bitbucket_remotes() {
+    for url in [
+        "https://gitlab.com/group/sub/project.git",
+        "git@gitlab.com:group/project.git",
+        "https://bitbucket.org/team/repo.git",
+        "git@bitbucket.org:team/repo.git",
+    ] {
+        let repo = repository(url, "main");
+        let (code, _, stderr) = init(repo.path(), &[]);
+        assert_eq!(code, 0, "{url}: {stderr}");
+        let text = std::fs::read_to_string(repo.path().join("sampipe.yaml")).expect("written");
+        assert!(
+            text.contains("<FILL-IN: GitHub owner/name>"),
+            "{url}:\n{text}"
+        );
+        assert!(
+            text.contains("GitHub Actions only for now"),
+            "{url}:\n{text}"
+        );
+    }
+}
+
+#[test]
+fn init_refuses_to_overwrite_without_force() {
+    let repo = repository("https://github.com/o/r.git", "main");
+    std::fs::write(repo.path().join("sampipe.yaml"), "keep: me\n").expect("write");
+    let (code, _, stderr) = init(repo.path(), &[]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("--force"), "{stderr}");
+    assert_eq!(
+        std::fs::read_to_string(repo.path().join("sampipe.yaml")).expect("read"),
+        "keep: me\n"
+    );
+    assert_eq!(init(repo.path(), &["--force"]).0, 0);
+}
+
+#[test]
+fn init_then_synth_then_check_round_trip() {
+    let repo = repository("git@github.com:octo-org/sam-app.git", "main");
+    assert_eq!(
+        init(
+            repo.path(),
+            &[
+                "--stage",
+                "dev=111111111111/us-east-1",
+                "--stage",
+                "prod=222222222222/us-west-2"
+            ]
+        )
+        .0,
+        0
+    );
+    let config = repo.path().join("sampipe.yaml");
+    // Fill in the one placeholder, as a user would.
+    let text = std::fs::read_to_string(&config).expect("read").replace(
+        "\"<FILL-IN: unit test command, e.g. make test>\"",
+        "make test",
+    );
+    std::fs::write(&config, text).expect("write");
+    let config = config.to_str().expect("utf-8");
+    let out = repo.path().join("out");
+    let out = out.to_str().expect("utf-8");
+    let (code, _, stderr) = sampipe(&["synth", "-c", config, "-o", out]);
+    assert_eq!(code, 0, "{stderr}");
+    let (code, stdout, stderr) = sampipe(&["check", "-c", config, "-o", out]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+}
+
+#[test]
+fn completions_and_man_page_are_generated() {
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let (code, stdout, _) = sampipe(&["completions", shell]);
+        assert_eq!(code, 0, "{shell}");
+        assert!(
+            stdout.contains("synth") && stdout.contains("explain"),
+            "{shell}"
+        );
+    }
+    let (code, stdout, _) = sampipe(&["man"]);
+    assert_eq!(code, 0);
+    assert!(
+        stdout.contains(".TH sampipe 1") && stdout.contains("synth"),
+        "{stdout}"
+    );
+}
