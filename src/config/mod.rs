@@ -22,13 +22,14 @@ pub struct ConfigSource {
     /// The name shown in diagnostics (the path as the user gave it).
     pub name: String,
     pub text: String,
-    map: SourceMap,
+    /// Boxed to keep [`LoadError`] small; it is only read when rendering.
+    map: Box<SourceMap>,
 }
 
 impl ConfigSource {
     pub fn new(name: impl Into<String>, text: impl Into<String>) -> Self {
         let text = text.into();
-        let map = SourceMap::new(&text);
+        let map = Box::new(SourceMap::new(&text));
         Self {
             name: name.into(),
             text,
