@@ -4,6 +4,7 @@
 
 pub mod locate;
 pub mod model;
+pub mod region;
 pub mod validate;
 
 use std::path::Path;

@@ -6,6 +6,8 @@ use std::collections::HashMap;
 use super::model::{AccountId, Config, Stage};
 use crate::diag::{ConfigPath, Diagnostic};
 
+pub use super::region::region_partition;
+
 /// Lists every problem in `config`, in document order.
 pub fn validate(config: &Config) -> Vec<Diagnostic> {
     let mut out = Vec::new();
@@ -574,32 +576,6 @@ fn check_policy_arn(out: &mut Vec<Diagnostic>, arn: &str, path: ConfigPath) {
     }
 }
 
-/// The partition of a region code, or `None` when the text is not a region code.
-pub fn region_partition(region: &str) -> Option<&'static str> {
-    let parts: Vec<&str> = region.split('-').collect();
-    let well_formed = parts.len() >= 3
-        && parts.iter().all(|p| !p.is_empty())
-        && parts[..parts.len() - 1]
-            .iter()
-            .all(|p| p.bytes().all(|b| b.is_ascii_lowercase()))
-        && parts[parts.len() - 1].bytes().all(|b| b.is_ascii_digit())
-        && parts[0].len() == 2;
-    if !well_formed {
-        return None;
-    }
-    Some(if region.starts_with("cn-") {
-        "aws-cn"
-    } else if region.starts_with("us-gov-") {
-        "aws-us-gov"
-    } else if region.starts_with("us-isob-") {
-        "aws-iso-b"
-    } else if region.starts_with("us-iso-") {
-        "aws-iso"
-    } else {
-        "aws"
-    })
-}
-
 pub(crate) fn is_stack_name(name: &str) -> bool {
     name.len() <= 128
         && name.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
@@ -674,15 +650,6 @@ mod tests {
         assert!(!glob_matches("a*b*c", "aXcYb"));
         assert!(!glob_matches("feature*", "main"));
         assert!(glob_matches("*", "main"));
-    }
-
-    #[test]
-    fn regions_and_partitions() {
-        assert_eq!(region_partition("us-east-1"), Some("aws"));
-        assert_eq!(region_partition("cn-northwest-1"), Some("aws-cn"));
-        assert_eq!(region_partition("us-gov-west-1"), Some("aws-us-gov"));
-        assert_eq!(region_partition("useast1"), None);
-        assert_eq!(region_partition("us-east-1a"), None);
     }
 
     #[test]

@@ -106,10 +106,7 @@ impl StageNames {
 
 /// DNS suffix of AWS endpoints in a partition.
 pub fn url_suffix(partition: &str) -> &'static str {
-    match partition {
-        "aws-cn" => "amazonaws.com.cn",
-        _ => "amazonaws.com",
-    }
+    crate::config::region::dns_suffix(partition)
 }
 
 /// Feature stacks are named `{app}-feature-{branch slug}`.
