@@ -4,5 +4,6 @@ mod cli;
 mod common;
 mod crosscheck;
 mod deploy;
+mod errors;
 mod synth;
 mod validators;
