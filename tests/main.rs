@@ -5,5 +5,6 @@ mod common;
 mod crosscheck;
 mod deploy;
 mod errors;
+mod output_safety;
 mod synth;
 mod validators;
