@@ -176,6 +176,15 @@ impl Diagnostic {
         self.severity == Severity::Error
     }
 
+    /// Where the diagnostic points, once `locate` has turned a path into a span.
+    pub fn resolve(&self, locate: &dyn Fn(&ConfigPath, bool) -> Option<Span>) -> Option<Span> {
+        match &self.location {
+            Location::None => None,
+            Location::Path { path, key_only } => locate(path, *key_only),
+            Location::Span(span) => Some(*span),
+        }
+    }
+
     /// Renders the diagnostic against `source` (named `file` in the output).
     /// `locate` turns a symbolic path into a span; unknown paths fall back to the file alone.
     pub fn render(
@@ -184,46 +193,116 @@ impl Diagnostic {
         source: &str,
         locate: &dyn Fn(&ConfigPath, bool) -> Option<Span>,
     ) -> String {
+        self.render_lines(file, &|n| source.lines().nth(n.checked_sub(1)?), locate)
+    }
+
+    /// [`render`](Self::render) with the source given as a function from a 1-based line
+    /// number to that line, for callers that index the lines once for many diagnostics.
+    pub fn render_lines<'s>(
+        &self,
+        file: &str,
+        line: &dyn Fn(usize) -> Option<&'s str>,
+        locate: &dyn Fn(&ConfigPath, bool) -> Option<Span>,
+    ) -> String {
         let mut out = String::new();
         let severity = match self.severity {
             Severity::Error => "error",
             Severity::Warning => "warning",
         };
-        let _ = writeln!(out, "{severity}[{}]: {}", self.code, self.message);
-        let span = match &self.location {
-            Location::None => None,
-            Location::Path { path, key_only } => locate(path, *key_only),
-            Location::Span(span) => Some(*span),
-        };
-        match span.and_then(|s| source.lines().nth(s.line - 1).map(|line| (s, line))) {
-            Some((span, line)) => render_snippet(&mut out, file, span, line, self.label.as_deref()),
+        let _ = writeln!(
+            out,
+            "{severity}[{}]: {}",
+            self.code,
+            printable(&self.message)
+        );
+        let span = self.resolve(locate);
+        match span.and_then(|s| line(s.line).map(|text| (s, text))) {
+            Some((span, line)) => {
+                let label = self.label.as_deref().map(printable);
+                render_snippet(&mut out, file, span, line, label.as_deref());
+            }
             None => {
                 let _ = writeln!(out, "  --> {file}");
             }
         }
         if let Some(help) = &self.help {
-            let _ = writeln!(out, "  = help: {help}");
+            // Aligned with the gutter of the snippet above, as rustc does.
+            let width = span.map_or(1, |s| s.line.to_string().len());
+            let _ = writeln!(out, "{} = help: {}", " ".repeat(width), printable(help));
         }
         out
     }
 }
+
+/// Source lines longer than this (in columns) are shown as a window around the span.
+const MAX_SHOWN: usize = 100;
 
 fn render_snippet(out: &mut String, file: &str, span: Span, line: &str, label: Option<&str>) {
     let number = span.line.to_string();
     let gutter = " ".repeat(number.len());
     let _ = writeln!(out, "{gutter}--> {file}:{}:{}", span.line, span.column);
     let _ = writeln!(out, "{gutter} |");
-    let shown = line.replace('\t', "    ");
-    let _ = writeln!(out, "{number} | {shown}");
-    // Columns count characters; tabs before the caret were widened to four spaces above.
-    let before: String = line.chars().take(span.column.saturating_sub(1)).collect();
-    let pad = before
+    // One cell per character as it is shown: tabs widened to four spaces, control
+    // characters escaped. Columns count characters, so the caret goes by cells.
+    let cells: Vec<String> = line
         .chars()
-        .map(|c| if c == '\t' { 4 } else { 1 })
-        .sum::<usize>();
-    let carets = "^".repeat(span.len.max(1));
+        .map(|c| match c {
+            '\t' => "    ".to_owned(),
+            c => printable(c.encode_utf8(&mut [0; 4])),
+        })
+        .collect();
+    let start = span.column.saturating_sub(1).min(cells.len());
+    let end = (start + span.len.max(1)).min(cells.len());
+    // A long line is cut to a window that starts a little before the span.
+    let first = if cells.iter().map(|c| c.chars().count()).sum::<usize>() > MAX_SHOWN {
+        start.saturating_sub(MAX_SHOWN / 3)
+    } else {
+        0
+    };
+    let mut shown = String::new();
+    let mut width = 0;
+    let mut pad = 0;
+    let mut carets = 0;
+    if first > 0 {
+        shown.push_str("...");
+        width += 3;
+    }
+    for (index, cell) in cells.iter().enumerate().skip(first) {
+        let w = cell.chars().count();
+        if width + w > MAX_SHOWN && index > start {
+            shown.push_str("...");
+            break;
+        }
+        if index < start {
+            pad += w;
+        } else if index < end {
+            carets += w;
+        }
+        shown.push_str(cell);
+        width += w;
+    }
+    if first > 0 {
+        pad += 3;
+    }
+    let _ = writeln!(out, "{number} | {shown}");
+    let carets = "^".repeat(carets.max(1));
     let label = label.map(|l| format!(" {l}")).unwrap_or_default();
     let _ = writeln!(out, "{gutter} | {}{carets}{label}", " ".repeat(pad));
+}
+
+/// `text` with control characters replaced by `\u{..}` escapes: a config can hold any
+/// character, and echoing an escape sequence from it into a terminal would let it rewrite
+/// what the user sees.
+fn printable(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() && c != '\t' {
+            let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// `1 error`, `2 warnings`: counts that read as English.
@@ -292,6 +371,39 @@ mod tests {
              --> sampipe.yaml:2:6\n  |\n2 | app: Sam_App\n  |      ^^^^^^^ use lowercase letters, digits and `-`\n  \
              = help: rename it, e.g. `sam-app`\n"
         );
+    }
+
+    #[test]
+    fn control_characters_are_escaped_in_what_is_printed() {
+        let source = "app: \u{1b}[2Jx\n";
+        let diag = Diagnostic::error("invalid-name", "app name `\u{1b}[2Jx` is not allowed")
+            .at_span(Span {
+                line: 1,
+                column: 6,
+                len: 1,
+            });
+        let text = diag.render("f", source, &|_, _| None);
+        assert!(!text.contains('\u{1b}'), "{text}");
+        assert!(text.contains("`\\u{1b}[2Jx`"), "{text}");
+    }
+
+    #[test]
+    fn long_lines_are_shown_as_a_window_around_the_span() {
+        let source = format!("key: {}x{}\n", "a".repeat(300), "b".repeat(300));
+        let diag = Diagnostic::error("c", "m").at_span(Span {
+            line: 1,
+            column: 306,
+            len: 1,
+        });
+        let text = diag.render("f", &source, &|_, _| None);
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(
+            lines[3].starts_with("1 | ...aaa") && lines[3].ends_with("bbb..."),
+            "{text}"
+        );
+        let caret = lines[4].find('^').expect("caret");
+        assert_eq!(lines[3].chars().nth(caret), Some('x'), "{text}");
+        assert!(lines[3].chars().count() < 120, "{text}");
     }
 
     #[test]

@@ -1,9 +1,12 @@
 //! Writing the synthesized files, and comparing them with what is on disk.
 //!
-//! Everything is synthesized in memory first, so invalid input never reaches the disk. Each
-//! file is then written to a temporary file in the out directory and renamed over the old one:
-//! a reader sees the old file or the new one, never half of either. Unchanged files are not
-//! touched, so their modification times stay put for Make.
+//! Everything is synthesized in memory first, so invalid input never reaches the disk. Writing
+//! then runs in two phases: every changed file is first written in full (and synced) to a
+//! temporary file next to it, and only when all of them are staged is each renamed over the
+//! old one. A failure while staging (a full disk, a read-only directory) leaves every old file
+//! untouched; a rename replaces a file atomically, so a reader sees the old file or the new
+//! one, never half of either. Unchanged files are not touched, so their modification times
+//! stay put for Make.
 
 use std::fs;
 use std::io::Write as _;
@@ -25,6 +28,7 @@ pub enum Outcome {
 }
 
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum WriteError {
     #[error("out path `{}` exists and is not a directory", .path.display())]
     NotADirectory { path: PathBuf },
@@ -33,17 +37,66 @@ pub enum WriteError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("cannot write `{}`: {source}", .path.display())]
+    #[error("`{}` is a directory, not a file", .path.display())]
+    TargetIsADirectory { path: PathBuf },
+    /// Staging failed: no file was changed.
+    #[error("cannot write `{}`: {source}; no file was changed", .path.display())]
     Write {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// A rename failed after `replaced` files were already replaced (each file is whole:
+    /// old or new).
+    #[error("cannot replace `{}`: {source}{}", .path.display(), replaced_note(.replaced))]
+    Replace {
+        path: PathBuf,
+        source: std::io::Error,
+        replaced: Vec<PathBuf>,
+    },
 }
 
-/// Writes `artifacts` into `dir` (created when missing), each atomically.
+fn replaced_note(replaced: &[PathBuf]) -> String {
+    if replaced.is_empty() {
+        "; no file was changed".into()
+    } else {
+        let names: Vec<String> = replaced
+            .iter()
+            .map(|p| format!("`{}`", p.display()))
+            .collect();
+        format!(
+            "; already replaced: {} (run synth again to finish)",
+            names.join(", ")
+        )
+    }
+}
+
+/// Where the new contents of `path` are staged before the rename: a hidden file in the same
+/// directory (a rename is only atomic within one file system), named after the process so
+/// that two runs do not share it.
+pub fn temp_path(path: &Path) -> PathBuf {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    dir.join(format!(".{name}.sampipe-{}.tmp", std::process::id()))
+}
+
+/// Writes `artifacts` into `dir` (created when missing): all staged first, then each renamed
+/// into place.
 pub fn write_all(
     dir: &Path,
     artifacts: &[Artifact],
+) -> Result<Vec<(PathBuf, Outcome)>, WriteError> {
+    write_all_using(dir, artifacts, |from, to| fs::rename(from, to))
+}
+
+/// [`write_all`] with the rename it uses given, so that tests can make it fail.
+#[doc(hidden)]
+pub fn write_all_using(
+    dir: &Path,
+    artifacts: &[Artifact],
+    rename: impl Fn(&Path, &Path) -> std::io::Result<()>,
 ) -> Result<Vec<(PathBuf, Outcome)>, WriteError> {
     if dir.exists() && !dir.is_dir() {
         return Err(WriteError::NotADirectory {
@@ -54,42 +107,67 @@ pub fn write_all(
         path: dir.to_owned(),
         source,
     })?;
+
+    // Phase 1: stage every changed file. Nothing visible changes yet.
     let mut outcomes = Vec::with_capacity(artifacts.len());
+    let mut staged: Vec<(PathBuf, PathBuf)> = Vec::new();
+    let mut failure = None;
     for artifact in artifacts {
         let path = dir.join(artifact.file_name);
+        if path.is_dir() {
+            failure = Some(WriteError::TargetIsADirectory { path });
+            break;
+        }
         if fs::read(&path).is_ok_and(|old| old == artifact.contents.as_bytes()) {
             outcomes.push((path, Outcome::Unchanged));
             continue;
         }
-        write_atomically(&path, artifact.contents.as_bytes()).map_err(|source| {
-            WriteError::Write {
+        let temp = temp_path(&path);
+        if let Err(source) = stage(&temp, artifact.contents.as_bytes()) {
+            // A directory in the way is not ours to remove.
+            if !temp.is_dir() {
+                let _ = fs::remove_file(&temp);
+            }
+            failure = Some(WriteError::Write { path, source });
+            break;
+        }
+        staged.push((temp, path.clone()));
+        outcomes.push((path, Outcome::Written));
+    }
+    if let Some(error) = failure {
+        for (temp, _) in &staged {
+            let _ = fs::remove_file(temp);
+        }
+        return Err(error);
+    }
+
+    // Phase 2: move each staged file into place.
+    let mut replaced = Vec::new();
+    for (index, (temp, path)) in staged.iter().enumerate() {
+        if let Err(source) = rename(temp, path) {
+            for (temp, _) in &staged[index..] {
+                let _ = fs::remove_file(temp);
+            }
+            return Err(WriteError::Replace {
                 path: path.clone(),
                 source,
-            }
-        })?;
-        outcomes.push((path, Outcome::Written));
+                replaced,
+            });
+        }
+        replaced.push(path.clone());
+    }
+    // Make the renames durable; a file system that cannot sync a directory still renamed.
+    if let Ok(handle) = fs::File::open(dir) {
+        let _ = handle.sync_all();
     }
     Ok(outcomes)
 }
 
-fn write_atomically(path: &Path, contents: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let temp = dir.join(format!(".{name}.sampipe-{}.tmp", std::process::id()));
-    let result = (|| {
-        let mut file = fs::File::create(&temp)?;
-        file.write_all(contents)?;
-        file.sync_all()?;
-        fs::rename(&temp, path)
-    })();
-    if result.is_err() {
-        // Leave nothing behind; the old file, if any, is untouched.
-        let _ = fs::remove_file(&temp);
-    }
-    result
+/// Writes `contents` to `temp` in full and flushes it to disk.
+fn stage(temp: &Path, contents: &[u8]) -> std::io::Result<()> {
+    let mut file = fs::File::create(temp)?;
+    file.write_all(contents)?;
+    file.sync_all()
 }
 
 /// A file whose contents on disk differ from a fresh synth.

@@ -70,6 +70,26 @@ fn init_marks_what_it_cannot_infer_for_gitlab_and_bitbucket_remotes() {
 }
 
 #[test]
+fn synth_refuses_the_placeholders_init_leaves() {
+    let repo = repository("https://gitlab.com/group/project.git", "main");
+    assert_eq!(init(repo.path(), &[]).0, 0);
+    let config = repo.path().join("sampipe.yaml");
+    let out = repo.path().join("out");
+    let (code, _, stderr) = sampipe(&[
+        "synth",
+        "-c",
+        config.to_str().expect("utf-8"),
+        "-o",
+        out.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(code, 2);
+    // The repository (a GitLab remote), the account, the region and the test command; the app
+    // name comes from the remote's path.
+    assert_eq!(stderr.matches("error[placeholder]").count(), 4, "{stderr}");
+    assert!(!out.exists());
+}
+
+#[test]
 fn init_refuses_to_overwrite_without_force() {
     let repo = repository("https://github.com/o/r.git", "main");
     std::fs::write(repo.path().join("sampipe.yaml"), "keep: me\n").expect("write");

@@ -6,7 +6,7 @@ use clap::Args;
 
 use super::common::{load_and_synthesize, ConfigArg, OutArg};
 use super::EXIT_OK;
-use crate::output::{write_all, Outcome};
+use crate::output::{write_all, Outcome, WriteError};
 
 /// Write template.yaml and pipeline.yaml, and print how to deploy each stage's resources.
 ///
@@ -28,7 +28,13 @@ impl Synth {
         let synthesis = load_and_synthesize(&self.config, stderr)?;
         let files = self.out.artifacts(&synthesis)?;
         let outcomes = write_all(&self.out.out, &files).map_err(|error| {
-            format!("error[write]: {error}\n  = help: choose another directory with `-o DIR`\n")
+            let help = match error {
+                WriteError::Replace { .. } => {
+                    "run `sampipe synth` again; files already replaced are complete"
+                }
+                _ => "choose another directory with `-o DIR`, or fix its permissions",
+            };
+            format!("error[write]: {error}\n  = help: {help}\n")
         })?;
         if self.quiet {
             return Ok(EXIT_OK);

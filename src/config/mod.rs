@@ -1,20 +1,47 @@
 //! The config file: its serde model ([`model`]), where each value is written ([`locate`]), and
-//! the checks serde cannot express ([`validate`]). [`load`] runs all three and returns either a
-//! config known to be valid or every problem found, each with a location.
+//! the checks serde cannot express ([`validate`]). [`load_file`] returns either a config known
+//! to be valid or every problem found, each with a location.
+//!
+//! Loading runs in passes, each reporting everything it finds before the next one starts:
+//! 1. bytes: size and UTF-8 ([`load_bytes`]);
+//! 2. YAML: syntax, duplicate keys, documents, aliases (`syntax`);
+//! 3. shape: unknown, missing and mistyped keys, all of them (`shape`);
+//! 4. meaning: names, ids, regions, ARNs, and how fields relate ([`validate`]), on whatever
+//!    the shape pass could keep. Only a missing or unreadable required key stops this pass.
 
 pub mod locate;
 pub mod model;
+pub mod region;
+mod shape;
+mod syntax;
 pub mod validate;
 
+use std::collections::HashSet;
 use std::path::Path;
 
 pub use model::{AccountId, Config, Stage};
 
-use crate::diag::{did_you_mean, Diagnostic, Span};
+use crate::diag::{did_you_mean, ConfigPath, Diagnostic, Span};
 use locate::SourceMap;
 
 /// Config files larger than this are refused before parsing (they are a few kilobytes).
 pub const MAX_CONFIG_BYTES: usize = 4 << 20;
+
+/// At most this many diagnostics are printed: past it, more of them help no one.
+const MAX_RENDERED: usize = 100;
+
+/// Where each line of `text` starts; a line ends at `\n`, `\r\n` or a lone `\r`, as in YAML.
+fn line_starts(text: &str) -> Vec<usize> {
+    let bytes = text.as_bytes();
+    let mut starts = vec![0];
+    for (i, &b) in bytes.iter().enumerate() {
+        let ends_line = b == b'\n' || (b == b'\r' && bytes.get(i + 1) != Some(&b'\n'));
+        if ends_line && i + 1 < bytes.len() {
+            starts.push(i + 1);
+        }
+    }
+    starts
+}
 
 /// A config file's text, kept to render diagnostics against it.
 #[derive(Debug)]
@@ -22,27 +49,82 @@ pub struct ConfigSource {
     /// The name shown in diagnostics (the path as the user gave it).
     pub name: String,
     pub text: String,
-    map: SourceMap,
+    /// Boxed to keep [`LoadError`] small; it is only read when rendering.
+    map: Box<SourceMap>,
+    /// Byte offset where each line starts, so that finding a line does not scan the text.
+    line_starts: Vec<usize>,
 }
 
 impl ConfigSource {
     pub fn new(name: impl Into<String>, text: impl Into<String>) -> Self {
         let text = text.into();
-        let map = SourceMap::new(&text);
+        let map = Box::new(SourceMap::new(&text));
+        let line_starts = line_starts(&text);
         Self {
             name: name.into(),
             text,
             map,
+            line_starts,
         }
     }
 
-    /// Renders diagnostics rustc-style against this source, followed by a summary line.
+    /// Line `number` (1-based) without its line break. Lines end as YAML ends them: at `\n`,
+    /// `\r\n` or a lone `\r`.
+    pub fn line(&self, number: usize) -> Option<&str> {
+        let start = *self.line_starts.get(number.checked_sub(1)?)?;
+        let end = self
+            .line_starts
+            .get(number)
+            .copied()
+            .unwrap_or(self.text.len());
+        Some(self.text.get(start..end)?.trim_end_matches(['\n', '\r']))
+    }
+
+    /// The number of lines.
+    pub(crate) fn line_count(&self) -> usize {
+        self.line_starts.len()
+    }
+
+    /// Where each node is written.
+    pub(crate) fn map(&self) -> &SourceMap {
+        &self.map
+    }
+
+    /// The scalar at `path` exactly as written, quotes included (`None` when it is not written
+    /// there, e.g. when it comes from an alias).
+    pub(crate) fn written(&self, path: &crate::diag::ConfigPath) -> Option<&str> {
+        let span = self.map.scalar_span(path)?;
+        let line = self.line(span.line)?;
+        let start = line.char_indices().nth(span.column.checked_sub(1)?)?.0;
+        let rest = &line[start..];
+        let end = rest
+            .char_indices()
+            .nth(span.len)
+            .map_or(rest.len(), |(i, _)| i);
+        Some(&rest[..end])
+    }
+
+    /// Renders diagnostics rustc-style against this source, errors first and each group in
+    /// the order of the file, followed by a summary line.
     pub fn render(&self, diagnostics: &[Diagnostic]) -> String {
         let locate = |path: &_, key_only| self.map.locate(path, key_only);
+        let mut sorted: Vec<(&Diagnostic, Option<Span>)> = diagnostics
+            .iter()
+            .map(|d| (d, d.resolve(&locate)))
+            .collect();
+        // Stable: diagnostics at the same place keep the order they were found in.
+        sorted.sort_by_key(|(d, span)| (d.severity, span.map(|s| (s.line, s.column))));
         let mut out = String::new();
-        for diagnostic in diagnostics {
-            out.push_str(&diagnostic.render(&self.name, &self.text, &locate));
+        let line = |n| self.line(n);
+        for (diagnostic, _) in sorted.iter().take(MAX_RENDERED) {
+            out.push_str(&diagnostic.render_lines(&self.name, &line, &locate));
             out.push('\n');
+        }
+        if sorted.len() > MAX_RENDERED {
+            out.push_str(&format!(
+                "note: {} not shown\n",
+                crate::diag::count(sorted.len() - MAX_RENDERED, "more problem")
+            ));
         }
         let errors = diagnostics.iter().filter(|d| d.is_error()).count();
         if errors > 0 {
@@ -91,7 +173,8 @@ pub fn load_file(path: &Path) -> Result<Loaded, LoadError> {
     load_bytes(&name, &bytes)
 }
 
-/// Parses and validates config bytes named `name` (for messages).
+/// Parses and validates config bytes named `name` (for messages). A UTF-8 byte order mark is
+/// skipped.
 pub fn load_bytes(name: &str, bytes: &[u8]) -> Result<Loaded, LoadError> {
     let invalid = |text: String, diagnostic: Diagnostic| LoadError::Invalid {
         config: ConfigSource::new(name, text),
@@ -134,31 +217,114 @@ pub fn load_bytes(name: &str, bytes: &[u8]) -> Result<Loaded, LoadError> {
 
 /// Parses and validates config text named `name` (for messages).
 pub fn load_str(name: &str, text: &str) -> Result<Loaded, LoadError> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let source = ConfigSource::new(name, text);
-    let config: Config = match serde_yaml::from_str(text) {
-        Ok(config) => config,
-        Err(error) => {
-            let diagnostic = from_serde(&error);
+    let document = match syntax::parse(&source) {
+        Ok(document) => document,
+        Err(diagnostics) => {
             return Err(LoadError::Invalid {
                 config: source,
-                diagnostics: vec![diagnostic],
-            });
+                diagnostics,
+            })
         }
     };
-    let (errors, warnings): (Vec<_>, Vec<_>) = validate::validate(&config)
-        .into_iter()
-        .partition(Diagnostic::is_error);
-    if errors.is_empty() {
-        Ok(Loaded {
-            config,
-            source,
-            warnings,
-        })
-    } else {
-        Err(LoadError::Invalid {
+    // Placeholders left by `sampipe init` come first: until they are filled in, every other
+    // message about those values would only repeat "fill this in".
+    let placeholders = placeholders(text);
+    if !placeholders.is_empty() {
+        return Err(LoadError::Invalid {
             config: source,
-            diagnostics: errors.into_iter().chain(warnings).collect(),
-        })
+            diagnostics: placeholders,
+        });
+    }
+    let shaped = shape::check(document, &source);
+    let mut diagnostics = shaped.diagnostics;
+    match serde_yaml::from_value::<Config>(shaped.value) {
+        Ok(config) => {
+            // A value the shape pass already reported (and replaced) is not reported again.
+            let reported: HashSet<ConfigPath> = shaped.replaced.into_iter().collect();
+            let already_reported = |path: ConfigPath| {
+                let mut up = path;
+                loop {
+                    if reported.contains(&up) {
+                        return true;
+                    }
+                    if up.segments().is_empty() {
+                        return false;
+                    }
+                    up = up.parent();
+                }
+            };
+            diagnostics.extend(
+                validate::validate(&config)
+                    .into_iter()
+                    .filter(|d| path_of(d).is_none_or(|p| !already_reported(p))),
+            );
+            if !diagnostics.iter().any(Diagnostic::is_error) {
+                return Ok(Loaded {
+                    config,
+                    source,
+                    warnings: diagnostics,
+                });
+            }
+        }
+        // The shape pass let something through that serde refuses; serde's own error, with
+        // its position, is the best explanation left.
+        Err(_) => match serde_yaml::from_str::<Config>(text) {
+            Err(error) => diagnostics.push(from_serde(&error)),
+            Ok(_) => diagnostics.push(
+                Diagnostic::error("internal-error", "the config could not be read")
+                    .help("this is a bug in sampipe; please report it with your config"),
+            ),
+        },
+    }
+    Err(LoadError::Invalid {
+        config: source,
+        diagnostics,
+    })
+}
+
+/// Every `<FILL-IN: ...>` value written by `sampipe init` and not yet replaced.
+fn placeholders(text: &str) -> Vec<Diagnostic> {
+    let marker = crate::init::PLACEHOLDER_PREFIX;
+    let mut out = Vec::new();
+    for (index, line) in text.lines().enumerate() {
+        let Some(at) = line.find(marker) else {
+            continue;
+        };
+        if line[..at].contains('#') {
+            continue; // a comment that mentions the marker
+        }
+        let start = line[..at].trim_end_matches(['"', '\'']).len();
+        let end = line[at..].find('>').map_or(line.len(), |e| at + e + 1);
+        let end = if line[end..].starts_with(['"', '\'']) {
+            end + 1
+        } else {
+            end
+        };
+        let what = line[at + marker.len()..end]
+            .trim_end_matches(['>', '"', '\''])
+            .trim();
+        out.push(
+            Diagnostic::error(
+                "placeholder",
+                format!("`sampipe init` could not infer this value: {what}"),
+            )
+            .at_span(Span {
+                line: index + 1,
+                column: line[..start].chars().count() + 1,
+                len: line[start..end].chars().count(),
+            })
+            .help("replace the placeholder with the real value"),
+        );
+    }
+    out
+}
+
+fn path_of(diagnostic: &Diagnostic) -> Option<ConfigPath> {
+    match &diagnostic.location {
+        crate::diag::Location::Path { path, .. } => Some(path.clone()),
+        _ => None,
     }
 }
 
@@ -223,4 +389,89 @@ fn ticked(words: &[&str]) -> String {
         .map(|w| format!("`{w}`"))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn problems(text: &str) -> String {
+        match load_str("sampipe.yaml", text) {
+            Ok(_) => String::new(),
+            Err(LoadError::Invalid {
+                config,
+                diagnostics,
+            }) => config.render(&diagnostics),
+            Err(other) => other.to_string(),
+        }
+    }
+
+    const HEAD: &str = "version: 1\napp: sam-app\nsource:\n  github:\n    repository: o/r\n";
+
+    #[test]
+    fn an_unreadable_stage_keeps_the_later_stages_in_place() {
+        let text = format!(
+            "{HEAD}stages:\n  - dev\n  - name: prod\n    account: \"1\"\n    region: us-west-2\n"
+        );
+        let rendered = problems(&text);
+        assert!(
+            rendered.contains("error[invalid-type]: `stages[0]` must be a stage"),
+            "{rendered}"
+        );
+        // The account of the second stage is reported on its own line, 9.
+        assert!(rendered.contains("error[invalid-account]"), "{rendered}");
+        assert!(rendered.contains("sampipe.yaml:9:14"), "{rendered}");
+    }
+
+    #[test]
+    fn a_value_reported_by_the_shape_pass_is_not_reported_again() {
+        let text =
+            format!("{HEAD}stages:\n  - name: dev\n    account: 12345\n    region: us-east-1\n");
+        let rendered = problems(&text);
+        assert!(rendered.contains("error[unquoted-account]"), "{rendered}");
+        assert!(
+            rendered.contains("`account: \"000000012345\"`"),
+            "{rendered}"
+        );
+        assert!(!rendered.contains("invalid-account"), "{rendered}");
+    }
+
+    #[test]
+    fn a_missing_required_key_does_not_stop_the_other_checks() {
+        let text = format!(
+            "{HEAD}stages:\n  - name: Dev\n    region: us-east-1\n  - name: prod\n    account: \"x\"\n    region: mars\n"
+        );
+        let rendered = problems(&text);
+        for code in [
+            "missing-key",
+            "invalid-name",
+            "invalid-account",
+            "invalid-region",
+        ] {
+            assert!(
+                rendered.contains(&format!("error[{code}]")),
+                "{code}: {rendered}"
+            );
+        }
+        assert!(rendered.ends_with("is invalid: 4 errors\n"), "{rendered}");
+    }
+
+    #[test]
+    fn windows_line_endings_give_the_same_positions() {
+        let text =
+            format!("{HEAD}stages:\n  - name: dev\n    account: \"1\"\n    region: us-east-1\n")
+                .replace('\n', "\r\n");
+        let rendered = problems(&text);
+        assert!(rendered.contains("sampipe.yaml:8:14"), "{rendered}");
+        assert!(rendered.contains("8 |     account: \"1\"\n"), "{rendered}");
+    }
+
+    #[test]
+    fn lines_end_as_yaml_ends_them() {
+        let source = ConfigSource::new("f", "a\r\nb\rc\nd");
+        let lines: Vec<_> = (1..=source.line_count()).map(|n| source.line(n)).collect();
+        assert_eq!(lines, [Some("a"), Some("b"), Some("c"), Some("d")]);
+        assert_eq!(source.line(5), None);
+        assert_eq!(source.line(0), None);
+    }
 }

@@ -1,27 +1,26 @@
-//! Checks on a parsed config that serde cannot express: name rules, formats, and how fields
-//! relate. Every problem is collected, so one run reports them all.
+//! Checks on a parsed config that serde cannot express: name rules, formats, AWS and GitHub
+//! limits, and how fields relate. Every problem is collected, so one run reports them all.
+//! Each check is one function with one concern; [`validate`] runs them in document order.
 
 use std::collections::HashMap;
 
 use super::model::{AccountId, Config, Stage};
-use crate::diag::{ConfigPath, Diagnostic};
+use super::region::{self, Region};
+use crate::diag::{did_you_mean, ConfigPath, Diagnostic};
+use crate::pipeline::names;
 
-/// Lists every problem in `config`, in document order.
+pub use super::region::region_partition;
+
+/// Stages in one template: a CloudFormation mapping holds at most 200 entries.
+pub const MAX_STAGES: usize = 200;
+
+/// Lists every problem in `config`.
 pub fn validate(config: &Config) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     let root = ConfigPath::root();
-
-    if config.version != 1 {
-        out.push(
-            Diagnostic::error(
-                "unsupported-version",
-                format!("config version `{}` is not supported", config.version),
-            )
-            .at(root.key("version"))
-            .help("this sampipe reads `version: 1`"),
-        );
-    }
+    check_version(&mut out, config.version);
     check_name(&mut out, &config.app, root.key("app"), "app");
+    check_app_prefix(&mut out, &config.app);
     check_repository(&mut out, config);
     check_branch(&mut out, &config.branch, root.key("branch"));
     if let Some(glob) = &config.feature_branches {
@@ -29,66 +28,34 @@ pub fn validate(config: &Config) -> Vec<Diagnostic> {
     }
     check_relative_path(&mut out, &config.sam_template, root.key("sam_template"));
     check_relative_path(&mut out, &config.workflow_path, root.key("workflow_path"));
-    if !config.workflow_path.starts_with(".github/workflows/")
-        || !(config.workflow_path.ends_with(".yaml") || config.workflow_path.ends_with(".yml"))
-        || config.workflow_path.matches('/').count() != 2
-    {
-        out.push(
-            Diagnostic::error("invalid-workflow-path", format!("workflow path `{}` is not a GitHub workflow file", config.workflow_path))
-                .at(root.key("workflow_path"))
-                .help("GitHub only runs workflows stored directly in `.github/workflows/`, e.g. `.github/workflows/pipeline.yaml`"),
-        );
-    }
-
-    if config.stages.is_empty() {
-        out.push(
-            Diagnostic::error("no-stages", "the config has no stages")
-                .at(root.key("stages"))
-                .help("add at least one stage with `name`, `account` and `region`"),
-        );
-    }
-    let mut seen: HashMap<&str, usize> = HashMap::new();
+    check_workflow_path(&mut out, &config.workflow_path);
+    check_stage_list(&mut out, &config.stages);
     for (index, stage) in config.stages.iter().enumerate() {
-        let path = root.key("stages").index(index);
-        check_stage(&mut out, stage, &path);
-        if let Some(first) = seen.insert(stage.name.as_str(), index) {
-            out.push(
-                Diagnostic::error(
-                    "duplicate-stage",
-                    format!("stage name `{}` is used twice", stage.name),
-                )
-                .at(path.key("name"))
-                .label(format!("also the name of stages[{first}]"))
-                .help("stage names must be unique; rename one of them"),
-            );
-        }
+        check_stage(&mut out, stage, &root.key("stages").index(index));
     }
+    check_name_lengths(&mut out, config);
+    check_stack_collisions(&mut out, config);
     check_workflow_settings(&mut out, config);
-    for (i, arn) in config
-        .cloudformation_execution_role
-        .managed_policy_arns
-        .iter()
-        .enumerate()
-    {
-        check_policy_arn(
-            &mut out,
-            arn,
-            root.key("cloudformation_execution_role")
-                .key("managed_policy_arns")
-                .index(i),
-        );
-    }
-    if let Some(arn) = &config.cloudformation_execution_role.permissions_boundary {
-        check_policy_arn(
-            &mut out,
-            arn,
-            root.key("cloudformation_execution_role")
-                .key("permissions_boundary"),
-        );
-    }
+    check_execution_role(&mut out, config);
     out
 }
 
+fn check_version(out: &mut Vec<Diagnostic>, version: u32) {
+    if version != 1 {
+        out.push(
+            Diagnostic::error(
+                "unsupported-version",
+                format!("config version `{version}` is not supported"),
+            )
+            .at(ConfigPath::root().key("version"))
+            .help("this sampipe reads `version: 1`"),
+        );
+    }
+}
+
+/// App and stage names: `[a-z][a-z0-9-]*` without a trailing or doubled `-`. They become part
+/// of IAM role, S3 bucket, ECR repository and stack names, of the template's `Stages` mapping
+/// keys (`[A-Za-z0-9.-]`) and of workflow job ids, and this is what all of those accept.
 fn is_name(s: &str) -> bool {
     let mut chars = s.chars();
     chars.next().is_some_and(|c| c.is_ascii_lowercase())
@@ -98,16 +65,38 @@ fn is_name(s: &str) -> bool {
 }
 
 fn check_name(out: &mut Vec<Diagnostic>, name: &str, path: ConfigPath, what: &str) {
-    if !is_name(name) {
-        out.push(
-            Diagnostic::error("invalid-name", format!("{what} name `{name}` is not allowed"))
-                .at(path)
-                .label("expected `[a-z][a-z0-9-]*`")
-                .help(format!(
-                    "{what} names become part of IAM, S3 and CloudFormation names: use lowercase letters, digits and single `-`, starting with a letter, e.g. `{}`",
-                    suggest_name(name)
-                )),
-        );
+    if is_name(name) {
+        return;
+    }
+    let problem = name_problem(name);
+    let message = if name.is_empty() {
+        format!("{what} name is empty")
+    } else {
+        format!("{what} name `{name}` is not allowed: {problem}")
+    };
+    out.push(
+        Diagnostic::error("invalid-name", message)
+            .at(path)
+            .label("expected `[a-z][a-z0-9-]*`")
+            .help(format!(
+                "{what} names become part of IAM, S3 and CloudFormation names: use lowercase letters, digits and single `-`, starting with a letter, e.g. `{}`",
+                suggest_name(name)
+            )),
+    );
+}
+
+/// Why `name` is not a name (it is known not to be one).
+fn name_problem(name: &str) -> &'static str {
+    if name.is_empty() {
+        "it is empty"
+    } else if name.chars().any(|c| c.is_ascii_uppercase()) {
+        "it has uppercase letters"
+    } else if !name.starts_with(|c: char| c.is_ascii_lowercase()) {
+        "it must start with a lowercase letter"
+    } else if name.ends_with('-') || name.contains("--") {
+        "`-` must separate words: not at the end, and not twice in a row"
+    } else {
+        "only lowercase letters, digits and `-` are allowed"
     }
 }
 
@@ -126,8 +115,8 @@ fn suggest_name(name: &str) -> String {
         s = s.replace("--", "-");
     }
     let s = s
-        .trim_matches('-')
-        .trim_start_matches(|c: char| c.is_ascii_digit());
+        .trim_start_matches(|c: char| c.is_ascii_digit() || c == '-')
+        .trim_end_matches('-');
     if s.is_empty() {
         "sam-app".into()
     } else {
@@ -135,42 +124,123 @@ fn suggest_name(name: &str) -> String {
     }
 }
 
+/// S3 reserves some bucket-name prefixes, and every bucket sampipe names starts with the app.
+fn check_app_prefix(out: &mut Vec<Diagnostic>, app: &str) {
+    if let Some(prefix) = RESERVED_BUCKET_PREFIXES
+        .iter()
+        .find(|p| app.starts_with(*p) || format!("{app}-").starts_with(*p))
+    {
+        out.push(
+            Diagnostic::error(
+                "reserved-bucket-prefix",
+                format!("app name `{app}` starts with `{prefix}`, which S3 reserves"),
+            )
+            .at(ConfigPath::root().key("app"))
+            .label("bucket names start with the app name")
+            .help(format!(
+                "choose an app name that does not start with `{prefix}`"
+            )),
+        );
+    }
+}
+
+const RESERVED_BUCKET_PREFIXES: [&str; 3] = ["xn--", "sthree-", "amzn-s3-demo-"];
+const RESERVED_BUCKET_SUFFIXES: [&str; 5] =
+    ["-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3"];
+
+/// GitHub's rules for `owner/name`, with a hint for the usual ways of writing something else.
 fn check_repository(out: &mut Vec<Diagnostic>, config: &Config) {
     let github = &config.source.github;
     let path = ConfigPath::root().key("source").key("github");
-    let valid = github
-        .repository
-        .split_once('/')
-        .is_some_and(|(owner, name)| {
-            // GitHub: owners are alphanumeric with single inner hyphens, 39 characters at most;
-            // repository names are [A-Za-z0-9._-], 100 at most, and not `.` or `..`.
-            let owner_ok = (1..=39).contains(&owner.len())
-                && owner.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-                && !owner.starts_with('-')
-                && !owner.ends_with('-')
-                && !owner.contains("--");
-            let name_ok = (1..=100).contains(&name.len())
-                && name
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
-                && name != "."
-                && name != "..";
-            owner_ok && name_ok
-        });
-    if !valid {
+    let repository = github.repository.as_str();
+    if let Some(problem) = repository_problem(repository) {
+        let shown = if repository.is_empty() {
+            "the repository is empty".to_owned()
+        } else {
+            format!("`{repository}` is not a GitHub repository: {problem}")
+        };
         out.push(
-            Diagnostic::error(
-                "invalid-repository",
-                format!("`{}` is not a GitHub repository name", github.repository),
-            )
-            .at(path.key("repository"))
-            .help("write it as `owner/name`, e.g. `octo-org/sam-app`"),
+            Diagnostic::error("invalid-repository", shown)
+                .at(path.key("repository"))
+                .help(match repository_hint(repository) {
+                    Some(fixed) => format!("write `repository: {fixed}`"),
+                    None => "write it as `owner/name`, e.g. `octo-org/sam-app`".to_owned(),
+                }),
         );
     }
-    for (key, id) in [
-        ("owner_id", github.owner_id),
-        ("repository_id", github.repository_id),
-    ] {
+    check_ids(out, github.owner_id, github.repository_id, &path);
+}
+
+/// Why `repository` is not `owner/name`. GitHub owners are letters, digits and single inner
+/// hyphens, at most 39 characters; repository names are `[A-Za-z0-9._-]`, at most 100
+/// characters, and not `.` or `..`.
+fn repository_problem(repository: &str) -> Option<String> {
+    let Some((owner, name)) = repository.split_once('/') else {
+        return Some("it has no `/` between owner and name".into());
+    };
+    if name.contains('/') {
+        return Some("it has more than one `/`".into());
+    }
+    if owner.is_empty() || owner.len() > 39 {
+        return Some(format!(
+            "the owner must have 1 to 39 characters, not {}",
+            owner.len()
+        ));
+    }
+    if !owner.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        || owner.starts_with('-')
+        || owner.ends_with('-')
+        || owner.contains("--")
+    {
+        return Some(format!(
+            "the owner `{owner}` may only have letters, digits and single inner `-`"
+        ));
+    }
+    if name.is_empty() || name.len() > 100 {
+        return Some(format!(
+            "the name must have 1 to 100 characters, not {}",
+            name.len()
+        ));
+    }
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+    {
+        return Some(format!(
+            "the name `{name}` may only have letters, digits, `.`, `_` and `-`"
+        ));
+    }
+    if name == "." || name == ".." {
+        return Some(format!("`{name}` is not a repository name"));
+    }
+    if name.ends_with(".git") {
+        return Some("the name ends with `.git`".into());
+    }
+    None
+}
+
+/// `owner/name` recovered from a URL or a clone address, when that is what was written.
+fn repository_hint(repository: &str) -> Option<String> {
+    let trimmed = repository
+        .trim()
+        .trim_start_matches("https://")
+        .trim_start_matches("http://")
+        .trim_start_matches("git@")
+        .trim_start_matches("www.")
+        .trim_start_matches("github.com")
+        .trim_start_matches([':', '/'])
+        .trim_end_matches('/')
+        .trim_end_matches(".git");
+    (trimmed != repository && repository_problem(trimmed).is_none()).then(|| trimmed.to_owned())
+}
+
+fn check_ids(
+    out: &mut Vec<Diagnostic>,
+    owner_id: Option<u64>,
+    repository_id: Option<u64>,
+    path: &ConfigPath,
+) {
+    for (key, id) in [("owner_id", owner_id), ("repository_id", repository_id)] {
         if id == Some(0) {
             out.push(
                 Diagnostic::error("invalid-id", format!("`{key}` must be a positive number"))
@@ -179,8 +249,8 @@ fn check_repository(out: &mut Vec<Diagnostic>, config: &Config) {
             );
         }
     }
-    if github.owner_id.is_some() != github.repository_id.is_some() {
-        let (given, missing) = if github.owner_id.is_some() {
+    if owner_id.is_some() != repository_id.is_some() {
+        let (given, missing) = if owner_id.is_some() {
             ("owner_id", "repository_id")
         } else {
             ("repository_id", "owner_id")
@@ -195,26 +265,66 @@ fn check_repository(out: &mut Vec<Diagnostic>, config: &Config) {
     }
 }
 
-/// Branch names: `git check-ref-format --branch` rules, and only characters that cannot reach
-/// a shell or a GitHub expression.
-pub(crate) fn branch_problem(branch: &str) -> Option<&'static str> {
+/// Why `branch` is not a branch name sampipe accepts: the rules of
+/// `git check-ref-format --branch`, and only characters that can reach neither a shell nor a
+/// GitHub expression nor an IAM wildcard.
+pub(crate) fn branch_problem(branch: &str) -> Option<String> {
+    const GIT_FORBIDS: &[char] = &['~', '^', ':', '?', '*', '[', '\\'];
     if branch.is_empty() {
-        return Some("it is empty");
+        return Some("it is empty".into());
     }
-    if !branch
+    if branch.len() > 255 {
+        return Some(format!(
+            "it has {} characters; at most 255 are allowed",
+            branch.len()
+        ));
+    }
+    // What could be code somewhere is named first: it is the most important thing to fix.
+    if let Some(c) = branch.chars().find(|c| SHELL_OR_EXPRESSION.contains(c)) {
+        return Some(format!(
+            "sampipe does not allow `{c}`, so that a branch name never reaches a shell or a GitHub expression as code"
+        ));
+    }
+    if let Some(c) = branch.chars().find(|c| c.is_whitespace() || c.is_control()) {
+        return Some(match c {
+            ' ' => "git does not allow spaces".into(),
+            _ => format!("git does not allow the character U+{:04X}", u32::from(c)),
+        });
+    }
+    if let Some(c) = branch.chars().find(|c| GIT_FORBIDS.contains(c)) {
+        return Some(format!("git does not allow `{c}`"));
+    }
+    if branch.contains("@{") || branch == "@" {
+        return Some("git does not allow `@{` or a lone `@`".into());
+    }
+    if let Some(c) = branch
         .chars()
-        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '/' | '-'))
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '/' | '-')))
     {
-        return Some("only letters, digits, `.`, `_`, `/` and `-` are allowed");
+        return Some(format!(
+            "sampipe allows only ASCII letters, digits, `.`, `_`, `/` and `-`, not `{c}`"
+        ));
     }
-    if branch.starts_with(['-', '/', '.']) || branch.ends_with(['/', '.']) {
-        return Some("it must not start with `-`, `/` or `.`, nor end with `/` or `.`");
+    if branch == "HEAD" {
+        return Some("`HEAD` names the current commit, not a branch".into());
     }
-    if branch.contains("..") || branch.contains("//") || branch.contains("/.") {
-        return Some("git rejects `..`, `//` and components starting with `.`");
+    if branch.starts_with('-') {
+        return Some("it must not start with `-`".into());
     }
-    if branch.ends_with(".lock") || branch.contains(".lock/") {
-        return Some("git rejects components ending in `.lock`");
+    if branch.starts_with('/') || branch.ends_with('/') || branch.contains("//") {
+        return Some("`/` separates components: not at either end, and not twice in a row".into());
+    }
+    if branch.ends_with('.') {
+        return Some("it must not end with `.`".into());
+    }
+    if branch.contains("..") {
+        return Some("git does not allow `..`".into());
+    }
+    if branch.split('/').any(|c| c.starts_with('.')) {
+        return Some("no component may start with `.`".into());
+    }
+    if branch.split('/').any(|c| c.ends_with(".lock")) {
+        return Some("no component may end with `.lock`".into());
     }
     None
 }
@@ -227,31 +337,42 @@ fn check_branch(out: &mut Vec<Diagnostic>, branch: &str, path: ConfigPath) {
                 format!("branch `{branch}` is not allowed: {problem}"),
             )
             .at(path)
-            .help("use the repository's default branch, e.g. `main`"),
+            .help("give the repository's default branch, e.g. `main`"),
         );
     }
 }
 
+/// Characters that mean something to a shell or in a GitHub expression.
+const SHELL_OR_EXPRESSION: &[char] = &[
+    '$', '`', '\'', '"', ';', '&', '|', '(', ')', '<', '>', '{', '}', '!', '#', '%',
+];
+
+/// `feature_branches`: a pattern whose only wildcard is `*` (or `**`), whose fixed parts are
+/// valid in a branch name, and which does not match the deployment branch.
 fn check_feature_glob(out: &mut Vec<Diagnostic>, glob: &str, branch: &str, path: ConfigPath) {
-    let literal = glob.replace('*', "x");
-    if !glob.contains('*') {
+    let help = "write a prefix pattern such as `feature*` or `feature/**`";
+    let problem = if let Some(c) = glob
+        .chars()
+        .find(|c| matches!(c, '?' | '[' | ']' | '!' | '+'))
+    {
+        Some(format!(
+            "feature branch pattern `{glob}` uses `{c}`; sampipe supports only `*` and `**`"
+        ))
+    } else if !glob.contains('*') {
+        Some(format!("feature branch pattern `{glob}` has no `*`"))
+    } else if glob.contains("***") {
+        Some(format!(
+            "feature branch pattern `{glob}` has `***`; use `*` or `**`"
+        ))
+    } else {
+        branch_problem(&glob.replace('*', "x"))
+            .map(|problem| format!("feature branch pattern `{glob}` is not allowed: {problem}"))
+    };
+    if let Some(message) = problem {
         out.push(
-            Diagnostic::error(
-                "invalid-feature-glob",
-                format!("feature branch pattern `{glob}` has no `*`"),
-            )
-            .at(path)
-            .help("write a prefix pattern such as `feature*` or `feature/**`"),
-        );
-    } else if let Some(problem) = branch_problem(&literal) {
-        out.push(
-            Diagnostic::error(
-                "invalid-feature-glob",
-                format!("feature branch pattern `{glob}` is not allowed: {problem}"),
-            )
-            .at(path)
-            .label("`*` is the only wildcard sampipe accepts")
-            .help("write a prefix pattern such as `feature*` or `feature/**`"),
+            Diagnostic::error("invalid-feature-glob", message)
+                .at(path)
+                .help(help),
         );
     } else if glob_matches(glob, branch) {
         out.push(
@@ -297,82 +418,222 @@ fn check_relative_path(out: &mut Vec<Diagnostic>, value: &str, path: ConfigPath)
     }
 }
 
+fn check_workflow_path(out: &mut Vec<Diagnostic>, workflow_path: &str) {
+    if !workflow_path.starts_with(".github/workflows/")
+        || !(workflow_path.ends_with(".yaml") || workflow_path.ends_with(".yml"))
+        || workflow_path.matches('/').count() != 2
+    {
+        out.push(
+            Diagnostic::error("invalid-workflow-path", format!("workflow path `{workflow_path}` is not a GitHub workflow file"))
+                .at(ConfigPath::root().key("workflow_path"))
+                .help("GitHub only runs workflows stored directly in `.github/workflows/`, e.g. `.github/workflows/pipeline.yaml`"),
+        );
+    }
+}
+
+/// The list as a whole: not empty, not too long, and no name used twice. Two stages may share
+/// a GitHub environment: that is one set of approvers for both.
+fn check_stage_list(out: &mut Vec<Diagnostic>, stages: &[Stage]) {
+    let path = ConfigPath::root().key("stages");
+    if stages.is_empty() {
+        out.push(
+            Diagnostic::error("no-stages", "the config has no stages")
+                .at_key(path.clone())
+                .help("add at least one stage with `name`, `account` and `region`"),
+        );
+    }
+    if stages.len() > MAX_STAGES {
+        out.push(
+            Diagnostic::error(
+                "too-many-stages",
+                format!(
+                    "the config has {} stages; at most {MAX_STAGES} fit in one template",
+                    stages.len()
+                ),
+            )
+            .at_key(path.clone())
+            .help("split the stages over several sampipe configs"),
+        );
+    }
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    for (index, stage) in stages.iter().enumerate() {
+        if let Some(first) = seen.insert(stage.name.as_str(), index) {
+            // Keep pointing later duplicates at the first use.
+            seen.insert(stage.name.as_str(), first);
+            out.push(
+                Diagnostic::error(
+                    "duplicate-stage",
+                    format!("stage name `{}` is used twice", stage.name),
+                )
+                .at(path.index(index).key("name"))
+                .label(format!("also the name of stages[{first}]"))
+                .help("stage names must be unique; rename one of them"),
+            );
+        }
+    }
+}
+
 fn check_stage(out: &mut Vec<Diagnostic>, stage: &Stage, path: &ConfigPath) {
     check_name(out, &stage.name, path.key("name"), "stage");
-    match &stage.account {
-        AccountId::Quoted(id) if id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit()) => {}
-        AccountId::Quoted(id) => out.push(
-            Diagnostic::error(
-                "invalid-account",
-                format!("account `{id}` is not a 12-digit AWS account id"),
-            )
-            .at(path.key("account"))
-            .help("copy it from `aws sts get-caller-identity --query Account`"),
-        ),
+    check_account(out, &stage.account, path.key("account"));
+    check_region(out, &stage.region, path.key("region"));
+    if let Some(stack) = &stage.stack_name {
+        check_stack_name(out, stack, path.key("stack_name"));
+    }
+    if let Some(environment) = &stage.environment {
+        check_environment(out, environment, path.key("environment"));
+    }
+    for (i, entry) in stage.parameter_overrides.iter().enumerate() {
+        check_parameter_override(out, entry, path.key("parameter_overrides").index(i));
+    }
+    check_existing(out, stage, path);
+}
+
+fn account_id(account: &AccountId) -> Option<&str> {
+    match account {
+        AccountId::Quoted(id) if id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit()) => {
+            Some(id)
+        }
+        _ => None,
+    }
+}
+
+fn check_account(out: &mut Vec<Diagnostic>, account: &AccountId, path: ConfigPath) {
+    match account {
+        AccountId::Quoted(_) if account_id(account).is_some() => {}
+        AccountId::Quoted(id) => {
+            let digits = id.chars().filter(char::is_ascii_digit).count();
+            let problem = if id.is_empty() {
+                "it is empty".to_owned()
+            } else if digits == id.chars().count() {
+                format!("it has {digits} digits, not 12")
+            } else {
+                "it must be 12 digits and nothing else".to_owned()
+            };
+            out.push(
+                Diagnostic::error(
+                    "invalid-account",
+                    format!("account `{id}` is not an AWS account id: {problem}"),
+                )
+                .at(path)
+                .help("copy it from `aws sts get-caller-identity --query Account --output text`"),
+            );
+        }
         AccountId::Unquoted(n) => out.push(
             Diagnostic::error(
                 "unquoted-account",
                 format!("account `{n}` must be a quoted string"),
             )
-            .at(path.key("account"))
-            .label("YAML reads this as a number and drops leading zeros")
+            .at(path)
+            .label("YAML reads this as a number, and a number loses its leading zeros")
             .help(format!("write it in quotes: `account: \"{n:012}\"`")),
         ),
     }
-    if region_partition(&stage.region).is_none() {
-        out.push(
-            Diagnostic::error(
-                "invalid-region",
-                format!("`{}` is not an AWS region", stage.region),
+}
+
+fn check_region(out: &mut Vec<Diagnostic>, region: &str, path: ConfigPath) {
+    let suggestion = region::closest(region);
+    match region::classify(region) {
+        Region::Known { .. } => {}
+        Region::Unlisted { partition } => {
+            let mut d = Diagnostic::warning(
+                "unknown-region",
+                format!("`{region}` is not a region sampipe knows"),
             )
-            .at(path.key("region"))
-            .help("use a region code such as `us-east-1`, `eu-west-3` or `cn-north-1`"),
+            .at(path)
+            .label(format!(
+                "taken to be in partition `{partition}` from its name"
+            ));
+            d.help = Some(match suggestion {
+                Some(close) => format!(
+                    "did you mean `{close}`? if `{region}` is a new region, ignore this warning"
+                ),
+                None => format!("if `{region}` is a new region, ignore this warning"),
+            });
+            out.push(d);
+        }
+        Region::Invalid => {
+            let mut d =
+                Diagnostic::error("invalid-region", format!("`{region}` is not an AWS region"))
+                    .at(path);
+            let zone = region.trim_end_matches(|c: char| c.is_ascii_lowercase());
+            if zone != region && region::classify(zone) != Region::Invalid {
+                d.label = Some("this is an availability zone".into());
+            }
+            d.help = Some(match suggestion {
+                Some(close) => format!("did you mean `{close}`?"),
+                None => "use a region code such as `us-east-1`, `eu-west-3` or `cn-north-1`".into(),
+            });
+            out.push(d);
+        }
+    }
+}
+
+pub(crate) fn is_stack_name(name: &str) -> bool {
+    name.len() <= names::STACK_NAME_MAX
+        && name.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+}
+
+fn check_stack_name(out: &mut Vec<Diagnostic>, stack: &str, path: ConfigPath) {
+    if !is_stack_name(stack) {
+        out.push(
+            Diagnostic::error("invalid-stack-name", format!("stack name `{stack}` is not allowed"))
+                .at(path)
+                .help("CloudFormation stack names match `[A-Za-z][-A-Za-z0-9]*` and have at most 128 characters"),
         );
     }
-    if let Some(stack) = &stage.stack_name {
-        if !is_stack_name(stack) {
-            out.push(
-                Diagnostic::error("invalid-stack-name", format!("stack name `{stack}` is not allowed"))
-                    .at(path.key("stack_name"))
-                    .help("CloudFormation stack names match `[A-Za-z][-A-Za-z0-9]*` and have at most 128 characters"),
-            );
-        }
+}
+
+/// GitHub environment names: at most 255 characters. sampipe also keeps them to characters
+/// that are neither IAM wildcards (`*`, `?`) nor expression syntax, since the name is part of
+/// the OIDC subject the trust policy matches.
+fn check_environment(out: &mut Vec<Diagnostic>, env: &str, path: ConfigPath) {
+    let ok = !env.is_empty()
+        && env.len() <= 255
+        && env.trim() == env
+        && env
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | ' '));
+    if !ok {
+        out.push(
+            Diagnostic::error(
+                "invalid-environment",
+                format!("environment name `{env}` is not allowed"),
+            )
+            .at(path)
+            .help("use letters, digits, `.`, `_`, `-` and inner spaces, e.g. `production`"),
+        );
     }
-    if let Some(env) = &stage.environment {
-        let ok = !env.is_empty()
-            && env.len() <= 255
-            && env.trim() == env
-            && env
+}
+
+fn check_parameter_override(out: &mut Vec<Diagnostic>, entry: &str, path: ConfigPath) {
+    let ok = entry.split_once('=').is_some_and(|(k, v)| {
+        !k.is_empty()
+            && k.chars().all(|c| c.is_ascii_alphanumeric())
+            && !v.contains("${{")
+            && !v
                 .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | ' '));
-        if !ok {
-            out.push(
-                Diagnostic::error(
-                    "invalid-environment",
-                    format!("environment name `{env}` is not allowed"),
-                )
-                .at(path.key("environment"))
-                .help("use letters, digits, `.`, `_`, `-` and inner spaces, e.g. `production`"),
-            );
-        }
+                .any(|c| c.is_control() || matches!(c, '\'' | '"' | '\\' | '`' | '$'))
+    });
+    if !ok {
+        out.push(
+            Diagnostic::error("invalid-parameter-override", format!("parameter override `{entry}` is not `Key=Value`"))
+                .at(path)
+                .help("write `Name=value`: an alphanumeric parameter name, and a value without quotes, `$`, backslashes or backticks"),
+        );
     }
-    for (i, entry) in stage.parameter_overrides.iter().enumerate() {
-        let ok = entry.split_once('=').is_some_and(|(k, v)| {
-            !k.is_empty()
-                && k.chars().all(|c| c.is_ascii_alphanumeric())
-                && !v.contains("${{")
-                && !v
-                    .chars()
-                    .any(|c| c.is_control() || matches!(c, '\'' | '"' | '\\' | '`' | '$'))
-        });
-        if !ok {
-            out.push(
-                Diagnostic::error("invalid-parameter-override", format!("parameter override `{entry}` is not `Key=Value`"))
-                    .at(path.key("parameter_overrides").index(i))
-                    .help("write `Name=value`: an alphanumeric parameter name, and a value without quotes, `$`, backslashes or backticks"),
-            );
-        }
-    }
+}
+
+/// The partition and account of a stage, when both are valid.
+fn stage_home(stage: &Stage) -> Option<(&'static str, &str)> {
+    Some((
+        region_partition(&stage.region)?,
+        account_id(&stage.account)?,
+    ))
+}
+
+fn check_existing(out: &mut Vec<Diagnostic>, stage: &Stage, path: &ConfigPath) {
     let existing = &stage.existing;
     let epath = path.key("existing");
     if let Some(bucket) = &existing.artifacts_bucket {
@@ -388,28 +649,10 @@ fn check_stage(out: &mut Vec<Diagnostic>, stage: &Stage, path: &ConfigPath) {
         }
     }
     if let Some(arn) = &existing.cloudformation_execution_role {
-        if !is_role_arn(arn) {
-            out.push(
-                Diagnostic::error(
-                    "invalid-role-arn",
-                    format!("`{arn}` is not an IAM role ARN"),
-                )
-                .at(epath.key("cloudformation_execution_role"))
-                .help("write `arn:aws:iam::111111111111:role/NAME`"),
-            );
-        }
+        check_existing_role(out, arn, stage, epath.key("cloudformation_execution_role"));
     }
     if let Some(uri) = &existing.image_repository {
-        if !is_image_repository_uri(uri) {
-            out.push(
-                Diagnostic::error(
-                    "invalid-image-repository",
-                    format!("`{uri}` is not an ECR repository URI"),
-                )
-                .at(epath.key("image_repository"))
-                .help("write `111111111111.dkr.ecr.us-east-1.amazonaws.com/NAME`"),
-            );
-        }
+        check_existing_image_repository(out, uri, stage, epath.key("image_repository"));
         if stage.image_repository {
             out.push(
                 Diagnostic::error("conflicting-image-repository", format!("stage `{}` both creates and reuses an image repository", stage.name))
@@ -417,6 +660,270 @@ fn check_stage(out: &mut Vec<Diagnostic>, stage: &Stage, path: &ConfigPath) {
                     .help("remove `image_repository: true` to reuse the existing one, or remove `existing.image_repository` to create one"),
             );
         }
+    }
+}
+
+/// `arn:PARTITION:iam::ACCOUNT:role/[PATH/]NAME`, split into partition, account and name.
+fn parse_role_arn(arn: &str) -> Option<(&str, &str, &str)> {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    let [arn_, partition, "iam", "", account, resource] = parts.as_slice() else {
+        return None;
+    };
+    let path_and_name = resource.strip_prefix("role/")?;
+    let name = path_and_name.rsplit('/').next()?;
+    let iam_chars = |s: &str| {
+        s.chars().all(|c| {
+            c.is_ascii_alphanumeric() || matches!(c, '_' | '+' | '=' | ',' | '.' | '@' | '-')
+        })
+    };
+    let ok = *arn_ == "arn"
+        && partition.starts_with("aws")
+        && account.len() == 12
+        && account.bytes().all(|b| b.is_ascii_digit())
+        && (1..=64).contains(&name.len())
+        && path_and_name
+            .split('/')
+            .all(|p| !p.is_empty() && iam_chars(p));
+    ok.then_some((partition, account, name))
+}
+
+fn check_existing_role(out: &mut Vec<Diagnostic>, arn: &str, stage: &Stage, path: ConfigPath) {
+    let Some((partition, account, _)) = parse_role_arn(arn) else {
+        out.push(
+            Diagnostic::error(
+                "invalid-role-arn",
+                format!("`{arn}` is not an IAM role ARN"),
+            )
+            .at(path)
+            .help("write `arn:aws:iam::111111111111:role/NAME`"),
+        );
+        return;
+    };
+    let Some((stage_partition, stage_account)) = stage_home(stage) else {
+        return;
+    };
+    if account != stage_account {
+        out.push(
+            Diagnostic::error(
+                "role-in-other-account",
+                format!("role `{arn}` is in account `{account}`, but stage `{}` deploys to account `{stage_account}`", stage.name),
+            )
+            .at(path)
+            .help("CloudFormation only assumes an execution role of the stack's own account: give a role in the stage's account"),
+        );
+    } else if partition != stage_partition {
+        out.push(
+            Diagnostic::error(
+                "role-in-other-partition",
+                format!("role `{arn}` is in partition `{partition}`, but stage `{}` is in `{stage_partition}` (region `{}`)", stage.name, stage.region),
+            )
+            .at(path)
+            .help(format!("write the ARN as `arn:{stage_partition}:iam::{stage_account}:role/...`")),
+        );
+    }
+}
+
+/// ECR repository names: lowercase words joined by `.`, `_`, `-` or `/`, 2 to 256 characters.
+fn is_repository_name(name: &str) -> bool {
+    (2..=names::REPOSITORY_NAME_MAX).contains(&name.len())
+        && name.split('/').all(|component| {
+            !component.is_empty()
+                && component.split(['.', '_', '-']).all(|w| {
+                    !w.is_empty()
+                        && w.bytes()
+                            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+                })
+        })
+}
+
+fn check_existing_image_repository(
+    out: &mut Vec<Diagnostic>,
+    uri: &str,
+    stage: &Stage,
+    path: ConfigPath,
+) {
+    let parsed = uri.split_once('/').and_then(|(host, name)| {
+        let labels: Vec<&str> = host.splitn(5, '.').collect();
+        match labels.as_slice() {
+            [account, "dkr", "ecr", region, suffix]
+                if account.len() == 12
+                    && account.bytes().all(|b| b.is_ascii_digit())
+                    && is_repository_name(name) =>
+            {
+                Some((*account, *region, *suffix))
+            }
+            _ => None,
+        }
+    });
+    let Some((account, region, suffix)) = parsed else {
+        out.push(
+            Diagnostic::error("invalid-image-repository", format!("`{uri}` is not an ECR repository URI"))
+                .at(path)
+                .help("write `111111111111.dkr.ecr.us-east-1.amazonaws.com/NAME`, with a lowercase repository name"),
+        );
+        return;
+    };
+    let Some((partition, stage_account)) = stage_home(stage) else {
+        return;
+    };
+    let expected = format!(
+        "{stage_account}.dkr.ecr.{}.{}",
+        stage.region,
+        region::dns_suffix(partition)
+    );
+    if (account, region, suffix)
+        != (
+            stage_account,
+            stage.region.as_str(),
+            region::dns_suffix(partition),
+        )
+    {
+        out.push(
+            Diagnostic::error(
+                "image-repository-elsewhere",
+                format!(
+                    "image repository `{uri}` is not in stage `{}`'s account and region",
+                    stage.name
+                ),
+            )
+            .at(path)
+            .label(format!("expected a repository under `{expected}/`"))
+            .help("sam deploy pushes images to a repository in the stage's own account and region"),
+        );
+    }
+}
+
+/// S3 general-purpose bucket naming rules.
+pub(crate) fn bucket_name_problem(name: &str) -> Option<&'static str> {
+    if !(3..=63).contains(&name.len()) {
+        return Some("it must have 3 to 63 characters");
+    }
+    if !name
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
+    {
+        return Some("only lowercase letters, digits, `.` and `-` are allowed");
+    }
+    let edge_ok = |b: Option<u8>| b.is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+    if !edge_ok(name.bytes().next()) || !edge_ok(name.bytes().last()) {
+        return Some("it must start and end with a letter or digit");
+    }
+    if name.contains("..") {
+        return Some("it must not contain `..`");
+    }
+    if name.split('.').count() == 4 && name.split('.').all(|p| p.parse::<u8>().is_ok()) {
+        return Some("it must not look like an IP address");
+    }
+    if RESERVED_BUCKET_PREFIXES.iter().any(|p| name.starts_with(p)) {
+        return Some("S3 reserves its prefix");
+    }
+    if RESERVED_BUCKET_SUFFIXES.iter().any(|s| name.ends_with(s)) {
+        return Some("S3 reserves its suffix");
+    }
+    None
+}
+
+/// Physical names derived from app, stage, account and region, against AWS limits. Stages
+/// whose account or region is invalid are skipped: that is reported already, and a name
+/// built from it would be misleading.
+fn check_name_lengths(out: &mut Vec<Diagnostic>, config: &Config) {
+    let stages: Vec<(usize, names::StageInput<'_>)> = config
+        .stages
+        .iter()
+        .enumerate()
+        .filter_map(|(index, stage)| {
+            let (_, account) = stage_home(stage)?;
+            let existing = &stage.existing;
+            let creates = names::Creates {
+                buckets: existing.artifacts_bucket.is_none(),
+                cfn_role: existing.cloudformation_execution_role.is_none(),
+                image_repository: stage.image_repository && existing.image_repository.is_none(),
+            };
+            Some((
+                index,
+                names::StageInput {
+                    name: &stage.name,
+                    account,
+                    region: &stage.region,
+                    creates,
+                },
+            ))
+        })
+        .collect();
+    out.extend(names::check_lengths(&config.app, &stages));
+}
+
+/// Two stages that deploy the same stack in the same account and region would overwrite each
+/// other, and a stage stack named like a feature stack would be deleted with a branch.
+fn check_stack_collisions(out: &mut Vec<Diagnostic>, config: &Config) {
+    let mut seen: HashMap<(String, &str, &str), (usize, &'static str)> = HashMap::new();
+    for (index, stage) in config.stages.iter().enumerate() {
+        let Some((_, account)) = stage_home(stage) else {
+            continue;
+        };
+        let derived = names::StageNames::new(&config.app, &stage.name, account, &stage.region);
+        let application = stage.stack_name.clone().unwrap_or(derived.stack);
+        for (stack, what) in [
+            (application, "application stack"),
+            (derived.resources_stack, "pipeline resources stack"),
+        ] {
+            let key = (stack.clone(), account, stage.region.as_str());
+            match seen.get(&key) {
+                Some(&(first, first_what)) => {
+                    let first_name = &config.stages[first].name;
+                    out.push(
+                        Diagnostic::error(
+                            "duplicate-stack",
+                            format!("stages `{first_name}` and `{}` both deploy the stack `{stack}` in account `{account}`, region `{}`", stage.name, stage.region),
+                        )
+                        .at(stack_path(stage, index))
+                        .label(if what == first_what {
+                            format!("also the {what} of `{first_name}`")
+                        } else {
+                            format!("also the name of the {first_what} of `{first_name}`")
+                        })
+                        .help("give one of them another `stack_name`"),
+                    );
+                }
+                None => {
+                    seen.insert(key, (index, what));
+                }
+            }
+        }
+    }
+    let (Some(_), Some(first)) = (&config.feature_branches, config.stages.first()) else {
+        return;
+    };
+    let prefix = names::feature_stack_prefix(&config.app);
+    for (index, stage) in config.stages.iter().enumerate() {
+        let same_place = stage_home(stage).is_some()
+            && stage_home(stage) == stage_home(first)
+            && stage.region == first.region;
+        let stack = stage
+            .stack_name
+            .clone()
+            .unwrap_or_else(|| format!("{}-{}", config.app, stage.name));
+        if same_place && stack.starts_with(&prefix) {
+            out.push(
+                Diagnostic::error(
+                    "stack-named-like-feature",
+                    format!("stack `{stack}` of stage `{}` is named like a feature branch's stack", stage.name),
+                )
+                .at(stack_path(stage, index))
+                .label(format!("feature stacks are `{prefix}<branch>` in the first stage's account and region"))
+                .help("deleting a feature branch deletes its stack; rename this stack (or the stage) so that it does not start with the feature prefix"),
+            );
+        }
+    }
+}
+
+/// Where a stage's stack name comes from: `stack_name`, or else the stage's `name`.
+fn stack_path(stage: &Stage, index: usize) -> ConfigPath {
+    let path = ConfigPath::root().key("stages").index(index);
+    if stage.stack_name.is_some() {
+        path.key("stack_name")
+    } else {
+        path.key("name")
     }
 }
 
@@ -511,7 +1018,7 @@ fn check_workflow_settings(out: &mut Vec<Diagnostic>, config: &Config) {
                 format!("`{capability}` is not a CloudFormation capability"),
             )
             .at(path.key("capabilities").index(i));
-            d.help = Some(match crate::diag::did_you_mean(capability, CAPABILITIES) {
+            d.help = Some(match did_you_mean(capability, CAPABILITIES) {
                 Some(close) => format!("did you mean `{close}`?"),
                 None => format!("use {}", CAPABILITIES.map(|c| format!("`{c}`")).join(", ")),
             });
@@ -558,107 +1065,78 @@ const CAPABILITIES: [&str; 3] = [
     "CAPABILITY_AUTO_EXPAND",
 ];
 
-fn check_policy_arn(out: &mut Vec<Diagnostic>, arn: &str, path: ConfigPath) {
-    let ok = (arn.starts_with("arn:aws:iam::")
-        || arn.starts_with("arn:${AWS::Partition}:iam::")
-        || arn.starts_with("arn:aws-cn:iam::")
-        || arn.starts_with("arn:aws-us-gov:iam::"))
-        && arn.contains(":policy/")
-        && !arn.contains(char::is_whitespace);
-    if !ok {
+fn check_execution_role(out: &mut Vec<Diagnostic>, config: &Config) {
+    let path = ConfigPath::root().key("cloudformation_execution_role");
+    let role = &config.cloudformation_execution_role;
+    for (i, arn) in role.managed_policy_arns.iter().enumerate() {
+        check_policy_arn(out, arn, config, path.key("managed_policy_arns").index(i));
+    }
+    if let Some(arn) = &role.permissions_boundary {
+        check_policy_arn(out, arn, config, path.key("permissions_boundary"));
+    }
+}
+
+/// A managed policy ARN for the role every stage creates from the one template: its partition
+/// and account must hold for every stage, so literal ones must match them all.
+fn check_policy_arn(out: &mut Vec<Diagnostic>, arn: &str, config: &Config, path: ConfigPath) {
+    // The two substitutions the template's `!Sub` makes; their `::` is not a separator.
+    const PARTITION: &str = "${AWS::Partition}";
+    const ACCOUNT: &str = "${AWS::AccountId}";
+    let normalized = arn
+        .replace(PARTITION, "{partition}")
+        .replace(ACCOUNT, "{account}");
+    let parts: Vec<&str> = normalized.splitn(6, ':').collect();
+    let parsed = match parts.as_slice() {
+        ["arn", partition, "iam", "", account, resource] => resource
+            .strip_prefix("policy/")
+            .filter(|name| {
+                !name.is_empty()
+                    && name.split('/').all(|p| {
+                        !p.is_empty()
+                            && p.chars().all(|c| {
+                                c.is_ascii_alphanumeric()
+                                    || matches!(c, '_' | '+' | '=' | ',' | '.' | '@' | '-')
+                            })
+                    })
+            })
+            .map(|_| (*partition, *account)),
+        _ => None,
+    };
+    let valid = parsed.filter(|(partition, account)| {
+        (*partition == "{partition}" || region::is_partition(partition))
+            && (*account == "aws"
+                || *account == "{account}"
+                || (account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit())))
+    });
+    let Some((partition, account)) = valid else {
         out.push(
             Diagnostic::error("invalid-policy-arn", format!("`{arn}` is not an IAM managed policy ARN"))
                 .at(path)
                 .help("write `arn:${AWS::Partition}:iam::aws:policy/NAME` or `arn:${AWS::Partition}:iam::${AWS::AccountId}:policy/NAME`"),
         );
+        return;
+    };
+    for stage in &config.stages {
+        let Some((stage_partition, stage_account)) = stage_home(stage) else {
+            continue;
+        };
+        if partition != "{partition}" && partition != stage_partition {
+            out.push(
+                Diagnostic::error("policy-in-other-partition", format!("policy `{arn}` is in partition `{partition}`, but stage `{}` is in `{stage_partition}`", stage.name))
+                    .at(path)
+                    .help("write `arn:${AWS::Partition}:iam::...` so the ARN fits every stage"),
+            );
+            return;
+        }
+        if account.len() == 12 && account != stage_account {
+            out.push(
+                Diagnostic::error("policy-in-other-account", format!("policy `{arn}` is in account `{account}`, but stage `{}` deploys to account `{stage_account}`", stage.name))
+                    .at(path)
+                    .help("a role can only use AWS managed policies and its own account's: write `${AWS::AccountId}` instead of the account"),
+            );
+            return;
+        }
     }
-}
-
-/// The partition of a region code, or `None` when the text is not a region code.
-pub fn region_partition(region: &str) -> Option<&'static str> {
-    let parts: Vec<&str> = region.split('-').collect();
-    let well_formed = parts.len() >= 3
-        && parts.iter().all(|p| !p.is_empty())
-        && parts[..parts.len() - 1]
-            .iter()
-            .all(|p| p.bytes().all(|b| b.is_ascii_lowercase()))
-        && parts[parts.len() - 1].bytes().all(|b| b.is_ascii_digit())
-        && parts[0].len() == 2;
-    if !well_formed {
-        return None;
-    }
-    Some(if region.starts_with("cn-") {
-        "aws-cn"
-    } else if region.starts_with("us-gov-") {
-        "aws-us-gov"
-    } else if region.starts_with("us-isob-") {
-        "aws-iso-b"
-    } else if region.starts_with("us-iso-") {
-        "aws-iso"
-    } else {
-        "aws"
-    })
-}
-
-pub(crate) fn is_stack_name(name: &str) -> bool {
-    name.len() <= 128
-        && name.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-}
-
-/// S3 general-purpose bucket naming rules.
-pub(crate) fn bucket_name_problem(name: &str) -> Option<&'static str> {
-    if !(3..=63).contains(&name.len()) {
-        return Some("it must have 3 to 63 characters");
-    }
-    if !name
-        .bytes()
-        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
-    {
-        return Some("only lowercase letters, digits, `.` and `-` are allowed");
-    }
-    let edge_ok = |b: Option<u8>| b.is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
-    if !edge_ok(name.bytes().next()) || !edge_ok(name.bytes().last()) {
-        return Some("it must start and end with a letter or digit");
-    }
-    if name.contains("..") {
-        return Some("it must not contain `..`");
-    }
-    if name.split('.').count() == 4 && name.split('.').all(|p| p.parse::<u8>().is_ok()) {
-        return Some("it must not look like an IP address");
-    }
-    None
-}
-
-fn is_role_arn(arn: &str) -> bool {
-    let parts: Vec<&str> = arn.splitn(6, ':').collect();
-    parts.len() == 6
-        && parts[0] == "arn"
-        && parts[1].starts_with("aws")
-        && parts[2] == "iam"
-        && parts[3].is_empty()
-        && parts[4].len() == 12
-        && parts[4].bytes().all(|b| b.is_ascii_digit())
-        && parts[5]
-            .strip_prefix("role/")
-            .is_some_and(|n| !n.is_empty() && !n.contains(char::is_whitespace))
-}
-
-fn is_image_repository_uri(uri: &str) -> bool {
-    uri.split_once('/').is_some_and(|(host, name)| {
-        let host_parts: Vec<&str> = host.split('.').collect();
-        host_parts.len() >= 6
-            && host_parts[0].len() == 12
-            && host_parts[0].bytes().all(|b| b.is_ascii_digit())
-            && host_parts[1] == "dkr"
-            && host_parts[2] == "ecr"
-            && !name.is_empty()
-            && name.bytes().all(|b| {
-                b.is_ascii_lowercase()
-                    || b.is_ascii_digit()
-                    || matches!(b, b'.' | b'_' | b'-' | b'/')
-            })
-    })
 }
 
 #[cfg(test)]
@@ -677,31 +1155,146 @@ mod tests {
     }
 
     #[test]
-    fn regions_and_partitions() {
-        assert_eq!(region_partition("us-east-1"), Some("aws"));
-        assert_eq!(region_partition("cn-northwest-1"), Some("aws-cn"));
-        assert_eq!(region_partition("us-gov-west-1"), Some("aws-us-gov"));
-        assert_eq!(region_partition("useast1"), None);
-        assert_eq!(region_partition("us-east-1a"), None);
-    }
-
-    #[test]
     fn branch_rules_follow_git_check_ref_format() {
-        assert_eq!(branch_problem("main"), None);
-        assert_eq!(branch_problem("release/1.2"), None);
-        assert!(branch_problem("a..b").is_some());
-        assert!(branch_problem("x.lock").is_some());
-        assert!(branch_problem("-x").is_some());
-        assert!(branch_problem("a b").is_some());
-        assert!(branch_problem("$(id)").is_some());
+        for ok in ["main", "release/1.2", "no", "on", "2024", "v1.0-rc_1"] {
+            assert_eq!(branch_problem(ok), None, "{ok}");
+        }
+        for bad in [
+            "",
+            "a..b",
+            "x.lock",
+            "a/x.lock/b",
+            "-x",
+            "a b",
+            "$(id)",
+            "a~1",
+            "a^",
+            "a:b",
+            "a?",
+            "a*",
+            "a[b",
+            "a\\b",
+            "a@{1}",
+            "@",
+            "HEAD",
+            "/a",
+            "a/",
+            "a//b",
+            "a.",
+            "a/.b",
+            ".a",
+            "${{ github.token }}",
+            "a'b",
+            "a;b",
+            "a`b",
+            "ünï",
+        ] {
+            assert!(branch_problem(bad).is_some(), "{bad:?}");
+        }
+        assert!(branch_problem(&"a".repeat(256)).is_some());
     }
 
     #[test]
     fn bucket_rules() {
         assert_eq!(bucket_name_problem("sam-app-dev-artifacts"), None);
-        assert!(bucket_name_problem("ab").is_some());
-        assert!(bucket_name_problem("Upper").is_some());
-        assert!(bucket_name_problem("a..b").is_some());
-        assert!(bucket_name_problem("192.168.1.1").is_some());
+        for bad in [
+            "ab",
+            "Upper",
+            "a..b",
+            "192.168.1.1",
+            "sthree-x",
+            "xn--abc",
+            "x-s3alias",
+            "b--x-s3",
+        ] {
+            assert!(bucket_name_problem(bad).is_some(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn repositories() {
+        assert_eq!(repository_problem("octo-org/sam-app"), None);
+        assert_eq!(repository_problem("a/b.c_d-e"), None);
+        for bad in [
+            "octo", "o/r/x", "-o/r", "o--o/r", "o_o/r", "o/", "o/..", "o/r.git", "o/r s",
+        ] {
+            assert!(repository_problem(bad).is_some(), "{bad}");
+        }
+        assert_eq!(
+            repository_hint("https://github.com/octo-org/sam-app.git").as_deref(),
+            Some("octo-org/sam-app")
+        );
+        assert_eq!(
+            repository_hint("git@github.com:octo-org/sam-app.git").as_deref(),
+            Some("octo-org/sam-app")
+        );
+    }
+
+    #[test]
+    fn role_arns() {
+        assert_eq!(
+            parse_role_arn("arn:aws:iam::111111111111:role/path/deployer"),
+            Some(("aws", "111111111111", "deployer"))
+        );
+        for bad in [
+            "arn:aws:iam::111111111111:role/",
+            "arn:aws:iam::11111111111:role/x",
+            "arn:aws:iam::111111111111:user/x",
+            "arn:aws:iam::111111111111:role/${{ x }}",
+            "arn:aws:iam::111111111111:role/a b",
+        ] {
+            assert_eq!(parse_role_arn(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn policy_arns() {
+        let config: Config = serde_yaml::from_str(
+            "version: 1\napp: a\nsource: {github: {repository: o/r}}\nstages: [{name: dev, account: '111111111111', region: cn-north-1}]\n",
+        )
+        .expect("config");
+        let check = |arn: &str| {
+            let mut out = Vec::new();
+            check_policy_arn(&mut out, arn, &config, ConfigPath::root());
+            out.first().map(|d| d.code)
+        };
+        assert_eq!(
+            check("arn:${AWS::Partition}:iam::aws:policy/AWSLambda_FullAccess"),
+            None
+        );
+        assert_eq!(
+            check("arn:${AWS::Partition}:iam::${AWS::AccountId}:policy/a/b"),
+            None
+        );
+        assert_eq!(check("arn:aws-cn:iam::111111111111:policy/x"), None);
+        assert_eq!(
+            check("arn:aws:iam::aws:policy/x"),
+            Some("policy-in-other-partition")
+        );
+        assert_eq!(
+            check("arn:aws-cn:iam::222222222222:policy/x"),
+            Some("policy-in-other-account")
+        );
+        assert_eq!(
+            check("arn:aws:iam::aws:policy/${{ x }}"),
+            Some("invalid-policy-arn")
+        );
+        assert_eq!(
+            check("arn:${AWS::Region}:iam::aws:policy/x"),
+            Some("invalid-policy-arn")
+        );
+    }
+
+    #[test]
+    fn names_and_suggestions() {
+        assert!(is_name("sam-app2"));
+        for bad in ["", "Sam", "1app", "app-", "a--b", "a_b"] {
+            assert!(!is_name(bad), "{bad}");
+        }
+        assert_eq!(suggest_name("My_App"), "my-app");
+        assert_eq!(suggest_name("2-fast"), "fast");
+        assert!(is_repository_name("team/app.v2"));
+        assert!(!is_repository_name("Team/app"));
+        assert!(!is_repository_name("a//b"));
     }
 }

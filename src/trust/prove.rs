@@ -89,7 +89,14 @@ pub fn trust_statements(
     let plan = &p.stages[stage];
     let mut parameters = IndexMap::new();
     parameters.insert(ids::STAGE.to_owned(), plan.name.clone());
-    let pseudo = PseudoValues::new(&plan.account, &plan.region, &plan.resources_stack_name);
+    // The partition comes from the model (the config's region table), not from a guess, so the
+    // proof sees the ARNs CloudFormation will build in that partition.
+    let pseudo = PseudoValues {
+        account_id: plan.account.clone(),
+        region: plan.region.clone(),
+        partition: plan.partition.to_owned(),
+        stack_name: plan.resources_stack_name.clone(),
+    };
     let resolver = Resolver::new(template, parameters, pseudo).map_err(|e| e.to_string())?;
     let role = match template
         .resources()
@@ -547,6 +554,12 @@ fn warnings(p: &Pipeline, index: usize) -> Vec<String> {
             out.push(format!(
                 "`{glob}` admits every branch that matches it: anyone who can push such a branch can run their own version of the workflow with this role; keep this stage's account free of production data"
             ));
+            if glob.contains('*') && !glob.contains("**") {
+                out.push(format!(
+                    "IAM's `*` also matches `/`, so the trust admits branches such as `{}` that GitHub's `{glob}` push filter never runs the workflow for",
+                    glob.replacen('*', "x/y", 1)
+                ));
+            }
         }
     }
     let own: Vec<String> = p.role_uses_of(index).map(|u| patterns(p, u).sub).collect();
