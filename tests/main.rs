@@ -7,6 +7,7 @@ mod deploy;
 mod errors;
 mod init;
 mod output_safety;
+mod schema;
 mod synth;
 mod trust;
 mod validators;

@@ -10,6 +10,7 @@ mod common;
 mod completions;
 mod explain;
 mod init;
+mod schema;
 mod synth;
 mod trust;
 
@@ -45,6 +46,7 @@ enum Command {
     Explain(explain::Explain),
     Trust(trust::Trust),
     Init(init::Init),
+    Schema(schema::Schema),
     Completions(completions::Completions),
     Man(completions::Man),
 }
@@ -78,6 +80,7 @@ where
         Command::Explain(command) => command.run(stdout, stderr),
         Command::Trust(command) => command.run(stdout, stderr),
         Command::Init(command) => command.run(stdout, stderr),
+        Command::Schema(command) => command.run(stdout),
         Command::Completions(command) => command.run(stdout),
         Command::Man(command) => command.run(stdout),
     };

@@ -12,6 +12,7 @@
 pub mod locate;
 pub mod model;
 pub mod region;
+pub mod schema;
 mod shape;
 mod syntax;
 pub mod validate;

@@ -2,31 +2,42 @@
 //! Checks that need more than the shape of the document live in `validate.rs`.
 
 use indexmap::IndexMap;
+use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer};
 
 /// The whole config file.
-#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Deserialize, JsonSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     /// The config format version. Only `1` exists.
+    #[schemars(example = 1)]
+    #[schemars(range(min = 1, max = 1))]
     pub version: u32,
     /// `[a-z][a-z0-9-]*`; prefixes every physical name and tags every resource.
+    #[schemars(example = &"sam-app")]
+    #[schemars(regex(pattern = r"^[a-z][a-z0-9-]*$"))]
     pub app: String,
     /// The application's SAM template, relative to the repository root. Default: `template.yaml`.
     #[serde(default = "defaults::sam_template")]
+    #[schemars(example = &"template.yaml")]
     pub sam_template: String,
     /// Where the generated workflow lives in the repository; the trust policies bind
     /// `job_workflow_ref` to it. Default: `.github/workflows/pipeline.yaml`.
     #[serde(default = "defaults::workflow_path")]
+    #[schemars(example = &".github/workflows/pipeline.yaml")]
     pub workflow_path: String,
     pub source: Source,
     /// The deployment branch (also the repository's default branch). Default: `main`.
     #[serde(default = "defaults::branch")]
+    #[schemars(example = &"main")]
     pub branch: String,
     /// Optional glob: pushes to matching branches deploy a per-branch stack to the first stage.
     #[serde(default)]
+    #[schemars(example = &"feature*")]
     pub feature_branches: Option<String>,
     /// One or more stages, deployed in this order.
+    #[schemars(length(min = 1))]
+    #[schemars(example = serde_json::json!([{"name": "dev", "account": "111111111111", "region": "us-east-2"}]))]
     pub stages: Vec<Stage>,
     /// Settings of the generated workflow.
     #[serde(default)]
@@ -37,46 +48,59 @@ pub struct Config {
 }
 
 /// Where the code lives; exactly one provider.
-#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Deserialize, JsonSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Source {
     pub github: GitHubSource,
 }
 
-#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Deserialize, JsonSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct GitHubSource {
     /// `owner/name`.
+    #[schemars(example = &"octo-org/sam-app")]
+    #[schemars(regex(pattern = r"^[A-Za-z0-9-]+/[A-Za-z0-9._-]+$"))]
     pub repository: String,
     /// Numeric id of the owner; with `repository_id`, trust uses GitHub's immutable subjects.
     #[serde(default)]
+    #[schemars(example = 123456)]
     pub owner_id: Option<u64>,
     /// Numeric id of the repository.
     #[serde(default)]
+    #[schemars(example = 456789)]
     pub repository_id: Option<u64>,
 }
 
 /// One deployment stage: an account and region the application is deployed to.
-#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Deserialize, JsonSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Stage {
     /// `[a-z][a-z0-9-]*`, unique.
+    #[schemars(example = &"dev")]
+    #[schemars(regex(pattern = r"^[a-z][a-z0-9-]*$"))]
     pub name: String,
     /// The 12-digit AWS account id, as a quoted string.
     pub account: AccountId,
+    /// The AWS region; `cn-*`, `us-gov-*` and other partitions get their own ARNs.
+    #[schemars(example = &"us-east-2")]
+    #[schemars(regex(pattern = r"^[a-z]{2}(-[a-z]+)+-[0-9]+$"))]
     pub region: String,
     /// The application stack. Default: `{app}-{name}`.
     #[serde(default)]
+    #[schemars(example = &"sam-app-dev")]
     pub stack_name: Option<String>,
     /// Create an ECR repository for image-based functions. Default: `false`.
     #[serde(default)]
+    #[schemars(example = true)]
     pub image_repository: bool,
     /// A GitHub environment for the deploy job (approvals); the OIDC subject becomes
     /// `environment:<name>`.
     #[serde(default)]
+    #[schemars(example = &"production")]
     pub environment: Option<String>,
     /// Extra `sam deploy --parameter-overrides` entries, `Key=Value`.
     #[serde(default)]
+    #[schemars(example = ["LogLevel=warn"])]
     pub parameter_overrides: Vec<String>,
     /// Resources that already exist and are reused instead of created.
     #[serde(default)]
@@ -84,44 +108,57 @@ pub struct Stage {
 }
 
 /// Resources a stage reuses instead of creating (like `sam pipeline bootstrap`'s ARN prompts).
-#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Default, Deserialize, JsonSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Existing {
     /// The account already has GitHub's OIDC provider. Default: `false`.
     #[serde(default)]
+    #[schemars(example = true)]
     pub oidc_provider: bool,
     /// Name of an existing artifacts bucket.
     #[serde(default)]
+    #[schemars(example = &"acme-sam-artifacts")]
     pub artifacts_bucket: Option<String>,
     /// ARN of an existing CloudFormation execution role.
     #[serde(default)]
+    #[schemars(example = &"arn:aws:iam::111111111111:role/cfn-deployer")]
     pub cloudformation_execution_role: Option<String>,
     /// URI of an existing ECR repository (`<account>.dkr.ecr.<region>.amazonaws.com/<name>`).
     #[serde(default)]
+    #[schemars(example = &"111111111111.dkr.ecr.us-east-1.amazonaws.com/sam-app")]
     pub image_repository: Option<String>,
 }
 
 /// Knobs of the generated workflow.
-#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Deserialize, JsonSchema, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct WorkflowSettings {
     /// Workflow name. Default: `Pipeline`.
+    #[schemars(example = &"Pipeline")]
     pub name: String,
     /// Runner label. Default: `ubuntu-latest`.
+    #[schemars(example = &"ubuntu-latest")]
     pub runs_on: String,
     /// Command run by the `test` job; no `test` job when unset.
+    #[schemars(example = &"make test")]
     pub unit_test_command: Option<String>,
     /// Command run after the first stage is deployed, gating later stages.
+    #[schemars(example = &"make integration-test")]
     pub integration_test_command: Option<String>,
     /// Exact SAM CLI version for `aws-actions/setup-sam`; latest when unset.
+    #[schemars(example = &"1.150.0")]
     pub sam_cli_version: Option<String>,
     /// `sam build --use-container`. Default: `false`.
+    #[schemars(example = true)]
     pub use_container: bool,
     /// Job timeout in minutes. Default: `30`.
+    #[schemars(example = 30)]
     pub timeout_minutes: u32,
     /// `sam deploy --capabilities`. Default: `[CAPABILITY_IAM]`.
+    #[schemars(example = ["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"])]
     pub capabilities: Vec<String>,
     /// Pin overrides: `owner/repo` → `{ sha, version }`.
+    #[schemars(example = serde_json::json!({"actions/checkout": {"sha": "d23441a48e516b6c34aea4fa41551a30e30af803", "version": "v6.1.0"}}))]
     pub actions: IndexMap<String, ActionPin>,
 }
 
@@ -142,24 +179,30 @@ impl Default for WorkflowSettings {
 }
 
 /// A commit an action is pinned to, with its release for the trailing comment.
-#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Deserialize, JsonSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct ActionPin {
+    /// The full 40-character commit SHA of the release (a tag can be moved; a SHA cannot).
+    #[schemars(example = &"3d3c42e5aac5ba805825da76410c181273ba90b1")]
     pub sha: String,
+    /// The release the SHA belongs to, written as a comment next to it for reviewers.
+    #[schemars(example = &"v7.0.1")]
     pub version: String,
 }
 
 /// Permissions of the CloudFormation execution role. Default: full access, as SAM grants,
 /// because it deploys whatever the application's template declares.
-#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Default, Deserialize, JsonSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct ExecutionRoleSettings {
     /// Managed policies that replace the default full access (`${AWS::Partition}` and
     /// `${AWS::AccountId}` are substituted).
     #[serde(default)]
+    #[schemars(example = ["arn:${AWS::Partition}:iam::aws:policy/AWSLambda_FullAccess"])]
     pub managed_policy_arns: Vec<String>,
     /// A permissions boundary for the role.
     #[serde(default)]
+    #[schemars(example = &"arn:${AWS::Partition}:iam::${AWS::AccountId}:policy/deploy-boundary")]
     pub permissions_boundary: Option<String>,
 }
 
@@ -178,6 +221,23 @@ impl AccountId {
             Self::Quoted(s) => s.clone(),
             Self::Unquoted(n) => n.to_string(),
         }
+    }
+}
+
+/// Schema: a quoted 12-digit string (an unquoted number is accepted by the parser only to
+/// explain the mistake).
+impl JsonSchema for AccountId {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "AccountId".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "pattern": "^[0-9]{12}$",
+            "description": "The 12-digit AWS account id, in quotes.",
+            "examples": ["111111111111"]
+        })
     }
 }
 
