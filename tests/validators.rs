@@ -108,23 +108,17 @@ fn zizmor_pedantic_reports_nothing_on_any_workflow() {
 
 #[test]
 fn workflows_match_github_json_schema() {
-    let Some(binary) = tool("check-jsonschema") else {
-        return;
-    };
-    let mut failures = Vec::new();
-    for fixture in fixtures() {
-        let (dir, _) = synth_to_tempdir(&fixture);
-        let output = run(Command::new(&binary)
-            .args(["--builtin-schema", "vendor.github-workflows"])
-            .arg(dir.path().join("pipeline.yaml")));
-        if !output.status.success() {
-            failures.push(format!("{}:\n{}", fixture_name(&fixture), printed(&output)));
-        }
-    }
-    assert!(
-        failures.is_empty(),
-        "check-jsonschema failed:\n{}",
-        failures.join("\n")
+    on_every_fixture_printing(
+        "pipeline.yaml",
+        "check-jsonschema",
+        "ok -- validation done",
+        |bin, file| {
+            let mut command = Command::new(bin);
+            command
+                .args(["--builtin-schema", "vendor.github-workflows"])
+                .arg(file);
+            command
+        },
     );
 }
 
