@@ -43,3 +43,20 @@ snapshots:
 
 clean:
 	rm -rf out target
+
+## Fuzz config parsing, validation and synth (tests/fuzz/README.md) for FUZZ_SECONDS; a panic
+## anywhere fails with the input saved under tests/fuzz/artifacts/. Needs `cargo install
+## cargo-fuzz`; runs on stable through RUSTC_BOOTSTRAP. Not part of `make test`.
+## Example: make fuzz FUZZ_SECONDS=600 FUZZ_ARGS=-fork=2
+FUZZ_SECONDS ?= 60
+FUZZ_SANITIZER ?= address
+FUZZ_ARGS ?=
+FUZZ_WORK ?= tests/fuzz/work/config_synth
+
+.PHONY: fuzz
+fuzz:
+	mkdir -p $(FUZZ_WORK)
+	RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run --fuzz-dir tests/fuzz --target-dir target/fuzz \
+		--sanitizer $(FUZZ_SANITIZER) \
+		config_synth $(FUZZ_WORK) tests/fuzz/corpus/config_synth -- \
+		-dict=tests/fuzz/yaml.dict -max_total_time=$(FUZZ_SECONDS) -timeout=10 $(FUZZ_ARGS)
