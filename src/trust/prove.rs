@@ -10,11 +10,13 @@
 //!
 //! Any failure is a synth error naming the job, the stage, the role and the claims.
 
+use std::collections::{HashMap, HashSet};
+
 use indexmap::IndexMap;
 use serde::Serialize;
 
 use super::claims::{condition_key, patterns, sample_claims, Claims, STS_GITHUB_CLAIMS};
-use super::evaluator::{evaluate, Evaluation, PolicyStatement, Request};
+use super::evaluator::{Decision, EvalError, Evaluation, Policy, PolicyStatement, Request};
 use crate::cfn::{Effect, ResourceProperties, Template};
 use crate::cfn::{PseudoValues, ResolvedPrincipal, ResolvedStatement, Resolver};
 use crate::config::validate::glob_matches;
@@ -119,12 +121,19 @@ pub fn request(provider: &str, claims: &Claims) -> Request {
     }
 }
 
+/// Whether `policy` admits a token with `claims`; the full evaluation, to explain, only when it
+/// does not say `expected` (the usual answer is computed without building explanations).
 fn evaluate_claims(
-    statements: &[PolicyStatement],
+    policy: &Policy<'_>,
     provider: &str,
     claims: &Claims,
-) -> Result<Evaluation, String> {
-    evaluate(statements, &request(provider, claims)).map_err(|e| e.to_string())
+    expected: Decision,
+) -> Result<Result<(), Evaluation>, EvalError> {
+    let request = request(provider, claims);
+    if policy.decision(&request)? == expected {
+        return Ok(Ok(()));
+    }
+    policy.evaluate(&request).map(Err)
 }
 
 fn show(claims: &Claims) -> String {
@@ -135,12 +144,56 @@ fn show(claims: &Claims) -> String {
         .join(", ")
 }
 
+/// What the proofs of all stages look up, computed once so that proving N stages stays linear
+/// in N ([`Pipeline::role_uses_of`] scans every job, and the warnings compare stages pairwise).
+struct Jobs<'p> {
+    /// The jobs that assume each stage's role, in workflow order.
+    of_stage: Vec<Vec<&'p RoleUse>>,
+    /// Each exact (non-glob) OIDC subject → the stages with a job that presents it, ascending.
+    stages_by_subject: HashMap<String, Vec<usize>>,
+    /// The stages' environments and one no stage has, each once, for hostile claims.
+    environments: Vec<&'p str>,
+}
+
+impl<'p> Jobs<'p> {
+    fn new(p: &'p Pipeline) -> Self {
+        let mut seen = HashSet::new();
+        let environments = p
+            .stages
+            .iter()
+            .filter_map(|s| s.environment.as_deref())
+            .chain(["attacker-environment"])
+            .filter(|e| seen.insert(*e))
+            .collect();
+        let of_stage = p.role_uses_by_stage();
+        let mut stages_by_subject: HashMap<String, Vec<usize>> = HashMap::new();
+        for use_ in of_stage.iter().flatten() {
+            if !use_.runs_on_ref.is_glob() {
+                stages_by_subject
+                    .entry(patterns(p, use_).sub)
+                    .or_default()
+                    .push(use_.stage);
+            }
+        }
+        for stages in stages_by_subject.values_mut() {
+            stages.sort_unstable();
+            stages.dedup();
+        }
+        Self {
+            of_stage,
+            stages_by_subject,
+            environments,
+        }
+    }
+}
+
 /// Proves the trust contract for every stage; returns the trust map or every violation.
 pub fn prove(p: &Pipeline, template: &Template) -> Result<TrustMap, Vec<Diagnostic>> {
+    let jobs = Jobs::new(p);
     let mut problems = Vec::new();
     let mut stages = Vec::new();
     for index in 0..p.stages.len() {
-        match prove_stage(p, template, index) {
+        match prove_stage(p, template, &jobs, index) {
             Ok(stage) => stages.push(stage),
             Err(mut found) => problems.append(&mut found),
         }
@@ -160,6 +213,7 @@ pub fn prove(p: &Pipeline, template: &Template) -> Result<TrustMap, Vec<Diagnost
 fn prove_stage(
     p: &Pipeline,
     template: &Template,
+    all_jobs: &Jobs<'_>,
     index: usize,
 ) -> Result<StageTrust, Vec<Diagnostic>> {
     let plan = &p.stages[index];
@@ -174,25 +228,35 @@ fn prove_stage(
     })?;
     let mut problems = shape_problems(index, role, &resolved);
     let statements: Vec<PolicyStatement> = resolved.iter().map(PolicyStatement::from).collect();
+    let policy = Policy::new(&statements);
+    let cannot_evaluate = |e: EvalError| {
+        violation(
+            index,
+            format!("cannot evaluate the trust policy of `{role}`: {e}"),
+            "this is a bug in sampipe; please report it",
+        )
+    };
 
     // 1. Every job that assumes the role is admitted.
+    let uses = &all_jobs.of_stage[index];
+    let samples: Vec<Vec<Claims>> = uses.iter().map(|u| job_samples(p, u)).collect();
     let mut jobs = Vec::new();
-    for use_ in p.role_uses_of(index) {
-        for claims in job_samples(p, use_) {
-            match evaluate_claims(&statements, provider, &claims) {
-                Ok(evaluation) if evaluation.allowed() => {}
-                Ok(evaluation) => problems.push(violation(
+    for (use_, samples) in uses.iter().zip(&samples) {
+        for claims in samples {
+            match evaluate_claims(&policy, provider, claims, Decision::Allow) {
+                Ok(Ok(())) => {}
+                Ok(Err(evaluation)) => problems.push(violation(
                     index,
                     format!(
                         "job `{}` cannot assume role `{role}` of stage `{}`: {}; claims: {}",
                         use_.job_id,
                         plan.name,
                         evaluation.explain(),
-                        show(&claims)
+                        show(claims)
                     ),
                     "this is a bug in sampipe: the workflow and the trust policy disagree; please report it",
                 )),
-                Err(e) => problems.push(violation(index, format!("cannot evaluate the trust policy of `{role}`: {e}"), "this is a bug in sampipe; please report it")),
+                Err(e) => problems.push(cannot_evaluate(e)),
             }
         }
         jobs.push(JobClaims {
@@ -206,29 +270,80 @@ fn prove_stage(
     // 2. Hostile claim sets are denied. A set that equals what one of this role's own jobs
     // presents is legitimately admitted (e.g. delete-feature runs on the deployment branch
     // without an environment) and is reported as a warning instead.
-    let own: Vec<Claims> = p
-        .role_uses_of(index)
-        .flat_map(|u| job_samples(p, u))
+    let own: Vec<Request> = samples
+        .iter()
+        .flatten()
+        .map(|claims| request(provider, claims))
         .collect();
-    let visible = |claims: &Claims| request(provider, claims).context;
     let mut denied = Vec::new();
-    for (what, claims) in hostile(p, index) {
-        if own.iter().any(|o| visible(o) == visible(&claims)) {
-            continue;
-        }
-        match evaluate_claims(&statements, provider, &claims) {
-            Ok(evaluation) if evaluation.allowed() => problems.push(violation(
-                index,
-                format!(
-                    "role `{role}` of stage `{}` admits {what}: {}; claims: {}",
-                    plan.name,
-                    evaluation.explain(),
-                    show(&claims)
-                ),
-                "this is a bug in sampipe: the trust policy admits more than the workflow needs; please report it",
-            )),
+    let mut deny = |what: String, request: &Request, claims: &dyn Fn() -> Claims| {
+        match policy.decision(request) {
+            Ok(Decision::Allow) => match policy.evaluate(request) {
+                Ok(evaluation) => problems.push(violation(
+                    index,
+                    format!(
+                        "role `{role}` of stage `{}` admits {what}: {}; claims: {}",
+                        plan.name,
+                        evaluation.explain(),
+                        show(&claims())
+                    ),
+                    "this is a bug in sampipe: the trust policy admits more than the workflow needs; please report it",
+                )),
+                Err(e) => problems.push(cannot_evaluate(e)),
+            },
             Ok(_) => denied.push(what),
-            Err(e) => problems.push(violation(index, format!("cannot evaluate the trust policy of `{role}`: {e}"), "this is a bug in sampipe; please report it")),
+            Err(e) => problems.push(cannot_evaluate(e)),
+        }
+    };
+    for hostile in hostile(p, all_jobs, index) {
+        match hostile {
+            Hostile::One(what, claims) => {
+                let request = request(provider, &claims);
+                if !own.iter().any(|o| o.context == request.context) {
+                    deny(what, &request, &|| claims.clone());
+                }
+            }
+            Hostile::InEnvironments(base, environments) => {
+                // The request of `in_environment(p, &base, name)` for each name in turn, its
+                // two values rewritten in place: this family grows with the number of stages.
+                let mut request = request(provider, &in_environment(p, &base, ""));
+                let (sub_key, environment_key) =
+                    (condition_key("sub"), condition_key("environment"));
+                let position = |key| request.context.get_index_of(key);
+                let (Some(sub), Some(environment)) =
+                    (position(&sub_key), position(&environment_key))
+                else {
+                    unreachable!("`in_environment` sets `sub` and `environment`");
+                };
+                let own_subs: Vec<_> = own.iter().map(|o| o.context.get(&sub_key)).collect();
+                let subject_prefix = p.repository.subject_prefix();
+                for name in environments {
+                    for (at, parts) in [
+                        (sub, [subject_prefix.as_str(), ":environment:", name]),
+                        (environment, [name, "", ""]),
+                    ] {
+                        if let Some((_, [value])) = request
+                            .context
+                            .get_index_mut(at)
+                            .map(|(k, v)| (k, v.as_mut_slice()))
+                        {
+                            value.clear();
+                            value.extend(parts);
+                        }
+                    }
+                    let request_sub = &request.context[sub];
+                    let is_own = own.iter().zip(&own_subs).any(|(o, o_sub)| {
+                        *o_sub == Some(request_sub) && o.context == request.context
+                    });
+                    if !is_own {
+                        deny(
+                            ["a job in environment `", name, "`"].concat(),
+                            &request,
+                            &|| in_environment(p, &base, name),
+                        );
+                    }
+                }
+            }
         }
     }
     if !problems.is_empty() {
@@ -243,7 +358,7 @@ fn prove_stage(
         statements: resolved.iter().map(admitted).collect(),
         jobs,
         denied,
-        warnings: warnings(p, index),
+        warnings: warnings(p, all_jobs, index),
     })
 }
 
@@ -352,17 +467,44 @@ fn with_branch(p: &Pipeline, claims: &Claims, branch: &str) -> Claims {
     claims
 }
 
-/// The hostile claim sets tried against stage `index`'s role, each named.
-fn hostile(p: &Pipeline, index: usize) -> Vec<(String, Claims)> {
+/// Hostile claim sets, in the order they are reported.
+enum Hostile<'p> {
+    /// One claim set, and what it stands for.
+    One(String, Claims),
+    /// A job in each of these environments: the deploy job's claims with `sub` and
+    /// `environment` naming it ([`in_environment`]). Many stages give many environments, so
+    /// these are evaluated on one request changed in place.
+    InEnvironments(Claims, Vec<&'p str>),
+}
+
+/// `claims` as presented by a job in GitHub environment `environment`.
+fn in_environment(p: &Pipeline, claims: &Claims, environment: &str) -> Claims {
+    let mut claims = claims.clone();
+    claims.insert(
+        "sub".into(),
+        format!(
+            "{}:environment:{environment}",
+            p.repository.subject_prefix()
+        ),
+    );
+    claims.insert("environment".into(), environment.to_owned());
+    claims
+}
+
+/// The hostile claim sets tried against stage `index`'s role.
+fn hostile<'p>(p: &Pipeline, jobs: &Jobs<'p>, index: usize) -> Vec<Hostile<'p>> {
     let stage = &p.stages[index];
     let repo = p.repository.full_name();
-    let deploy = p
-        .role_uses_of(index)
-        .find(|u| u.job_id == crate::pipeline::job_ids::deploy(&stage.name))
+    let deploy_job = crate::pipeline::job_ids::deploy(&stage.name);
+    let deploy = jobs.of_stage[index]
+        .iter()
+        .find(|u| u.job_id == deploy_job)
         .map(|u| sample_claims(p, u))
         .unwrap_or_default();
-    let mut out: Vec<(String, Claims)> = Vec::new();
-    let mut add = |what: &str, claims: Claims| out.push((what.to_owned(), claims));
+    let mut out = Vec::new();
+    let add = |out: &mut Vec<Hostile>, what: &str, claims: Claims| {
+        out.push(Hostile::One(what.to_owned(), claims));
+    };
 
     // Another owner with the same repository name (name recycling, or a copy).
     let mut other = deploy.clone();
@@ -389,7 +531,11 @@ fn hostile(p: &Pipeline, index: usize) -> Vec<(String, Claims)> {
     if other.contains_key("repository_id") {
         other.insert("repository_id".into(), "999998".into());
     }
-    add("another owner's repository with the same name", other);
+    add(
+        &mut out,
+        "another owner's repository with the same name",
+        other,
+    );
 
     // Pull requests, including from forks: the subject is `pull_request`, the ref a merge ref.
     let mut pull = deploy.clone();
@@ -403,10 +549,10 @@ fn hostile(p: &Pipeline, index: usize) -> Vec<(String, Claims)> {
         "job_workflow_ref".into(),
         format!("{repo}/{}@refs/pull/1/merge", p.workflow_path),
     );
-    add("a pull request (e.g. from a fork)", pull);
+    add(&mut out, "a pull request (e.g. from a fork)", pull);
 
     // A tag.
-    add("a tag", with_ref(p, &deploy, "refs/tags/v1.0.0"));
+    add(&mut out, "a tag", with_ref(p, &deploy, "refs/tags/v1.0.0"));
 
     // A branch that is neither the deployment branch nor a feature branch.
     let unconfigured = ["unconfigured-branch", "zz-unconfigured", "x"]
@@ -420,6 +566,7 @@ fn hostile(p: &Pipeline, index: usize) -> Vec<(String, Claims)> {
         });
     if let Some(branch) = unconfigured {
         add(
+            &mut out,
             &format!("a push to unconfigured branch `{branch}`"),
             with_ref(p, &deploy, &format!("refs/heads/{branch}")),
         );
@@ -436,6 +583,7 @@ fn hostile(p: &Pipeline, index: usize) -> Vec<(String, Claims)> {
                     format!("{}:ref:refs/heads/{branch}", p.repository.subject_prefix()),
                 );
                 add(
+                    &mut out,
                     &format!(
                         "feature branch `{branch}` (only the first stage deploys feature branches)"
                     ),
@@ -446,25 +594,13 @@ fn hostile(p: &Pipeline, index: usize) -> Vec<(String, Claims)> {
     }
 
     // Environments: a job in another stage's environment, or in an unknown one.
-    let mut environments: Vec<String> = p
-        .stages
+    let environments = jobs
+        .environments
         .iter()
-        .filter_map(|s| s.environment.clone())
-        .filter(|e| Some(e) != stage.environment.as_ref())
+        .copied()
+        .filter(|e| Some(*e) != stage.environment.as_deref())
         .collect();
-    environments.push("attacker-environment".into());
-    for environment in environments {
-        let mut claims = deploy.clone();
-        claims.insert(
-            "sub".into(),
-            format!(
-                "{}:environment:{environment}",
-                p.repository.subject_prefix()
-            ),
-        );
-        claims.insert("environment".into(), environment.clone());
-        add(&format!("a job in environment `{environment}`"), claims);
-    }
+    out.push(Hostile::InEnvironments(deploy.clone(), environments));
     // A job on the deployment branch without the stage's environment (skipping its approvals).
     if stage.environment.is_some() {
         let mut claims = deploy.clone();
@@ -478,6 +614,7 @@ fn hostile(p: &Pipeline, index: usize) -> Vec<(String, Claims)> {
             ),
         );
         add(
+            &mut out,
             "a job on the deployment branch without the stage's environment",
             claims,
         );
@@ -485,14 +622,14 @@ fn hostile(p: &Pipeline, index: usize) -> Vec<(String, Claims)> {
 
     let mut no_sub = deploy.clone();
     no_sub.shift_remove("sub");
-    add("a token without `sub`", no_sub);
+    add(&mut out, "a token without `sub`", no_sub);
 
     let mut wrong_aud = deploy.clone();
     wrong_aud.insert(
         "aud".into(),
         format!("https://github.com/{}", p.repository.owner),
     );
-    add("a token for another audience", wrong_aud);
+    add(&mut out, "a token for another audience", wrong_aud);
 
     let mut other_workflow = deploy.clone();
     other_workflow.insert(
@@ -502,7 +639,11 @@ fn hostile(p: &Pipeline, index: usize) -> Vec<(String, Claims)> {
             p.branch
         ),
     );
-    add("another workflow file in the repository", other_workflow);
+    add(
+        &mut out,
+        "another workflow file in the repository",
+        other_workflow,
+    );
 
     let mut reusable = deploy;
     reusable.insert(
@@ -512,7 +653,11 @@ fn hostile(p: &Pipeline, index: usize) -> Vec<(String, Claims)> {
             p.branch
         ),
     );
-    add("a reusable workflow from another repository", reusable);
+    add(
+        &mut out,
+        "a reusable workflow from another repository",
+        reusable,
+    );
     out
 }
 
@@ -532,8 +677,11 @@ fn with_ref(p: &Pipeline, claims: &Claims, git_ref: &str) -> Claims {
     claims
 }
 
+/// Stages named in one warning, at most; the rest are counted.
+const NAMED_STAGES_MAX: usize = 10;
+
 /// What a reviewer should know or do about stage `index`'s trust.
-fn warnings(p: &Pipeline, index: usize) -> Vec<String> {
+fn warnings(p: &Pipeline, jobs: &Jobs<'_>, index: usize) -> Vec<String> {
     let stage = &p.stages[index];
     let mut out = Vec::new();
     if let Some(environment) = &stage.environment {
@@ -549,20 +697,61 @@ fn warnings(p: &Pipeline, index: usize) -> Vec<String> {
             ));
         }
     }
-    let own: Vec<String> = p.role_uses_of(index).map(|u| patterns(p, u).sub).collect();
-    for (other_index, other) in p.stages.iter().enumerate() {
-        if other_index == index {
-            continue;
+    // Other stages with an exact-ref job that presents one of this stage's subjects: how many,
+    // and the first few. Usually all of this stage's jobs present one subject, whose stages are
+    // counted and named without collecting them (with many stages on the deployment branch
+    // without environments, every stage shares with every other one).
+    let mut subjects: Vec<String> = jobs.of_stage[index]
+        .iter()
+        .map(|u| patterns(p, u).sub)
+        .collect();
+    subjects.sort_unstable();
+    subjects.dedup();
+    let lists: Vec<&[usize]> = subjects
+        .iter()
+        .filter_map(|sub| jobs.stages_by_subject.get(sub).map(Vec::as_slice))
+        .collect();
+    let others = |stages: &[usize]| -> Vec<usize> {
+        stages
+            .iter()
+            .copied()
+            .filter(|&other| other != index)
+            .take(NAMED_STAGES_MAX)
+            .collect()
+    };
+    let (shared, named) = match lists.as_slice() {
+        [] => (0, Vec::new()),
+        [stages] => (
+            stages.len() - usize::from(stages.binary_search(&index).is_ok()),
+            others(stages),
+        ),
+        several => {
+            let mut stages: Vec<usize> = several.concat();
+            stages.sort_unstable();
+            stages.dedup();
+            (
+                stages.len() - usize::from(stages.binary_search(&index).is_ok()),
+                others(&stages),
+            )
         }
-        let shared = p
-            .role_uses_of(other_index)
-            .any(|u| own.contains(&patterns(p, u).sub) && !u.runs_on_ref.is_glob());
-        if shared {
-            out.push(format!(
-                "jobs of stage `{}` present the same OIDC claims as this stage's deploy job, so this role cannot tell them apart; give the stages different `environment`s",
-                other.name
-            ));
+    };
+    if shared > 0 {
+        let mut names: Vec<String> = named
+            .iter()
+            .map(|&other| format!("`{}`", p.stages[other].name))
+            .collect();
+        if shared > NAMED_STAGES_MAX {
+            names.push(format!("{} more", shared - NAMED_STAGES_MAX));
         }
+        let stages = match names.split_last() {
+            Some((last, rest)) if !rest.is_empty() => {
+                format!("stages {} and {last}", rest.join(", "))
+            }
+            _ => format!("stage {}", names.concat()),
+        };
+        out.push(format!(
+            "jobs of {stages} present the same OIDC claims as this stage's deploy job, so this role cannot tell them apart; give the stages different `environment`s"
+        ));
     }
     if p.repository.ids.is_none() {
         out.push("subjects name the repository, not its immutable ids: set `source.github.owner_id` and `repository_id` to survive renames and name reuse".into());
@@ -664,6 +853,56 @@ stages:
             problems.iter().any(|m| m.contains("admits feature branch")),
             "{problems:#?}"
         );
+    }
+
+    #[test]
+    fn stages_that_present_the_same_claims_are_named_in_one_warning() {
+        // Thirteen stages on the deployment branch without environments: every role admits
+        // the other twelve stages' deploy jobs.
+        let mut config = CONFIG.replace("    environment: production\n", "");
+        for i in 0..11 {
+            config.push_str(&format!(
+                "  - name: s{i}\n    account: '333333333333'\n    region: us-east-1\n"
+            ));
+        }
+        let p = pipeline(&config);
+        let map = prove(&p, &template(&p)).unwrap();
+        let shared = |stage: usize| -> Vec<&String> {
+            map.stages[stage]
+                .warnings
+                .iter()
+                .filter(|w| w.contains("the same OIDC claims"))
+                .collect()
+        };
+        assert_eq!(
+            shared(0),
+            ["jobs of stages `prod`, `s0`, `s1`, `s2`, `s3`, `s4`, `s5`, `s6`, `s7`, `s8` and 2 more present the same OIDC claims as this stage's deploy job, so this role cannot tell them apart; give the stages different `environment`s"]
+        );
+        assert!(shared(12)[0].starts_with("jobs of stages `dev`, `prod`, `s0`,"));
+
+        // Two stages: the other one is named alone.
+        let p = pipeline(&CONFIG.replace("    environment: production\n", ""));
+        let map = prove(&p, &template(&p)).unwrap();
+        assert!(map.stages[1]
+            .warnings
+            .iter()
+            .any(|w| w.starts_with("jobs of stage `dev` present the same OIDC claims")));
+    }
+
+    #[test]
+    fn each_environment_is_tried_once() {
+        let config = format!(
+            "{CONFIG}  - name: prod-eu\n    account: '222222222222'\n    region: eu-west-1\n    environment: production\n"
+        );
+        let p = pipeline(&config);
+        let map = prove(&p, &template(&p)).unwrap();
+        let tried = |stage: usize, environment: &str| {
+            let what = format!("a job in environment `{environment}`");
+            map.stages[stage].denied.iter().filter(|d| **d == what).count()
+        };
+        assert_eq!(tried(0, "production"), 1);
+        assert_eq!(tried(0, "attacker-environment"), 1);
+        assert_eq!(tried(1, "production"), 0);
     }
 
     /// A hand-built template whose trust statement lacks `sub`: rule 3 of the contract.
