@@ -109,11 +109,12 @@ pub fn trust_statements(
 /// The STS request a token with `claims` makes against `provider`. Only claims STS exposes as
 /// condition keys are visible to the policy, as in AWS.
 pub fn request(provider: &str, claims: &Claims) -> Request {
-    let context = claims
-        .iter()
-        .filter(|(claim, _)| STS_GITHUB_CLAIMS.contains(&claim.as_str()))
-        .map(|(claim, value)| (condition_key(claim), vec![value.clone()]))
-        .collect();
+    let mut context = IndexMap::with_capacity(claims.len());
+    for (claim, value) in claims {
+        if STS_GITHUB_CLAIMS.contains(&claim.as_str()) {
+            context.insert(condition_key(claim), vec![value.clone()]);
+        }
+    }
     Request {
         action: ASSUME.to_owned(),
         federated_principal: provider.to_owned(),
@@ -239,9 +240,14 @@ fn prove_stage(
 
     // 1. Every job that assumes the role is admitted.
     let uses = &all_jobs.of_stage[index];
-    let samples: Vec<Vec<Claims>> = uses.iter().map(|u| job_samples(p, u)).collect();
+    let bases: Vec<Claims> = uses.iter().map(|u| sample_claims(p, u)).collect();
+    let samples: Vec<Vec<Claims>> = uses
+        .iter()
+        .zip(&bases)
+        .map(|(u, base)| job_samples(p, u, base))
+        .collect();
     let mut jobs = Vec::new();
-    for (use_, samples) in uses.iter().zip(&samples) {
+    for ((use_, base), samples) in uses.iter().zip(&bases).zip(&samples) {
         for claims in samples {
             match evaluate_claims(&policy, provider, claims, Decision::Allow) {
                 Ok(Ok(())) => {}
@@ -263,7 +269,7 @@ fn prove_stage(
             job: use_.job_id.clone(),
             purpose: use_.purpose.to_owned(),
             trigger: trigger(use_),
-            claims: sample_claims(p, use_),
+            claims: base.clone(),
         });
     }
 
@@ -275,7 +281,7 @@ fn prove_stage(
         .flatten()
         .map(|claims| request(provider, claims))
         .collect();
-    let mut denied = Vec::new();
+    let mut denied = Vec::with_capacity(16 + all_jobs.environments.len());
     let mut deny = |what: String, request: &Request, claims: &dyn Fn() -> Claims| {
         match policy.decision(request) {
             Ok(Decision::Allow) => match policy.evaluate(request) {
@@ -295,7 +301,15 @@ fn prove_stage(
             Err(e) => problems.push(cannot_evaluate(e)),
         }
     };
-    for hostile in hostile(p, all_jobs, index) {
+    // What the stage's deploy job presents, the base of most hostile claim sets.
+    let deploy_job = crate::pipeline::job_ids::deploy(&plan.name);
+    let deploy = uses
+        .iter()
+        .zip(&bases)
+        .find(|(u, _)| u.job_id == deploy_job)
+        .map(|(_, claims)| claims.clone())
+        .unwrap_or_default();
+    for hostile in hostile(p, all_jobs, index, deploy) {
         match hostile {
             Hostile::One(what, claims) => {
                 let request = request(provider, &claims);
@@ -431,16 +445,16 @@ fn shape_problems(index: usize, role: &str, statements: &[ResolvedStatement]) ->
     problems
 }
 
-/// Concrete claim sets for one job: one per sample branch when the job runs on a pattern.
-fn job_samples(p: &Pipeline, use_: &RoleUse) -> Vec<Claims> {
-    let base = sample_claims(p, use_);
+/// Concrete claim sets for one job, whose [`sample_claims`] are `base`: one per sample branch
+/// when the job runs on a pattern.
+fn job_samples(p: &Pipeline, use_: &RoleUse, base: &Claims) -> Vec<Claims> {
     if !use_.runs_on_ref.is_glob() {
-        return vec![base];
+        return vec![base.clone()];
     }
     let glob = p.feature_branches.as_deref().unwrap_or_default();
     feature_samples(glob)
         .into_iter()
-        .map(|branch| with_branch(p, &base, &branch))
+        .map(|branch| with_branch(p, base, &branch))
         .collect()
 }
 
@@ -491,16 +505,11 @@ fn in_environment(p: &Pipeline, claims: &Claims, environment: &str) -> Claims {
     claims
 }
 
-/// The hostile claim sets tried against stage `index`'s role.
-fn hostile<'p>(p: &Pipeline, jobs: &Jobs<'p>, index: usize) -> Vec<Hostile<'p>> {
+/// The hostile claim sets tried against stage `index`'s role, whose deploy job presents
+/// `deploy`.
+fn hostile<'p>(p: &Pipeline, jobs: &Jobs<'p>, index: usize, deploy: Claims) -> Vec<Hostile<'p>> {
     let stage = &p.stages[index];
     let repo = p.repository.full_name();
-    let deploy_job = crate::pipeline::job_ids::deploy(&stage.name);
-    let deploy = jobs.of_stage[index]
-        .iter()
-        .find(|u| u.job_id == deploy_job)
-        .map(|u| sample_claims(p, u))
-        .unwrap_or_default();
     let mut out = Vec::new();
     let add = |out: &mut Vec<Hostile>, what: &str, claims: Claims| {
         out.push(Hostile::One(what.to_owned(), claims));
@@ -898,7 +907,11 @@ stages:
         let map = prove(&p, &template(&p)).unwrap();
         let tried = |stage: usize, environment: &str| {
             let what = format!("a job in environment `{environment}`");
-            map.stages[stage].denied.iter().filter(|d| **d == what).count()
+            map.stages[stage]
+                .denied
+                .iter()
+                .filter(|d| **d == what)
+                .count()
         };
         assert_eq!(tried(0, "production"), 1);
         assert_eq!(tried(0, "attacker-environment"), 1);
