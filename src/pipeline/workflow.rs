@@ -6,6 +6,8 @@
 //! assume a role, actions pinned to commit SHAs, no persisted checkout credentials, no `${{ }}`
 //! inside scripts (values reach scripts through `env:`), and one concurrency group per stage.
 
+use std::collections::HashMap;
+
 use crate::diag::Diagnostic;
 use crate::gha::{
     annotate, checkout, configure_aws_credentials, download_artifact, setup_sam, upload_artifact,
@@ -128,13 +130,16 @@ pub fn workflow(p: &Pipeline) -> Result<Workflow, Diagnostic> {
         w = w.job(&use_.job_id, delete_feature(p, &pins, use_)?);
     }
 
+    // The first role use of each job id, looked up once per stage.
+    let mut uses_by_job: HashMap<&str, &RoleUse> = HashMap::new();
+    for use_ in &p.role_uses {
+        uses_by_job.entry(&use_.job_id).or_insert(use_);
+    }
     let mut previous = job_ids::BUILD.to_owned();
     for (index, stage) in p.stages.iter().enumerate() {
         let id = job_ids::deploy(&stage.name);
-        let use_ = p
-            .role_uses
-            .iter()
-            .find(|u| u.job_id == id)
+        let use_ = *uses_by_job
+            .get(id.as_str())
             .ok_or_else(|| internal(format!("no role use for `{id}`")))?;
         let mut job = base_job(p, &format!("Deploy to {}", stage.name))
             .if_(on_branch.clone())
