@@ -10,8 +10,13 @@
 //!
 //! Run with `make bench` or `cargo bench --bench synth`; `cargo bench --bench synth -- synth/100`
 //! runs one, and `cargo test --bench synth` runs each once as a test (every generated config must
-//! synthesize and every `check` must pass). The generator is reachable without benchmarking:
-//! `cargo bench --bench synth -- --print-config 1000 > big.yaml` (or `make bench-config STAGES=1000`).
+//! synthesize and every `check` must pass).
+//!
+//! The generators are reachable without benchmarking:
+//! `cargo bench --bench synth -- --print-config 1000 > big.yaml` (or `make bench-config STAGES=1000`),
+//! and `cargo bench --bench synth -- --check-folder DIR` writes the `check` benchmark's 200
+//! configs with their outputs (`whole-process.sh` times `sampipe check` over them, one process
+//! each).
 
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
@@ -257,6 +262,22 @@ fn bench_check(c: &mut Criterion) {
     group.finish();
 }
 
+/// `--check-folder DIR` writes the `check` benchmark's folder into DIR instead of benchmarking,
+/// and lists the config directories.
+fn write_check_folder(args: &[String]) -> bool {
+    let Some(at) = args.iter().position(|a| a == "--check-folder") else {
+        return false;
+    };
+    let Some(dir) = args.get(at + 1).filter(|a| !a.starts_with('-')) else {
+        eprintln!("usage: --check-folder DIR");
+        std::process::exit(2)
+    };
+    for config in check_folder(Path::new(dir)) {
+        println!("{}", config.display());
+    }
+    true
+}
+
 /// `--print-config N [APP]` prints a generated config instead of benchmarking.
 fn print_config(args: &[String]) -> bool {
     let Some(at) = args.iter().position(|a| a == "--print-config") else {
@@ -280,7 +301,7 @@ fn print_config(args: &[String]) -> bool {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    if print_config(&args) {
+    if print_config(&args) || write_check_folder(&args) {
         return;
     }
     let mut c = Criterion::default().configure_from_args();
