@@ -410,13 +410,82 @@ impl<'p> Policy<'p> {
                 }
             }
         }
-        Ok(if deny {
-            Decision::ExplicitDeny
-        } else if allow {
-            Decision::Allow
-        } else {
-            Decision::ImplicitDeny
-        })
+        Ok(combine(allow, deny))
+    }
+
+    /// The decision for each item of `items` on `request` with each of `keys` set to the item's
+    /// value for it (`context.insert(key, vec![value])`): the same answers and errors as
+    /// [`Policy::decision`] on each such request. For a family of requests that differ in a
+    /// claim or two (a job in each of many environments): when `keys` are in the request and
+    /// no condition can fail (see [`Policy::decision`]), each statement's principal, action and
+    /// conditions on other keys are checked once, and per item only the conditions that read
+    /// one of `keys`.
+    pub fn decide_each<'i, const N: usize>(
+        &self,
+        request: &Request,
+        keys: [&str; N],
+        items: impl IntoIterator<Item = [&'i str; N]>,
+    ) -> Result<Vec<Decision>, EvalError> {
+        let positions = keys.map(|key| request.context.get_index_of(key));
+        let shared = !self.has_errors
+            && request.context.values().all(|v| v.len() <= 1)
+            && positions.iter().all(Option::is_some);
+        if !shared {
+            let mut varied = request.clone();
+            return items
+                .into_iter()
+                .map(|item| {
+                    for (key, value) in keys.iter().zip(item) {
+                        varied
+                            .context
+                            .insert((*key).to_owned(), vec![value.to_owned()]);
+                    }
+                    self.decision(&varied)
+                })
+                .collect();
+        }
+        // The statements that apply to every item whose values satisfy `varying` (conditions,
+        // each with the index in `keys` of the key it reads); the others apply to no item.
+        let action = OnceCell::new();
+        let mut live: Vec<(Effect, Vec<(&Compiled<'_>, usize)>)> = Vec::new();
+        for (index, statement) in self.statements.iter().enumerate() {
+            let mut varying = Vec::new();
+            let mut applies =
+                statement.principal_matches(request) && statement.action_matches(request, &action);
+            for compiled in &statement.conditions {
+                let compiled = compiled.as_ref().map_err(Clone::clone)?;
+                let read = lookup_index(&request.context, &compiled.condition.key);
+                match positions.iter().position(|&at| at.is_some() && at == read) {
+                    Some(slot) => varying.push((compiled, slot)),
+                    None => applies = applies && compiled.check(index, request)?.is_none(),
+                }
+            }
+            if applies {
+                live.push((statement.source.effect, varying));
+            }
+        }
+        Ok(items
+            .into_iter()
+            .map(|item| {
+                let applies = |effect: Effect| {
+                    live.iter().any(|(e, varying)| {
+                        *e == effect && varying.iter().all(|(c, slot)| c.holds_for(item[*slot]))
+                    })
+                };
+                combine(applies(Effect::Allow), applies(Effect::Deny))
+            })
+            .collect())
+    }
+}
+
+/// An applicable `Deny` wins; else an applicable `Allow`; else nothing allows.
+fn combine(allow: bool, deny: bool) -> Decision {
+    if deny {
+        Decision::ExplicitDeny
+    } else if allow {
+        Decision::Allow
+    } else {
+        Decision::ImplicitDeny
     }
 }
 
@@ -468,6 +537,22 @@ impl Action {
 }
 
 impl CompiledStatement<'_> {
+    fn principal_matches(&self, request: &Request) -> bool {
+        match &self.source.principal {
+            PrincipalMatch::Any => true,
+            PrincipalMatch::Federated(arns) => arns.contains(&request.federated_principal),
+            PrincipalMatch::Other => false,
+        }
+    }
+
+    /// `action` is the request's, folded when first needed.
+    fn action_matches(&self, request: &Request, action: &OnceCell<Action>) -> bool {
+        let action = action.get_or_init(|| Action::new(&request.action));
+        self.actions
+            .iter()
+            .any(|(pattern, literal)| action.matches(pattern, literal))
+    }
+
     /// `None` when the statement applies to the request, else why not: the principal, else the
     /// action, else the first condition. `action` is the request's, folded when first needed.
     fn miss<'s, 'r>(
@@ -490,19 +575,10 @@ impl CompiledStatement<'_> {
                 }
             }
         }
-        let principal_matches = match &self.source.principal {
-            PrincipalMatch::Any => true,
-            PrincipalMatch::Federated(arns) => arns.contains(&request.federated_principal),
-            PrincipalMatch::Other => false,
-        };
-        if !principal_matches {
+        if !self.principal_matches(request) {
             return Ok(Some(Miss::Principal));
         }
-        if !self.actions.iter().any(|(p, literal)| {
-            action
-                .get_or_init(|| Action::new(&request.action))
-                .matches(p, literal)
-        }) {
+        if !self.action_matches(request, action) {
             return Ok(Some(Miss::Action));
         }
         Ok(condition_miss)
@@ -703,6 +779,21 @@ impl<'a> Compiled<'a> {
         })
     }
 
+    /// Whether the condition holds when its key has exactly the one value `value` (what
+    /// [`Compiled::check`] says then, without the request).
+    fn holds_for(&self, value: &str) -> bool {
+        if self.kind == Kind::Null {
+            // The key is present: `Null: false` holds.
+            return self
+                .condition
+                .values
+                .iter()
+                .any(|v| !v.eq_ignore_ascii_case("true"));
+        }
+        // One present value: every set qualifier reduces to whether it passes.
+        self.first_match(value).is_some() != self.negated
+    }
+
     /// The text of a miss found by [`Compiled::check`].
     fn describe(&self, miss: &ConditionMiss<'_>) -> String {
         let key = &self.condition.key;
@@ -757,16 +848,21 @@ impl Kind {
 
 /// The values of `key`, comparing key names case-insensitively; empty when absent.
 fn lookup<'r>(context: &'r IndexMap<String, Vec<String>>, key: &str) -> &'r [String] {
+    lookup_index(context, key)
+        .and_then(|at| context.get_index(at))
+        .map_or(&[], |(_, values)| values.as_slice())
+}
+
+/// The position of the entry [`lookup`] reads for `key`: the first whose name is `key` in any
+/// ASCII case.
+fn lookup_index(context: &IndexMap<String, Vec<String>>, key: &str) -> Option<usize> {
     // Keys share long prefixes (`token.actions.githubusercontent.com:`): the last byte tells
     // most apart.
     let last = |k: &str| k.bytes().last().map(|b| b.to_ascii_lowercase());
     let same = |k: &str| {
         k.len() == key.len() && last(k) == last(key) && (k == key || k.eq_ignore_ascii_case(key))
     };
-    context
-        .iter()
-        .find(|(k, _)| same(k))
-        .map_or(&[], |(_, values)| values.as_slice())
+    context.keys().position(|k| same(k))
 }
 
 /// Compiles a condition value. `${*}`, `${?}` and `${$}` stand for a literal `*`, `?` and `$`
@@ -1356,6 +1452,44 @@ mod tests {
             let request = claims.iter().fold(Request::web_identity(PROVIDER), |r, v| r.claim(SUB, v.as_str()));
             let full = evaluate(&policy, &request).map(|e| e.decision);
             prop_assert_eq!(Policy::new(&policy).decision(&request), full);
+        }
+
+        // Deciding a family of requests at once answers as deciding each request, including
+        // when a varied key is absent or multivalued, or another entry differs only in case.
+        #[test]
+        fn decide_each_agrees_with_decision(
+            conditions in prop::collection::vec((
+                prop::sample::select(&["StringEquals", "StringNotLike", "StringLike", "ForAnyValue:StringLike", "ForAllValues:StringEquals", "StringEqualsIfExists", "Null", "NumericEquals"][..]),
+                prop::sample::select(&[SUB, AUD, "k", "K"][..]),
+                "[ab*]{0,2}|true|false",
+            ), 0..6),
+            deny: bool,
+            subs in prop::collection::vec("[ab]{0,2}", 0..3),
+            other in prop::option::of(("k|K", "[ab]{0,2}")),
+            vary_aud: bool,
+            items in prop::collection::vec(("[ab]{0,2}", "[ab]{0,2}"), 0..5),
+        ) {
+            let conditions: Vec<Condition> = conditions.iter().map(|(op, key, value)| cond(op, key, &[value])).collect();
+            let (first, second) = conditions.split_at(conditions.len() / 2);
+            let policy = [
+                statement(Effect::Allow, first.to_vec()),
+                statement(if deny { Effect::Deny } else { Effect::Allow }, second.to_vec()),
+            ];
+            let mut request = subs.iter().fold(Request::web_identity(PROVIDER).claim(AUD, "a"), |r, v| r.claim(SUB, v.as_str()));
+            if let Some((key, value)) = &other {
+                request = request.claim(key.as_str(), value.as_str());
+            }
+            let keys = [SUB, if vary_aud { AUD } else { "k" }];
+            let compiled = Policy::new(&policy);
+            let each = compiled.decide_each(&request, keys, items.iter().map(|(a, b)| [a.as_str(), b.as_str()]));
+            let one_by_one: Result<Vec<Decision>, EvalError> = items.iter().map(|(a, b)| {
+                let mut varied = request.clone();
+                for (key, value) in keys.iter().zip([a, b]) {
+                    varied.context.insert((*key).to_owned(), vec![value.clone()]);
+                }
+                compiled.decision(&varied)
+            }).collect();
+            prop_assert_eq!(each, one_by_one);
         }
 
         // ForAllValues is vacuously true on an absent key; ForAnyValue is false.
