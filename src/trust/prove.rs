@@ -152,8 +152,9 @@ struct Jobs<'p> {
     of_stage: Vec<Vec<&'p RoleUse>>,
     /// Each exact (non-glob) OIDC subject → the stages with a job that presents it, ascending.
     stages_by_subject: HashMap<String, Vec<usize>>,
-    /// The stages' environments and one no stage has, each once, for hostile claims.
-    environments: Vec<&'p str>,
+    /// The stages' environments and one no stage has, each once, for hostile claims, with the
+    /// OIDC subject of a job in each.
+    environments: Vec<(&'p str, String)>,
 }
 
 impl<'p> Jobs<'p> {
@@ -165,6 +166,10 @@ impl<'p> Jobs<'p> {
             .filter_map(|s| s.environment.as_deref())
             .chain(["attacker-environment"])
             .filter(|e| seen.insert(*e))
+            .map(|e| {
+                let subject = format!("{}:environment:{e}", p.repository.subject_prefix());
+                (e, subject)
+            })
             .collect();
         let of_stage = p.role_uses_by_stage();
         let mut stages_by_subject: HashMap<String, Vec<usize>> = HashMap::new();
@@ -282,24 +287,27 @@ fn prove_stage(
         .map(|claims| request(provider, claims))
         .collect();
     let mut denied = Vec::with_capacity(16 + all_jobs.environments.len());
-    let mut deny = |what: String, request: &Request, claims: &dyn Fn() -> Claims| {
-        match policy.decision(request) {
-            Ok(Decision::Allow) => match policy.evaluate(request) {
+    // Records a hostile claim set's decision: denied, or a violation, explained by evaluating
+    // `claims()` in full.
+    let mut record = |what: String, decision, claims: &dyn Fn() -> Claims| match decision {
+        Ok(Decision::Allow) => {
+            let claims = claims();
+            match policy.evaluate(&request(provider, &claims)) {
                 Ok(evaluation) => problems.push(violation(
                     index,
                     format!(
                         "role `{role}` of stage `{}` admits {what}: {}; claims: {}",
                         plan.name,
                         evaluation.explain(),
-                        show(&claims())
+                        show(&claims)
                     ),
                     "this is a bug in sampipe: the trust policy admits more than the workflow needs; please report it",
                 )),
                 Err(e) => problems.push(cannot_evaluate(e)),
-            },
-            Ok(_) => denied.push(what),
-            Err(e) => problems.push(cannot_evaluate(e)),
+            }
         }
+        Ok(_) => denied.push(what),
+        Err(e) => problems.push(cannot_evaluate(e)),
     };
     // What the stage's deploy job presents, the base of most hostile claim sets.
     let deploy_job = crate::pipeline::job_ids::deploy(&plan.name);
@@ -314,45 +322,51 @@ fn prove_stage(
             Hostile::One(what, claims) => {
                 let request = request(provider, &claims);
                 if !own.iter().any(|o| o.context == request.context) {
-                    deny(what, &request, &|| claims.clone());
+                    record(what, policy.decision(&request), &|| claims.clone());
                 }
             }
             Hostile::InEnvironments(base, environments) => {
-                // The request of `in_environment(p, &base, name)` for each name in turn, its
-                // two values rewritten in place: this family grows with the number of stages.
-                let mut request = request(provider, &in_environment(p, &base, ""));
-                let (sub_key, environment_key) =
-                    (condition_key("sub"), condition_key("environment"));
-                let position = |key| request.context.get_index_of(key);
-                let (Some(sub), Some(environment)) =
-                    (position(&sub_key), position(&environment_key))
-                else {
-                    unreachable!("`in_environment` sets `sub` and `environment`");
+                // The requests of `in_environment(p, &base, name)` for each environment differ
+                // only in `sub` and `environment`: decided together, so that the conditions on
+                // the other claims are checked once. This family grows with the stages.
+                let family = request(provider, &in_environment(p, &base, ""));
+                let (sub, environment) = (condition_key("sub"), condition_key("environment"));
+                let keys = [sub.as_str(), environment.as_str()];
+                let items: Vec<[&str; 2]> = environments
+                    .iter()
+                    .map(|&at| {
+                        let (name, subject) = &all_jobs.environments[at];
+                        [subject.as_str(), *name]
+                    })
+                    .collect();
+                // Own jobs whose requests equal the family's but in `keys`, with their values
+                // there: an item equal to one of them is not hostile.
+                let own_values: Vec<[Option<&Vec<String>>; 2]> = own
+                    .iter()
+                    .filter(|o| same_except(&o.context, &family.context, &keys))
+                    .map(|o| keys.map(|key| o.context.get(key)))
+                    .collect();
+                let is_own = |item: &[&str; 2]| {
+                    own_values.iter().any(|values| {
+                        values
+                            .iter()
+                            .zip(item)
+                            .all(|(v, x)| v.is_some_and(|v| v.len() == 1 && v[0] == *x))
+                    })
                 };
-                let own_subs: Vec<_> = own.iter().map(|o| o.context.get(&sub_key)).collect();
-                let subject_prefix = p.repository.subject_prefix();
-                for name in environments {
-                    for (at, parts) in [
-                        (sub, [subject_prefix.as_str(), ":environment:", name]),
-                        (environment, [name, "", ""]),
-                    ] {
-                        if let Some((_, [value])) = request
-                            .context
-                            .get_index_mut(at)
-                            .map(|(k, v)| (k, v.as_mut_slice()))
-                        {
-                            value.clear();
-                            value.extend(parts);
-                        }
+                let decisions = match policy.decide_each(&family, keys, items.iter().copied()) {
+                    Ok(decisions) => decisions,
+                    Err(e) => {
+                        record(String::new(), Err(e), &Claims::new);
+                        continue;
                     }
-                    let request_sub = &request.context[sub];
-                    let is_own = own.iter().zip(&own_subs).any(|(o, o_sub)| {
-                        *o_sub == Some(request_sub) && o.context == request.context
-                    });
-                    if !is_own {
-                        deny(
+                };
+                for (item, decision) in items.iter().zip(decisions) {
+                    if !is_own(item) {
+                        let name = item[1];
+                        record(
                             ["a job in environment `", name, "`"].concat(),
-                            &request,
+                            Ok(decision),
                             &|| in_environment(p, &base, name),
                         );
                     }
@@ -482,13 +496,28 @@ fn with_branch(p: &Pipeline, claims: &Claims, branch: &str) -> Claims {
 }
 
 /// Hostile claim sets, in the order they are reported.
-enum Hostile<'p> {
+enum Hostile {
     /// One claim set, and what it stands for.
     One(String, Claims),
-    /// A job in each of these environments: the deploy job's claims with `sub` and
-    /// `environment` naming it ([`in_environment`]). Many stages give many environments, so
-    /// these are evaluated on one request changed in place.
-    InEnvironments(Claims, Vec<&'p str>),
+    /// A job in each of these environments (indices into [`Jobs::environments`]): the deploy
+    /// job's claims with `sub` and `environment` naming it ([`in_environment`]).
+    InEnvironments(Claims, Vec<usize>),
+}
+
+/// Whether two requests' contexts have the same keys and the same values but in `keys`.
+fn same_except(
+    a: &IndexMap<String, Vec<String>>,
+    b: &IndexMap<String, Vec<String>>,
+    keys: &[&str],
+) -> bool {
+    a.len() == b.len()
+        && b.iter().all(|(key, values)| {
+            if keys.contains(&key.as_str()) {
+                a.contains_key(key)
+            } else {
+                a.get(key) == Some(values)
+            }
+        })
 }
 
 /// `claims` as presented by a job in GitHub environment `environment`.
@@ -507,7 +536,7 @@ fn in_environment(p: &Pipeline, claims: &Claims, environment: &str) -> Claims {
 
 /// The hostile claim sets tried against stage `index`'s role, whose deploy job presents
 /// `deploy`.
-fn hostile<'p>(p: &Pipeline, jobs: &Jobs<'p>, index: usize, deploy: Claims) -> Vec<Hostile<'p>> {
+fn hostile(p: &Pipeline, jobs: &Jobs<'_>, index: usize, deploy: Claims) -> Vec<Hostile> {
     let stage = &p.stages[index];
     let repo = p.repository.full_name();
     let mut out = Vec::new();
@@ -603,11 +632,8 @@ fn hostile<'p>(p: &Pipeline, jobs: &Jobs<'p>, index: usize, deploy: Claims) -> V
     }
 
     // Environments: a job in another stage's environment, or in an unknown one.
-    let environments = jobs
-        .environments
-        .iter()
-        .copied()
-        .filter(|e| Some(*e) != stage.environment.as_deref())
+    let environments = (0..jobs.environments.len())
+        .filter(|&at| Some(jobs.environments[at].0) != stage.environment.as_deref())
         .collect();
     out.push(Hostile::InEnvironments(deploy.clone(), environments));
     // A job on the deployment branch without the stage's environment (skipping its approvals).
@@ -841,6 +867,24 @@ stages:
         assert!(
             problems.iter().any(|m| m
                 .contains("admits a job on the deployment branch without the stage's environment")),
+            "{problems:#?}"
+        );
+    }
+
+    #[test]
+    fn a_trust_policy_that_admits_another_stages_environment_fails_the_proof() {
+        // The template was made for a prod in dev's environment.
+        let config = CONFIG.replace(
+            "    region: us-east-1\n  - name: prod",
+            "    region: us-east-1\n    environment: staging\n  - name: prod",
+        );
+        let workflow = pipeline(&config);
+        let template_for =
+            pipeline(&config.replace("environment: production", "environment: staging"));
+        let problems = messages(prove(&workflow, &template(&template_for)));
+        assert!(
+            problems.iter().any(|m| m.starts_with("role `arn:aws:iam::222222222222:role/shop-prod-pipeline-execution-role` of stage `prod` admits a job in environment `staging`")
+                && m.contains("environment=`staging`")),
             "{problems:#?}"
         );
     }
