@@ -361,15 +361,19 @@ pub fn synthesize(config: &Config) -> Result<Synthesis, Vec<Diagnostic>> {
         .help("this is a bug in sampipe; please report it with your config")]);
     }
     let workflow = workflow::workflow(&pipeline).map_err(|d| vec![d])?;
+    // Rendered before the proof (whose errors still come first) so that the renderers'
+    // intermediate YAML trees are freed before the trust map is built: less peak memory.
+    let template_yaml = template::render(&template);
+    let pipeline_yaml = workflow::render(&pipeline, &workflow);
     let trust = crate::trust::prove::prove(&pipeline, &template)?;
     let files = vec![
         crate::output::Artifact {
             file_name: "template.yaml",
-            contents: template::render(&template).map_err(|d| vec![d])?,
+            contents: template_yaml.map_err(|d| vec![d])?,
         },
         crate::output::Artifact {
             file_name: "pipeline.yaml",
-            contents: workflow::render(&pipeline, &workflow),
+            contents: pipeline_yaml,
         },
     ];
     Ok(Synthesis {
