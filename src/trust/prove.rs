@@ -196,10 +196,11 @@ impl<'p> Jobs<'p> {
 /// Proves the trust contract for every stage; returns the trust map or every violation.
 pub fn prove(p: &Pipeline, template: &Template) -> Result<TrustMap, Vec<Diagnostic>> {
     let jobs = Jobs::new(p);
+    let mut prepared = PreparedHostile::new();
     let mut problems = Vec::new();
     let mut stages = Vec::new();
     for index in 0..p.stages.len() {
-        match prove_stage(p, template, &jobs, index) {
+        match prove_stage(p, template, &jobs, &mut prepared, index) {
             Ok(stage) => stages.push(stage),
             Err(mut found) => problems.append(&mut found),
         }
@@ -216,10 +217,23 @@ pub fn prove(p: &Pipeline, template: &Template) -> Result<TrustMap, Vec<Diagnost
     }
 }
 
+/// The hostile claim sets of the stages tried so far, with their requests (provider left to
+/// set), by what [`hostile`] builds them from: the deploy job's claims, whether the stage is
+/// not the first, and its environment. Stages that agree on those are tried with the same sets,
+/// built once: with many stages, most stages agree (all those without an environment).
+type PreparedHostile = HashMap<(Vec<(String, String)>, bool, Option<String>), Vec<Prepared>>;
+
+/// A [`Hostile`] with its request.
+enum Prepared {
+    One(String, Claims, Request),
+    InEnvironments(Claims, Vec<usize>, Request),
+}
+
 fn prove_stage(
     p: &Pipeline,
     template: &Template,
     all_jobs: &Jobs<'_>,
+    prepared: &mut PreparedHostile,
     index: usize,
 ) -> Result<StageTrust, Vec<Diagnostic>> {
     let plan = &p.stages[index];
@@ -317,19 +331,41 @@ fn prove_stage(
         .find(|(u, _)| u.job_id == deploy_job)
         .map(|(_, claims)| claims.clone())
         .unwrap_or_default();
-    for hostile in hostile(p, all_jobs, index, deploy) {
-        match hostile {
+    let inputs = (
+        deploy.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        index > 0,
+        plan.environment.clone(),
+    );
+    let sets = prepared.entry(inputs).or_insert_with(|| {
+        let prepare = |hostile| match hostile {
             Hostile::One(what, claims) => {
-                let request = request(provider, &claims);
-                if !own.iter().any(|o| o.context == request.context) {
-                    record(what, policy.decision(&request), &|| claims.clone());
-                }
+                let request = request("", &claims);
+                Prepared::One(what, claims, request)
             }
             Hostile::InEnvironments(base, environments) => {
+                let family = request("", &in_environment(p, &base, ""));
+                Prepared::InEnvironments(base, environments, family)
+            }
+        };
+        hostile(p, all_jobs, index, deploy)
+            .into_iter()
+            .map(prepare)
+            .collect()
+    });
+    for set in sets.iter_mut() {
+        match set {
+            Prepared::One(what, claims, request) => {
+                request.federated_principal.clone_from(provider);
+                if !own.iter().any(|o| o.context == request.context) {
+                    record(what.clone(), policy.decision(request), &|| claims.clone());
+                }
+            }
+            Prepared::InEnvironments(base, environments, family) => {
                 // The requests of `in_environment(p, &base, name)` for each environment differ
                 // only in `sub` and `environment`: decided together, so that the conditions on
                 // the other claims are checked once. This family grows with the stages.
-                let family = request(provider, &in_environment(p, &base, ""));
+                family.federated_principal.clone_from(provider);
+                let family = &*family;
                 let (sub, environment) = (condition_key("sub"), condition_key("environment"));
                 let keys = [sub.as_str(), environment.as_str()];
                 let items: Vec<[&str; 2]> = environments
@@ -354,7 +390,7 @@ fn prove_stage(
                             .all(|(v, x)| v.is_some_and(|v| v.len() == 1 && v[0] == *x))
                     })
                 };
-                let decisions = match policy.decide_each(&family, keys, items.iter().copied()) {
+                let decisions = match policy.decide_each(family, keys, items.iter().copied()) {
                     Ok(decisions) => decisions,
                     Err(e) => {
                         record(String::new(), Err(e), &Claims::new);
@@ -367,7 +403,7 @@ fn prove_stage(
                         record(
                             ["a job in environment `", name, "`"].concat(),
                             Ok(decision),
-                            &|| in_environment(p, &base, name),
+                            &|| in_environment(p, base, name),
                         );
                     }
                 }
