@@ -196,11 +196,17 @@ impl<'p> Jobs<'p> {
 /// Proves the trust contract for every stage; returns the trust map or every violation.
 pub fn prove(p: &Pipeline, template: &Template) -> Result<TrustMap, Vec<Diagnostic>> {
     let jobs = Jobs::new(p);
-    let mut prepared = PreparedHostile::new();
+    let inputs: Vec<HostileInputs> = (0..p.stages.len())
+        .map(|index| hostile_inputs(p, &jobs, index))
+        .collect();
+    let mut reuse = Reuse::default();
+    for stage_inputs in &inputs {
+        *reuse.left.entry(stage_inputs).or_default() += 1;
+    }
     let mut problems = Vec::new();
     let mut stages = Vec::new();
-    for index in 0..p.stages.len() {
-        match prove_stage(p, template, &jobs, &mut prepared, index) {
+    for (index, stage_inputs) in inputs.iter().enumerate() {
+        match prove_stage(p, template, &jobs, (stage_inputs, &mut reuse), index) {
             Ok(stage) => stages.push(stage),
             Err(mut found) => problems.append(&mut found),
         }
@@ -217,11 +223,34 @@ pub fn prove(p: &Pipeline, template: &Template) -> Result<TrustMap, Vec<Diagnost
     }
 }
 
-/// The hostile claim sets of the stages tried so far, with their requests (provider left to
-/// set), by what [`hostile`] builds them from: the deploy job's claims, whether the stage is
-/// not the first, and its environment. Stages that agree on those are tried with the same sets,
-/// built once: with many stages, most stages agree (all those without an environment).
-type PreparedHostile = HashMap<(Vec<(String, String)>, bool, Option<String>), Vec<Prepared>>;
+/// What [`hostile`] builds a stage's hostile claim sets from: the deploy job's claims, whether
+/// the stage is not the first, and its environment.
+type HostileInputs = (Vec<(String, String)>, bool, Option<String>);
+
+fn hostile_inputs(p: &Pipeline, jobs: &Jobs<'_>, index: usize) -> HostileInputs {
+    let stage = &p.stages[index];
+    let deploy_job = crate::pipeline::job_ids::deploy(&stage.name);
+    let deploy = jobs.of_stage[index]
+        .iter()
+        .find(|u| u.job_id == deploy_job)
+        .map(|u| sample_claims(p, u))
+        .unwrap_or_default();
+    (
+        deploy.into_iter().collect(),
+        index > 0,
+        stage.environment.clone(),
+    )
+}
+
+/// Stages with the same [`HostileInputs`] are tried with the same hostile claim sets, built
+/// once (with many stages, most agree: all those without an environment). `sets` keeps them,
+/// with their requests (the provider is set per stage), while `left` says a later stage will
+/// use them.
+#[derive(Default)]
+struct Reuse<'i> {
+    left: HashMap<&'i HostileInputs, usize>,
+    sets: HashMap<&'i HostileInputs, Vec<Prepared>>,
+}
 
 /// A [`Hostile`] with its request.
 enum Prepared {
@@ -229,11 +258,11 @@ enum Prepared {
     InEnvironments(Claims, Vec<usize>, Request),
 }
 
-fn prove_stage(
+fn prove_stage<'i>(
     p: &Pipeline,
     template: &Template,
     all_jobs: &Jobs<'_>,
-    prepared: &mut PreparedHostile,
+    (inputs, reuse): (&'i HostileInputs, &mut Reuse<'i>),
     index: usize,
 ) -> Result<StageTrust, Vec<Diagnostic>> {
     let plan = &p.stages[index];
@@ -323,35 +352,26 @@ fn prove_stage(
         Ok(_) => denied.push(what),
         Err(e) => problems.push(cannot_evaluate(e)),
     };
-    // What the stage's deploy job presents, the base of most hostile claim sets.
-    let deploy_job = crate::pipeline::job_ids::deploy(&plan.name);
-    let deploy = uses
-        .iter()
-        .zip(&bases)
-        .find(|(u, _)| u.job_id == deploy_job)
-        .map(|(_, claims)| claims.clone())
-        .unwrap_or_default();
-    let inputs = (
-        deploy.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
-        index > 0,
-        plan.environment.clone(),
-    );
-    let sets = prepared.entry(inputs).or_insert_with(|| {
-        let prepare = |hostile| match hostile {
-            Hostile::One(what, claims) => {
-                let request = request("", &claims);
-                Prepared::One(what, claims, request)
-            }
-            Hostile::InEnvironments(base, environments) => {
-                let family = request("", &in_environment(p, &base, ""));
-                Prepared::InEnvironments(base, environments, family)
-            }
-        };
-        hostile(p, all_jobs, index, deploy)
-            .into_iter()
-            .map(prepare)
-            .collect()
-    });
+    let mut sets = match reuse.sets.remove(inputs) {
+        Some(sets) => sets,
+        None => {
+            let prepare = |hostile| match hostile {
+                Hostile::One(what, claims) => {
+                    let request = request("", &claims);
+                    Prepared::One(what, claims, request)
+                }
+                Hostile::InEnvironments(base, environments) => {
+                    let family = request("", &in_environment(p, &base, ""));
+                    Prepared::InEnvironments(base, environments, family)
+                }
+            };
+            let deploy = inputs.0.iter().cloned().collect();
+            hostile(p, all_jobs, index, deploy)
+                .into_iter()
+                .map(prepare)
+                .collect()
+        }
+    };
     for set in sets.iter_mut() {
         match set {
             Prepared::One(what, claims, request) => {
@@ -408,6 +428,12 @@ fn prove_stage(
                     }
                 }
             }
+        }
+    }
+    if let Some(left) = reuse.left.get_mut(inputs) {
+        *left -= 1;
+        if *left > 0 {
+            reuse.sets.insert(inputs, sets);
         }
     }
     if !problems.is_empty() {
