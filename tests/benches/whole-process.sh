@@ -51,9 +51,10 @@ for case in "${cases[@]}"; do
     hyperfine -N --style basic --warmup 3 --runs "$runs" --export-json "$out/$name-fresh.json" \
         --prepare "rm -rf $out/$name-fresh" \
         "$bin synth -q -c $config -o $out/$name-fresh"
-    # Peak resident set size, the largest of 5 runs, in KiB.
+    # Peak resident set size (GNU time's "Maximum resident set size"), the largest of 5 runs, KiB.
     for _ in 1 2 3 4 5; do
-        /usr/bin/time -f %M "$bin" synth -q -c "$config" -o "$out/$name" 2>&1 >/dev/null
+        /usr/bin/time -v "$bin" synth -q -c "$config" -o "$out/$name" 2>&1 >/dev/null |
+            sed -n 's/^\s*Maximum resident set size (kbytes): //p'
     done | sort -n | tail -1 >"$out/$name.rss"
 done
 
