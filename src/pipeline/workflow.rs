@@ -419,6 +419,31 @@ pub fn render(p: &Pipeline, workflow: &Workflow) -> String {
 /// Says why each job may request an OIDC token, next to the grant (zizmor's
 /// `undocumented-permissions`): reviewers should see it was intended.
 fn explain_permissions(rendered: &str) -> String {
+    const GRANT: &str = "id-token: write";
+    const WHY: &str = " # request an OIDC token to assume this stage's AWS role";
+    // The definition is per line (`explain_permissions_per_line` in the tests), which also
+    // turns `\r\n` into `\n` and ends the text with `\n`. The emitter writes neither `\r` nor
+    // a text without a final `\n`; for such text, the comment is inserted after each grant
+    // line and the rest is copied as it is, which is the same.
+    if rendered.contains('\r') || !rendered.ends_with('\n') {
+        return explain_permissions_per_line(rendered);
+    }
+    let mut out = String::with_capacity(rendered.len() + 1024);
+    let mut copied = 0;
+    for (at, _) in rendered.match_indices(GRANT) {
+        let start = rendered[..at].rfind('\n').map_or(0, |i| i + 1);
+        let end = at + GRANT.len();
+        if rendered[start..at].trim_start().is_empty() && rendered[end..].starts_with('\n') {
+            out.push_str(&rendered[copied..end]);
+            out.push_str(WHY);
+            copied = end;
+        }
+    }
+    out.push_str(&rendered[copied..]);
+    out
+}
+
+fn explain_permissions_per_line(rendered: &str) -> String {
     let mut out = String::with_capacity(rendered.len() + 1024);
     for line in rendered.lines() {
         out.push_str(line);
@@ -432,7 +457,24 @@ fn explain_permissions(rendered: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::glob_regex;
+    use super::{explain_permissions, explain_permissions_per_line, glob_regex};
+
+    #[test]
+    fn permission_comments_are_the_per_line_definition() {
+        for rendered in [
+            "",
+            "a:\n  id-token: write\n",
+            "id-token: write\n  id-token: write\nx: id-token: write\n  id-token: writes\n",
+            "  id-token: write \n\tid-token: write\nid-token: write",
+            "  id-token: write\r\n",
+        ] {
+            assert_eq!(
+                explain_permissions(rendered),
+                explain_permissions_per_line(rendered),
+                "{rendered:?}"
+            );
+        }
+    }
 
     #[test]
     fn github_globs_become_anchored_regexes() {
