@@ -467,12 +467,17 @@ impl<'p> Policy<'p> {
         Ok(items
             .into_iter()
             .map(|item| {
-                let applies = |effect: Effect| {
-                    live.iter().any(|(e, varying)| {
-                        *e == effect && varying.iter().all(|(c, slot)| c.holds_for(item[*slot]))
-                    })
-                };
-                combine(applies(Effect::Allow), applies(Effect::Deny))
+                let (mut allow, mut deny) = (false, false);
+                for (effect, varying) in &live {
+                    let decided = match effect {
+                        Effect::Allow => &mut allow,
+                        Effect::Deny => &mut deny,
+                    };
+                    if !*decided && varying.iter().all(|(c, slot)| c.holds_for(item[*slot])) {
+                        *decided = true;
+                    }
+                }
+                combine(allow, deny)
             })
             .collect())
     }

@@ -153,8 +153,8 @@ struct Jobs<'p> {
     /// Each exact (non-glob) OIDC subject → the stages with a job that presents it, ascending.
     stages_by_subject: HashMap<String, Vec<usize>>,
     /// The stages' environments and one no stage has, each once, for hostile claims, with the
-    /// OIDC subject of a job in each.
-    environments: Vec<(&'p str, String)>,
+    /// OIDC subject of a job in each and what the denied claim set is called.
+    environments: Vec<(&'p str, String, String)>,
 }
 
 impl<'p> Jobs<'p> {
@@ -168,7 +168,7 @@ impl<'p> Jobs<'p> {
             .filter(|e| seen.insert(*e))
             .map(|e| {
                 let subject = format!("{}:environment:{e}", p.repository.subject_prefix());
-                (e, subject)
+                (e, subject, format!("a job in environment `{e}`"))
             })
             .collect();
         let of_stage = p.role_uses_by_stage();
@@ -391,7 +391,7 @@ fn prove_stage<'i>(
                 let items: Vec<[&str; 2]> = environments
                     .iter()
                     .map(|&at| {
-                        let (name, subject) = &all_jobs.environments[at];
+                        let (name, subject, _) = &all_jobs.environments[at];
                         [subject.as_str(), *name]
                     })
                     .collect();
@@ -417,14 +417,13 @@ fn prove_stage<'i>(
                         continue;
                     }
                 };
-                for (item, decision) in items.iter().zip(decisions) {
+                for ((item, decision), &at) in items.iter().zip(decisions).zip(environments.iter())
+                {
                     if !is_own(item) {
                         let name = item[1];
-                        record(
-                            ["a job in environment `", name, "`"].concat(),
-                            Ok(decision),
-                            &|| in_environment(p, base, name),
-                        );
+                        record(all_jobs.environments[at].2.clone(), Ok(decision), &|| {
+                            in_environment(p, base, name)
+                        });
                     }
                 }
             }
