@@ -37,6 +37,22 @@ lint:
 fmt:
 	$(CARGO) fmt --all
 
+## Benchmarks (tests/benches/BENCHMARKS.md): criterion in process (synth at 1 to 1000 stages,
+## check over 200 configs), then whole-process wall time and peak memory of the release binary
+## (needs hyperfine and GNU time: `apt-get install -y hyperfine time`).
+bench: build
+	$(CARGO) bench --locked --bench synth
+	tests/benches/whole-process.sh
+
+## A generated valid config with STAGES stages: `make bench-config STAGES=1000` writes
+## out/bench-config/stages-1000.yaml.
+STAGES ?= 1000
+.PHONY: bench-config
+bench-config:
+	@mkdir -p out/bench-config
+	$(CARGO) bench --locked --quiet --bench synth -- --print-config $(STAGES) > out/bench-config/stages-$(STAGES).yaml
+	@echo out/bench-config/stages-$(STAGES).yaml
+
 ## Review changed snapshots interactively (needs `cargo install cargo-insta`).
 snapshots:
 	$(CARGO) insta test --review

@@ -26,15 +26,28 @@ pub fn annotate(rendered: &str, header: &[&str], versions: &IndexMap<String, Str
             out.push('\n');
         }
     }
-    for line in rendered.split_inclusive('\n') {
+    // Only lines containing `uses: ` can change; the text between them is copied as it is.
+    let mut copied = 0;
+    for (at, _) in rendered.match_indices("uses: ") {
+        if at < copied {
+            continue; // a second `uses: ` on a line already done
+        }
+        let start = rendered[..at].rfind('\n').map_or(0, |i| i + 1);
+        let end = rendered[at..]
+            .find('\n')
+            .map_or(rendered.len(), |i| at + i + 1);
+        let line = &rendered[start..end];
         let content = line.trim_end_matches(['\n', '\r']);
-        out.push_str(content);
         if let Some(version) = uses_value(content).and_then(|uses| versions.get(uses)) {
+            out.push_str(&rendered[copied..start + content.len()]);
             out.push_str(" # ");
             out.push_str(version);
+            copied = start + content.len();
         }
-        out.push_str(&line[content.len()..]);
+        out.push_str(&rendered[copied..end]);
+        copied = end;
     }
+    out.push_str(&rendered[copied..]);
     out
 }
 
@@ -81,6 +94,42 @@ mod tests {
             annotate(&rendered, &[], &versions()),
             format!("- uses: {CHECKOUT} # v7.0.1\r\nuses: {CHECKOUT} # v7.0.1")
         );
+    }
+
+    /// The definition: every line, with its version appended when it uses a pinned action.
+    fn line_by_line(rendered: &str, versions: &IndexMap<String, String>) -> String {
+        let mut out = String::new();
+        for line in rendered.split_inclusive('\n') {
+            let content = line.trim_end_matches(['\n', '\r']);
+            out.push_str(content);
+            if let Some(version) = uses_value(content).and_then(|uses| versions.get(uses)) {
+                out.push_str(" # ");
+                out.push_str(version);
+            }
+            out.push_str(&line[content.len()..]);
+        }
+        out
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn copying_between_uses_lines_is_annotating_every_line(
+            lines in proptest::collection::vec(
+                proptest::sample::select(&[
+                    "jobs:", "  - uses: X", "    uses: X", "uses: X uses: X", "- uses: X\r",
+                    "uses: Y", "  - run: echo uses: X", "uses:X", "", "\r", "- uses:  X ",
+                ][..]),
+                0..12,
+            ),
+            final_newline: bool,
+        ) {
+            let versions = IndexMap::from([("X".to_owned(), "v1".to_owned())]);
+            let mut rendered = lines.join("\n");
+            if final_newline {
+                rendered.push('\n');
+            }
+            proptest::prop_assert_eq!(annotate(&rendered, &[], &versions), line_by_line(&rendered, &versions));
+        }
     }
 
     #[test]

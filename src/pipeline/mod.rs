@@ -7,6 +7,8 @@ pub mod names;
 pub mod template;
 pub mod workflow;
 
+use std::collections::HashSet;
+
 use crate::config::model::{ExecutionRoleSettings, WorkflowSettings};
 use crate::config::validate::region_partition;
 use crate::config::Config;
@@ -175,6 +177,7 @@ impl Pipeline {
 
         let mut problems = Vec::new();
         let mut stages: Vec<StagePlan> = Vec::with_capacity(config.stages.len());
+        let mut accounts = HashSet::new();
         for (index, stage) in config.stages.iter().enumerate() {
             let path = ConfigPath::root().key("stages").index(index);
             let account = stage.account.as_text();
@@ -188,8 +191,8 @@ impl Pipeline {
             let existing = &stage.existing;
             // The first stage of each account creates GitHub's OIDC provider, unless the
             // account already has one; an account holds only one provider per URL.
-            let account_seen = stages.iter().any(|s| s.account == account);
-            let create_oidc_provider = !existing.oidc_provider && !account_seen;
+            let first_of_account = accounts.insert(account.clone());
+            let create_oidc_provider = !existing.oidc_provider && first_of_account;
             let url_suffix = names::url_suffix(partition);
             let image_repository = match (&existing.image_repository, stage.image_repository) {
                 (Some(uri), _) => {
@@ -281,6 +284,18 @@ impl Pipeline {
     pub fn role_uses_of(&self, stage: usize) -> impl Iterator<Item = &RoleUse> {
         self.role_uses.iter().filter(move |u| u.stage == stage)
     }
+
+    /// The jobs that assume each stage's role, indexed by stage: [`Pipeline::role_uses_of`]
+    /// for every stage at once, in one pass (calling that per stage is quadratic).
+    pub fn role_uses_by_stage(&self) -> Vec<Vec<&RoleUse>> {
+        let mut by_stage = vec![Vec::new(); self.stages.len()];
+        for use_ in &self.role_uses {
+            if let Some(uses) = by_stage.get_mut(use_.stage) {
+                uses.push(use_);
+            }
+        }
+        by_stage
+    }
 }
 
 /// Decides which jobs assume which role. This is the single place where that is decided; the
@@ -346,15 +361,19 @@ pub fn synthesize(config: &Config) -> Result<Synthesis, Vec<Diagnostic>> {
         .help("this is a bug in sampipe; please report it with your config")]);
     }
     let workflow = workflow::workflow(&pipeline).map_err(|d| vec![d])?;
+    // Rendered before the proof (whose errors still come first) so that the renderers'
+    // intermediate YAML trees are freed before the trust map is built: less peak memory.
+    let template_yaml = template::render(&template);
+    let pipeline_yaml = workflow::render(&pipeline, &workflow);
     let trust = crate::trust::prove::prove(&pipeline, &template)?;
     let files = vec![
         crate::output::Artifact {
             file_name: "template.yaml",
-            contents: template::render(&template).map_err(|d| vec![d])?,
+            contents: template_yaml.map_err(|d| vec![d])?,
         },
         crate::output::Artifact {
             file_name: "pipeline.yaml",
-            contents: workflow::render(&pipeline, &workflow),
+            contents: pipeline_yaml,
         },
     ];
     Ok(Synthesis {

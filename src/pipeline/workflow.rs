@@ -6,6 +6,8 @@
 //! assume a role, actions pinned to commit SHAs, no persisted checkout credentials, no `${{ }}`
 //! inside scripts (values reach scripts through `env:`), and one concurrency group per stage.
 
+use std::collections::HashMap;
+
 use crate::diag::Diagnostic;
 use crate::gha::{
     annotate, checkout, configure_aws_credentials, download_artifact, setup_sam, upload_artifact,
@@ -128,13 +130,16 @@ pub fn workflow(p: &Pipeline) -> Result<Workflow, Diagnostic> {
         w = w.job(&use_.job_id, delete_feature(p, &pins, use_)?);
     }
 
+    // The first role use of each job id, looked up once per stage.
+    let mut uses_by_job: HashMap<&str, &RoleUse> = HashMap::new();
+    for use_ in &p.role_uses {
+        uses_by_job.entry(&use_.job_id).or_insert(use_);
+    }
     let mut previous = job_ids::BUILD.to_owned();
     for (index, stage) in p.stages.iter().enumerate() {
         let id = job_ids::deploy(&stage.name);
-        let use_ = p
-            .role_uses
-            .iter()
-            .find(|u| u.job_id == id)
+        let use_ = *uses_by_job
+            .get(id.as_str())
             .ok_or_else(|| internal(format!("no role use for `{id}`")))?;
         let mut job = base_job(p, &format!("Deploy to {}", stage.name))
             .if_(on_branch.clone())
@@ -414,6 +419,31 @@ pub fn render(p: &Pipeline, workflow: &Workflow) -> String {
 /// Says why each job may request an OIDC token, next to the grant (zizmor's
 /// `undocumented-permissions`): reviewers should see it was intended.
 fn explain_permissions(rendered: &str) -> String {
+    const GRANT: &str = "id-token: write";
+    const WHY: &str = " # request an OIDC token to assume this stage's AWS role";
+    // The definition is per line (`explain_permissions_per_line` in the tests), which also
+    // turns `\r\n` into `\n` and ends the text with `\n`. The emitter writes neither `\r` nor
+    // a text without a final `\n`; for such text, the comment is inserted after each grant
+    // line and the rest is copied as it is, which is the same.
+    if rendered.contains('\r') || !rendered.ends_with('\n') {
+        return explain_permissions_per_line(rendered);
+    }
+    let mut out = String::with_capacity(rendered.len() + 1024);
+    let mut copied = 0;
+    for (at, _) in rendered.match_indices(GRANT) {
+        let start = rendered[..at].rfind('\n').map_or(0, |i| i + 1);
+        let end = at + GRANT.len();
+        if rendered[start..at].trim_start().is_empty() && rendered[end..].starts_with('\n') {
+            out.push_str(&rendered[copied..end]);
+            out.push_str(WHY);
+            copied = end;
+        }
+    }
+    out.push_str(&rendered[copied..]);
+    out
+}
+
+fn explain_permissions_per_line(rendered: &str) -> String {
     let mut out = String::with_capacity(rendered.len() + 1024);
     for line in rendered.lines() {
         out.push_str(line);
@@ -427,7 +457,24 @@ fn explain_permissions(rendered: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::glob_regex;
+    use super::{explain_permissions, explain_permissions_per_line, glob_regex};
+
+    #[test]
+    fn permission_comments_are_the_per_line_definition() {
+        for rendered in [
+            "",
+            "a:\n  id-token: write\n",
+            "id-token: write\n  id-token: write\nx: id-token: write\n  id-token: writes\n",
+            "  id-token: write \n\tid-token: write\nid-token: write",
+            "  id-token: write\r\n",
+        ] {
+            assert_eq!(
+                explain_permissions(rendered),
+                explain_permissions_per_line(rendered),
+                "{rendered:?}"
+            );
+        }
+    }
 
     #[test]
     fn github_globs_become_anchored_regexes() {

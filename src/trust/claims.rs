@@ -36,7 +36,7 @@ pub const STS_GITHUB_CLAIMS: [&str; 11] = [
 
 /// The condition key for a GitHub claim: `token.actions.githubusercontent.com:sub`.
 pub fn condition_key(claim: &str) -> String {
-    format!("{GITHUB_OIDC_HOST}:{claim}")
+    [GITHUB_OIDC_HOST, ":", claim].concat()
 }
 
 /// The claims of the jobs that use a role, as patterns: exact values, or globs where `*`

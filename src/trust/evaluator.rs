@@ -18,6 +18,8 @@
 //! `${*}`, `${?}`, `${$}`; a `Bool`/`Null` value other than `true`/`false`; a multivalued request
 //! key under an operator without a set qualifier — is an [`EvalError`], never a silent answer.
 
+use std::cell::OnceCell;
+
 use indexmap::IndexMap;
 
 use crate::cfn::{Effect, ResolvedPrincipal, ResolvedStatement};
@@ -278,77 +280,340 @@ pub fn evaluate(
     statements: &[PolicyStatement],
     request: &Request,
 ) -> Result<Evaluation, EvalError> {
-    let mut traces = Vec::with_capacity(statements.len());
-    for (index, statement) in statements.iter().enumerate() {
-        traces.push(trace(index, statement, request)?);
-    }
-    let first = |effect: Effect| {
-        traces
-            .iter()
-            .find(|t| t.applies && t.effect == effect)
-            .map(|t| t.index)
-    };
-    let (decision, deciding) = match (first(Effect::Deny), first(Effect::Allow)) {
-        (Some(deny), _) => (Decision::ExplicitDeny, Some(deny)),
-        (None, Some(allow)) => (Decision::Allow, Some(allow)),
-        (None, None) => (Decision::ImplicitDeny, None),
-    };
-    Ok(Evaluation {
-        decision,
-        deciding,
-        statements: traces,
-    })
+    Policy::new(statements).evaluate(request)
 }
 
-fn trace(
-    index: usize,
-    s: &PolicyStatement,
-    request: &Request,
-) -> Result<StatementTrace, EvalError> {
-    // Compile and check every condition even after a miss, so a bad operator is always reported.
-    let mut condition_miss = None;
-    for condition in &s.conditions {
-        let miss = Compiled::new(index, condition)?.check(index, request)?;
-        if condition_miss.is_none() {
-            condition_miss = miss.map(|why| {
-                format!(
-                    "condition `{}` on `{}` does not match: {why}",
-                    condition.operator, condition.key
-                )
-            });
+/// A policy compiled once for many requests: operators parsed, values and actions turned into
+/// patterns. [`Policy::evaluate`] answers exactly as [`evaluate`] does, errors included (a
+/// condition that cannot be compiled is reported when a request reaches it, in policy order);
+/// [`Policy::decision`] gives the same decision without building the explanation.
+pub struct Policy<'p> {
+    statements: Vec<CompiledStatement<'p>>,
+    /// Whether a condition cannot be compiled (an error whenever a request reaches it).
+    has_errors: bool,
+}
+
+struct CompiledStatement<'p> {
+    source: &'p PolicyStatement,
+    conditions: Vec<Result<Compiled<'p>, EvalError>>,
+    /// Action patterns, case-folded, with the text of those without wildcards.
+    actions: Vec<(Vec<Tok>, Option<String>)>,
+}
+
+/// Why a statement does not apply; turned into text only for a trace.
+enum Miss<'s, 'r> {
+    Principal,
+    Action,
+    Condition(&'s Compiled<'s>, ConditionMiss<'r>),
+}
+
+/// Why a condition does not hold, borrowing from the request.
+enum ConditionMiss<'r> {
+    /// The key is not in the request.
+    Absent,
+    /// The key is in the request (`Null: true`).
+    Present,
+    /// This value fails the condition.
+    Value(&'r str),
+    /// `ForAnyValue:` and none of these values passes.
+    NoValueMatches(&'r [String]),
+}
+
+impl<'p> Policy<'p> {
+    /// Compiles `statements`; never fails (see [`Policy`] for when errors surface).
+    pub fn new(statements: &'p [PolicyStatement]) -> Policy<'p> {
+        let statements: Vec<CompiledStatement<'p>> = statements
+            .iter()
+            .enumerate()
+            .map(|(index, source)| CompiledStatement {
+                source,
+                conditions: source
+                    .conditions
+                    .iter()
+                    .map(|condition| Compiled::new(index, condition))
+                    .collect(),
+                actions: source
+                    .actions
+                    .iter()
+                    .map(|a| {
+                        let pattern = action_pattern(a);
+                        let literal = literal(&pattern);
+                        (pattern, literal)
+                    })
+                    .collect(),
+            })
+            .collect();
+        let has_errors = statements
+            .iter()
+            .any(|s| s.conditions.iter().any(Result::is_err));
+        Policy {
+            statements,
+            has_errors,
         }
     }
-    let principal_miss = match &s.principal {
-        PrincipalMatch::Any => None,
-        PrincipalMatch::Federated(arns) if arns.contains(&request.federated_principal) => None,
-        PrincipalMatch::Federated(arns) => Some(format!(
-            "principal is {}, not `{}`",
-            ticked(arns),
-            request.federated_principal
-        )),
-        PrincipalMatch::Other => {
-            Some("principal is not `*` or a federated identity provider".to_owned())
+
+    /// The decision with a trace of every statement, as [`evaluate`].
+    pub fn evaluate(&self, request: &Request) -> Result<Evaluation, EvalError> {
+        let action = OnceCell::new();
+        let mut traces = Vec::with_capacity(self.statements.len());
+        for (index, statement) in self.statements.iter().enumerate() {
+            let miss = statement.miss(index, request, &action, true)?;
+            let s = statement.source;
+            traces.push(StatementTrace {
+                index,
+                sid: s.sid.clone(),
+                effect: s.effect,
+                applies: miss.is_none(),
+                reason: match miss {
+                    Some(miss) => miss.describe(s, request),
+                    None if s.conditions.is_empty() => {
+                        "principal and action match and there are no conditions".to_owned()
+                    }
+                    None => "all conditions match".to_owned(),
+                },
+            });
         }
-    };
-    let action = request.action.to_lowercase();
-    let action_miss = (!s.actions.iter().any(|a| glob(&action_pattern(a), &action))).then(|| {
-        format!(
-            "action `{}` is not in {}",
-            request.action,
-            ticked(&s.actions)
-        )
-    });
-    let miss = principal_miss.or(action_miss).or(condition_miss);
-    Ok(StatementTrace {
-        index,
-        sid: s.sid.clone(),
-        effect: s.effect,
-        applies: miss.is_none(),
-        reason: miss.unwrap_or_else(|| match s.conditions.len() {
-            0 => "principal and action match and there are no conditions".to_owned(),
-            _ => "all conditions match".to_owned(),
-        }),
-    })
+        let first = |effect: Effect| {
+            traces
+                .iter()
+                .find(|t| t.applies && t.effect == effect)
+                .map(|t| t.index)
+        };
+        let (decision, deciding) = match (first(Effect::Deny), first(Effect::Allow)) {
+            (Some(deny), _) => (Decision::ExplicitDeny, Some(deny)),
+            (None, Some(allow)) => (Decision::Allow, Some(allow)),
+            (None, None) => (Decision::ImplicitDeny, None),
+        };
+        Ok(Evaluation {
+            decision,
+            deciding,
+            statements: traces,
+        })
+    }
+
+    /// Only the decision of [`Policy::evaluate`] (same errors), without allocating a trace.
+    pub fn decision(&self, request: &Request) -> Result<Decision, EvalError> {
+        let action = OnceCell::new();
+        // Checking a compiled condition fails only on a key with several values; without such
+        // a key and without a condition that failed to compile, no condition can fail, so a
+        // statement's first condition that does not hold decides, and the rest can be skipped.
+        let exhaustive = self.has_errors || request.context.values().any(|v| v.len() > 1);
+        let (mut allow, mut deny) = (false, false);
+        for (index, statement) in self.statements.iter().enumerate() {
+            if statement
+                .miss(index, request, &action, exhaustive)?
+                .is_none()
+            {
+                match statement.source.effect {
+                    Effect::Allow => allow = true,
+                    Effect::Deny => deny = true,
+                }
+            }
+        }
+        Ok(combine(allow, deny))
+    }
+
+    /// The decision for each item of `items` on `request` with each of `keys` set to the item's
+    /// value for it (`context.insert(key, vec![value])`): the same answers and errors as
+    /// [`Policy::decision`] on each such request. For a family of requests that differ in a
+    /// claim or two (a job in each of many environments): when `keys` are in the request and
+    /// no condition can fail (see [`Policy::decision`]), each statement's principal, action and
+    /// conditions on other keys are checked once, and per item only the conditions that read
+    /// one of `keys`.
+    pub fn decide_each<'i, const N: usize>(
+        &self,
+        request: &Request,
+        keys: [&str; N],
+        items: impl IntoIterator<Item = [&'i str; N]>,
+    ) -> Result<Vec<Decision>, EvalError> {
+        let positions = keys.map(|key| request.context.get_index_of(key));
+        let shared = !self.has_errors
+            && request.context.values().all(|v| v.len() <= 1)
+            && positions.iter().all(Option::is_some);
+        if !shared {
+            let mut varied = request.clone();
+            return items
+                .into_iter()
+                .map(|item| {
+                    for (key, value) in keys.iter().zip(item) {
+                        varied
+                            .context
+                            .insert((*key).to_owned(), vec![value.to_owned()]);
+                    }
+                    self.decision(&varied)
+                })
+                .collect();
+        }
+        // The statements that apply to every item whose values satisfy `varying` (conditions,
+        // each with the index in `keys` of the key it reads); the others apply to no item.
+        let action = OnceCell::new();
+        let mut live: Vec<(Effect, Vec<(&Compiled<'_>, usize)>)> = Vec::new();
+        for (index, statement) in self.statements.iter().enumerate() {
+            let mut varying = Vec::new();
+            let mut applies =
+                statement.principal_matches(request) && statement.action_matches(request, &action);
+            for compiled in &statement.conditions {
+                let compiled = compiled.as_ref().map_err(Clone::clone)?;
+                let read = lookup_index(&request.context, &compiled.condition.key);
+                match positions.iter().position(|&at| at.is_some() && at == read) {
+                    Some(slot) => varying.push((compiled, slot)),
+                    None => applies = applies && compiled.check(index, request)?.is_none(),
+                }
+            }
+            if applies {
+                live.push((statement.source.effect, varying));
+            }
+        }
+        Ok(items
+            .into_iter()
+            .map(|item| {
+                let (mut allow, mut deny) = (false, false);
+                for (effect, varying) in &live {
+                    let decided = match effect {
+                        Effect::Allow => &mut allow,
+                        Effect::Deny => &mut deny,
+                    };
+                    if !*decided && varying.iter().all(|(c, slot)| c.holds_for(item[*slot])) {
+                        *decided = true;
+                    }
+                }
+                combine(allow, deny)
+            })
+            .collect())
+    }
+}
+
+/// An applicable `Deny` wins; else an applicable `Allow`; else nothing allows.
+fn combine(allow: bool, deny: bool) -> Decision {
+    if deny {
+        Decision::ExplicitDeny
+    } else if allow {
+        Decision::Allow
+    } else {
+        Decision::ImplicitDeny
+    }
+}
+
+/// A request's action, lower-cased once for matching against the case-folded action patterns.
+/// Actions are short ASCII words (`sts:AssumeRoleWithWebIdentity`), folded without allocating.
+enum Action {
+    /// An ASCII action of at most [`Action::INLINE`] bytes, lower-cased; `len` bytes are used.
+    Inline {
+        bytes: [u8; Action::INLINE],
+        len: usize,
+    },
+    Folded(String),
+}
+
+impl Action {
+    const INLINE: usize = 64;
+
+    fn new(text: &str) -> Self {
+        if text.is_ascii() && text.len() <= Self::INLINE {
+            let mut bytes = [0; Self::INLINE];
+            bytes[..text.len()].copy_from_slice(text.as_bytes());
+            bytes.make_ascii_lowercase();
+            // For ASCII, `to_lowercase` is `to_ascii_lowercase`.
+            Action::Inline {
+                bytes,
+                len: text.len(),
+            }
+        } else {
+            Action::Folded(text.to_lowercase())
+        }
+    }
+
+    fn as_str(&self) -> &str {
+        match self {
+            // Lower-cased ASCII is ASCII, hence UTF-8.
+            Action::Inline { bytes, len } => std::str::from_utf8(&bytes[..*len]).unwrap_or(""),
+            Action::Folded(text) => text,
+        }
+    }
+
+    /// Whether the action matches `pattern` (folded), whose text is `literal` if it has no
+    /// wildcards.
+    fn matches(&self, pattern: &[Tok], literal: &Option<String>) -> bool {
+        match literal {
+            Some(literal) => literal == self.as_str(),
+            None => glob(pattern, self.as_str()),
+        }
+    }
+}
+
+impl CompiledStatement<'_> {
+    fn principal_matches(&self, request: &Request) -> bool {
+        match &self.source.principal {
+            PrincipalMatch::Any => true,
+            PrincipalMatch::Federated(arns) => arns.contains(&request.federated_principal),
+            PrincipalMatch::Other => false,
+        }
+    }
+
+    /// `action` is the request's, folded when first needed.
+    fn action_matches(&self, request: &Request, action: &OnceCell<Action>) -> bool {
+        let action = action.get_or_init(|| Action::new(&request.action));
+        self.actions
+            .iter()
+            .any(|(pattern, literal)| action.matches(pattern, literal))
+    }
+
+    /// `None` when the statement applies to the request, else why not: the principal, else the
+    /// action, else the first condition. `action` is the request's, folded when first needed.
+    fn miss<'s, 'r>(
+        &'s self,
+        index: usize,
+        request: &'r Request,
+        action: &OnceCell<Action>,
+        exhaustive: bool,
+    ) -> Result<Option<Miss<'s, 'r>>, EvalError> {
+        // Check every condition even after a miss, so a bad operator is always reported
+        // (`exhaustive`: see `Policy::decision` for when the rest cannot fail).
+        let mut condition_miss = None;
+        for compiled in &self.conditions {
+            let compiled = compiled.as_ref().map_err(Clone::clone)?;
+            let miss = compiled.check(index, request)?;
+            if condition_miss.is_none() {
+                condition_miss = miss.map(|miss| Miss::Condition(compiled, miss));
+                if condition_miss.is_some() && !exhaustive {
+                    return Ok(condition_miss);
+                }
+            }
+        }
+        if !self.principal_matches(request) {
+            return Ok(Some(Miss::Principal));
+        }
+        if !self.action_matches(request, action) {
+            return Ok(Some(Miss::Action));
+        }
+        Ok(condition_miss)
+    }
+}
+
+impl Miss<'_, '_> {
+    fn describe(&self, s: &PolicyStatement, request: &Request) -> String {
+        match self {
+            Miss::Principal => match &s.principal {
+                PrincipalMatch::Federated(arns) => format!(
+                    "principal is {}, not `{}`",
+                    ticked(arns),
+                    request.federated_principal
+                ),
+                _ => "principal is not `*` or a federated identity provider".to_owned(),
+            },
+            Miss::Action => format!(
+                "action `{}` is not in {}",
+                request.action,
+                ticked(&s.actions)
+            ),
+            Miss::Condition(compiled, why) => format!(
+                "condition `{}` on `{}` does not match: {}",
+                compiled.condition.operator,
+                compiled.condition.key,
+                compiled.describe(why)
+            ),
+        }
+    }
 }
 
 /// One pattern element: a literal character, `*` (any run, even empty) or `?` (one character).
@@ -384,6 +649,9 @@ struct Compiled<'a> {
     negated: bool,
     if_exists: bool,
     patterns: Vec<Vec<Tok>>,
+    /// For each pattern without wildcards, its text: matching it is string equality (not for
+    /// `Arn*`, which also compares the parts' count).
+    literals: Vec<Option<String>>,
 }
 
 impl<'a> Compiled<'a> {
@@ -443,6 +711,10 @@ impl<'a> Compiled<'a> {
                 tokens
             });
         }
+        let literals = patterns
+            .iter()
+            .map(|tokens| literal(tokens).filter(|_| kind != Kind::Arn))
+            .collect();
         Ok(Compiled {
             condition,
             set,
@@ -450,11 +722,16 @@ impl<'a> Compiled<'a> {
             negated,
             if_exists,
             patterns,
+            literals,
         })
     }
 
     /// `None` when the condition holds, else why not.
-    fn check(&self, statement: usize, request: &Request) -> Result<Option<String>, EvalError> {
+    fn check<'r>(
+        &self,
+        statement: usize,
+        request: &'r Request,
+    ) -> Result<Option<ConditionMiss<'r>>, EvalError> {
         let key = &self.condition.key;
         let values = lookup(&request.context, key);
         if self.kind == Kind::Null {
@@ -467,8 +744,8 @@ impl<'a> Compiled<'a> {
                 .any(|v| v.eq_ignore_ascii_case("true") == absent);
             return Ok(match (holds, absent) {
                 (true, _) => None,
-                (false, true) => Some(format!("`{key}` is not in the request")),
-                (false, false) => Some(format!("`{key}` is in the request")),
+                (false, true) => Some(ConditionMiss::Absent),
+                (false, false) => Some(ConditionMiss::Present),
             });
         }
         if values.is_empty() {
@@ -481,11 +758,11 @@ impl<'a> Compiled<'a> {
                     SetOp::ForAnyValue => false,
                     SetOp::Single => self.negated,
                 };
-            return Ok((!holds).then(|| format!("`{key}` is not in the request")));
+            return Ok((!holds).then_some(ConditionMiss::Absent));
         }
         let passes = |v: &String| self.first_match(v).is_some() != self.negated;
         Ok(match (self.set, values) {
-            (SetOp::Single, [value]) => (!passes(value)).then(|| self.miss(value)),
+            (SetOp::Single, [value]) => (!passes(value)).then_some(ConditionMiss::Value(value)),
             (SetOp::Single, _) => {
                 // AWS gives no precise rule for this; our OIDC claims are single-valued.
                 return Err(EvalError {
@@ -497,25 +774,60 @@ impl<'a> Compiled<'a> {
                     },
                 });
             }
-            (SetOp::ForAllValues, _) => values.iter().find(|v| !passes(v)).map(|v| self.miss(v)),
-            (SetOp::ForAnyValue, _) => (!values.iter().any(passes)).then(|| {
+            (SetOp::ForAllValues, _) => values
+                .iter()
+                .find(|v| !passes(v))
+                .map(|v| ConditionMiss::Value(v)),
+            (SetOp::ForAnyValue, _) => {
+                (!values.iter().any(passes)).then_some(ConditionMiss::NoValueMatches(values))
+            }
+        })
+    }
+
+    /// Whether the condition holds when its key has exactly the one value `value` (what
+    /// [`Compiled::check`] says then, without the request).
+    fn holds_for(&self, value: &str) -> bool {
+        if self.kind == Kind::Null {
+            // The key is present: `Null: false` holds.
+            return self
+                .condition
+                .values
+                .iter()
+                .any(|v| !v.eq_ignore_ascii_case("true"));
+        }
+        // One present value: every set qualifier reduces to whether it passes.
+        self.first_match(value).is_some() != self.negated
+    }
+
+    /// The text of a miss found by [`Compiled::check`].
+    fn describe(&self, miss: &ConditionMiss<'_>) -> String {
+        let key = &self.condition.key;
+        match miss {
+            ConditionMiss::Absent => format!("`{key}` is not in the request"),
+            ConditionMiss::Present => format!("`{key}` is in the request"),
+            ConditionMiss::Value(value) => self.miss(value),
+            ConditionMiss::NoValueMatches(values) => {
                 let misses: Vec<String> = values.iter().map(|v| self.miss(v)).collect();
                 format!("no value matches: {}", misses.join("; "))
-            }),
-        })
+            }
+        }
     }
 
     /// The index of the first condition value that `value` matches (ignoring negation).
     fn first_match(&self, value: &str) -> Option<usize> {
+        let folded;
         let value = if self.kind.folds_case() {
-            value.to_lowercase()
+            folded = value.to_lowercase();
+            folded.as_str()
         } else {
-            value.to_owned()
+            value
         };
-        self.patterns.iter().position(|p| match self.kind {
-            Kind::Arn => arn_match(p, &value),
-            _ => glob(p, &value),
-        })
+        let matches = |(p, literal): (&Vec<Tok>, &Option<String>)| match (self.kind, literal) {
+            (_, Some(literal)) => literal == value,
+            (Kind::Arn, None) => arn_match(p, value),
+            (_, None) => glob(p, value),
+        };
+        self.patterns.iter().zip(&self.literals).position(matches)
     }
 
     /// Why `value` fails this condition.
@@ -541,10 +853,21 @@ impl Kind {
 
 /// The values of `key`, comparing key names case-insensitively; empty when absent.
 fn lookup<'r>(context: &'r IndexMap<String, Vec<String>>, key: &str) -> &'r [String] {
-    context
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case(key))
+    lookup_index(context, key)
+        .and_then(|at| context.get_index(at))
         .map_or(&[], |(_, values)| values.as_slice())
+}
+
+/// The position of the entry [`lookup`] reads for `key`: the first whose name is `key` in any
+/// ASCII case.
+fn lookup_index(context: &IndexMap<String, Vec<String>>, key: &str) -> Option<usize> {
+    // Keys share long prefixes (`token.actions.githubusercontent.com:`): the last byte tells
+    // most apart.
+    let last = |k: &str| k.bytes().last().map(|b| b.to_ascii_lowercase());
+    let same = |k: &str| {
+        k.len() == key.len() && last(k) == last(key) && (k == key || k.eq_ignore_ascii_case(key))
+    };
+    context.keys().position(|k| same(k))
 }
 
 /// Compiles a condition value. `${*}`, `${?}` and `${$}` stand for a literal `*`, `?` and `$`
@@ -577,6 +900,17 @@ fn compile(value: &str, wildcards: bool) -> Result<Vec<Tok>, String> {
     }
 }
 
+/// The text a pattern without wildcards matches (it matches nothing else).
+fn literal(tokens: &[Tok]) -> Option<String> {
+    tokens
+        .iter()
+        .map(|t| match t {
+            Tok::Lit(c) => Some(*c),
+            _ => None,
+        })
+        .collect()
+}
+
 fn fold(tokens: &[Tok]) -> Vec<Tok> {
     let mut out = Vec::with_capacity(tokens.len());
     for &t in tokens {
@@ -602,23 +936,28 @@ fn action_pattern(action: &str) -> Vec<Tok> {
 }
 
 /// Whether `text` matches `pattern` entirely: greedy, backtracking only to the last `*`, so
-/// O(pattern × text) at worst and no recursion.
+/// O(pattern × text) at worst, no recursion and no allocation. `t` and the star's text position
+/// are byte offsets at character boundaries.
 fn glob(pattern: &[Tok], text: &str) -> bool {
-    let text: Vec<char> = text.chars().collect();
     let (mut p, mut t) = (0, 0);
     let mut star: Option<(usize, usize)> = None;
-    while let Some(&c) = text.get(t) {
+    while let Some(c) = text[t..].chars().next() {
         match pattern.get(p) {
             Some(Tok::Any) => {
                 star = Some((p, t));
                 p += 1;
             }
-            Some(Tok::One) => (p, t) = (p + 1, t + 1),
-            Some(Tok::Lit(l)) if *l == c => (p, t) = (p + 1, t + 1),
+            Some(Tok::One) => (p, t) = (p + 1, t + c.len_utf8()),
+            Some(Tok::Lit(l)) if *l == c => (p, t) = (p + 1, t + c.len_utf8()),
             _ => match star {
                 Some((sp, st)) => {
-                    star = Some((sp, st + 1));
-                    (p, t) = (sp + 1, st + 1);
+                    // The star takes one more character (there is one: `st < t`).
+                    let Some(taken) = text[st..].chars().next() else {
+                        return false;
+                    };
+                    let st = st + taken.len_utf8();
+                    star = Some((sp, st));
+                    (p, t) = (sp + 1, st);
                 }
                 None => return false,
             },
@@ -1068,6 +1407,94 @@ mod tests {
             prop_assert!(!matching || alone == Decision::Allow);
             let expected = if alone == Decision::Allow { Decision::ExplicitDeny } else { Decision::ImplicitDeny };
             prop_assert_eq!(both, expected);
+        }
+
+        // The glob matcher agrees with a plain character-by-character backtracking reference,
+        // on non-ASCII text too (it walks byte offsets).
+        #[test]
+        fn glob_agrees_with_a_reference_matcher(
+            pattern in "[ab*?é]{0,8}",
+            text in "[abé]{0,10}",
+        ) {
+            fn reference(p: &[Tok], t: &[char]) -> bool {
+                match (p.first(), t.first()) {
+                    (None, _) => t.is_empty(),
+                    (Some(Tok::Any), _) => reference(&p[1..], t) || (!t.is_empty() && reference(p, &t[1..])),
+                    (Some(Tok::One), Some(_)) => reference(&p[1..], &t[1..]),
+                    (Some(Tok::Lit(l)), Some(c)) => l == c && reference(&p[1..], &t[1..]),
+                    (Some(_), None) => false,
+                }
+            }
+            let tokens = compile(&pattern, true).unwrap();
+            let chars: Vec<char> = text.chars().collect();
+            prop_assert_eq!(glob(&tokens, &text), reference(&tokens, &chars));
+        }
+
+        // Action matching is glob matching after Unicode lower-casing both sides, whatever the
+        // shortcuts taken for ASCII and for patterns without wildcards.
+        #[test]
+        fn action_matching_folds_case(
+            pattern in "[aAkK:*?\u{212A}\u{130}]{0,6}",
+            action in "[aAkKi:\u{212A}\u{130}\u{307}]{0,6}",
+        ) {
+            let folded = action_pattern(&pattern);
+            let expected = glob(&folded, &action.to_lowercase());
+            prop_assert_eq!(Action::new(&action).matches(&folded, &literal(&folded)), expected);
+        }
+
+        // A compiled policy's decision is the decision of the full evaluation, errors included.
+        #[test]
+        fn policy_decision_agrees_with_evaluate(
+            ops in prop::collection::vec(prop::sample::select(&["StringEquals", "StringNotLike", "StringLike", "ForAnyValue:StringLike", "ForAllValues:StringEquals", "StringEqualsIfExists", "Null", "NumericEquals"][..]), 0..4),
+            values in prop::collection::vec("[ab*]{0,3}|true", 1..3),
+            claims in prop::collection::vec("[ab]{0,3}", 0..3),
+            deny: bool,
+        ) {
+            let conditions = ops.iter().map(|op| cond(op, SUB, &values.iter().map(String::as_str).collect::<Vec<_>>())).collect();
+            let first = statement(Effect::Allow, conditions);
+            let second = PolicyStatement { effect: if deny { Effect::Deny } else { Effect::Allow }, conditions: vec![cond("StringLike", SUB, &["a*"])], ..first.clone() };
+            let policy = [first, second];
+            let request = claims.iter().fold(Request::web_identity(PROVIDER), |r, v| r.claim(SUB, v.as_str()));
+            let full = evaluate(&policy, &request).map(|e| e.decision);
+            prop_assert_eq!(Policy::new(&policy).decision(&request), full);
+        }
+
+        // Deciding a family of requests at once answers as deciding each request, including
+        // when a varied key is absent or multivalued, or another entry differs only in case.
+        #[test]
+        fn decide_each_agrees_with_decision(
+            conditions in prop::collection::vec((
+                prop::sample::select(&["StringEquals", "StringNotLike", "StringLike", "ForAnyValue:StringLike", "ForAllValues:StringEquals", "StringEqualsIfExists", "Null", "NumericEquals"][..]),
+                prop::sample::select(&[SUB, AUD, "k", "K"][..]),
+                "[ab*]{0,2}|true|false",
+            ), 0..6),
+            deny: bool,
+            subs in prop::collection::vec("[ab]{0,2}", 0..3),
+            other in prop::option::of(("k|K", "[ab]{0,2}")),
+            vary_aud: bool,
+            items in prop::collection::vec(("[ab]{0,2}", "[ab]{0,2}"), 0..5),
+        ) {
+            let conditions: Vec<Condition> = conditions.iter().map(|(op, key, value)| cond(op, key, &[value])).collect();
+            let (first, second) = conditions.split_at(conditions.len() / 2);
+            let policy = [
+                statement(Effect::Allow, first.to_vec()),
+                statement(if deny { Effect::Deny } else { Effect::Allow }, second.to_vec()),
+            ];
+            let mut request = subs.iter().fold(Request::web_identity(PROVIDER).claim(AUD, "a"), |r, v| r.claim(SUB, v.as_str()));
+            if let Some((key, value)) = &other {
+                request = request.claim(key.as_str(), value.as_str());
+            }
+            let keys = [SUB, if vary_aud { AUD } else { "k" }];
+            let compiled = Policy::new(&policy);
+            let each = compiled.decide_each(&request, keys, items.iter().map(|(a, b)| [a.as_str(), b.as_str()]));
+            let one_by_one: Result<Vec<Decision>, EvalError> = items.iter().map(|(a, b)| {
+                let mut varied = request.clone();
+                for (key, value) in keys.iter().zip([a, b]) {
+                    varied.context.insert((*key).to_owned(), vec![value.clone()]);
+                }
+                compiled.decision(&varied)
+            }).collect();
+            prop_assert_eq!(each, one_by_one);
         }
 
         // ForAllValues is vacuously true on an absent key; ForAnyValue is false.

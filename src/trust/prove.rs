@@ -10,11 +10,13 @@
 //!
 //! Any failure is a synth error naming the job, the stage, the role and the claims.
 
+use std::collections::{HashMap, HashSet};
+
 use indexmap::IndexMap;
 use serde::Serialize;
 
 use super::claims::{condition_key, patterns, sample_claims, Claims, STS_GITHUB_CLAIMS};
-use super::evaluator::{evaluate, Evaluation, PolicyStatement, Request};
+use super::evaluator::{Decision, EvalError, Evaluation, Policy, PolicyStatement, Request};
 use crate::cfn::{Effect, ResourceProperties, Template};
 use crate::cfn::{PseudoValues, ResolvedPrincipal, ResolvedStatement, Resolver};
 use crate::config::validate::glob_matches;
@@ -114,11 +116,12 @@ pub fn trust_statements(
 /// The STS request a token with `claims` makes against `provider`. Only claims STS exposes as
 /// condition keys are visible to the policy, as in AWS.
 pub fn request(provider: &str, claims: &Claims) -> Request {
-    let context = claims
-        .iter()
-        .filter(|(claim, _)| STS_GITHUB_CLAIMS.contains(&claim.as_str()))
-        .map(|(claim, value)| (condition_key(claim), vec![value.clone()]))
-        .collect();
+    let mut context = IndexMap::with_capacity(claims.len());
+    for (claim, value) in claims {
+        if STS_GITHUB_CLAIMS.contains(&claim.as_str()) {
+            context.insert(condition_key(claim), vec![value.clone()]);
+        }
+    }
     Request {
         action: ASSUME.to_owned(),
         federated_principal: provider.to_owned(),
@@ -126,12 +129,19 @@ pub fn request(provider: &str, claims: &Claims) -> Request {
     }
 }
 
+/// Whether `policy` admits a token with `claims`; the full evaluation, to explain, only when it
+/// does not say `expected` (the usual answer is computed without building explanations).
 fn evaluate_claims(
-    statements: &[PolicyStatement],
+    policy: &Policy<'_>,
     provider: &str,
     claims: &Claims,
-) -> Result<Evaluation, String> {
-    evaluate(statements, &request(provider, claims)).map_err(|e| e.to_string())
+    expected: Decision,
+) -> Result<Result<(), Evaluation>, EvalError> {
+    let request = request(provider, claims);
+    if policy.decision(&request)? == expected {
+        return Ok(Ok(()));
+    }
+    policy.evaluate(&request).map(Err)
 }
 
 fn show(claims: &Claims) -> String {
@@ -142,12 +152,68 @@ fn show(claims: &Claims) -> String {
         .join(", ")
 }
 
+/// What the proofs of all stages look up, computed once so that proving N stages stays linear
+/// in N ([`Pipeline::role_uses_of`] scans every job, and the warnings compare stages pairwise).
+struct Jobs<'p> {
+    /// The jobs that assume each stage's role, in workflow order.
+    of_stage: Vec<Vec<&'p RoleUse>>,
+    /// Each exact (non-glob) OIDC subject → the stages with a job that presents it, ascending.
+    stages_by_subject: HashMap<String, Vec<usize>>,
+    /// The stages' environments and one no stage has, each once, for hostile claims, with the
+    /// OIDC subject of a job in each and what the denied claim set is called.
+    environments: Vec<(&'p str, String, String)>,
+}
+
+impl<'p> Jobs<'p> {
+    fn new(p: &'p Pipeline) -> Self {
+        let mut seen = HashSet::new();
+        let environments = p
+            .stages
+            .iter()
+            .filter_map(|s| s.environment.as_deref())
+            .chain(["attacker-environment"])
+            .filter(|e| seen.insert(*e))
+            .map(|e| {
+                let subject = format!("{}:environment:{e}", p.repository.subject_prefix());
+                (e, subject, format!("a job in environment `{e}`"))
+            })
+            .collect();
+        let of_stage = p.role_uses_by_stage();
+        let mut stages_by_subject: HashMap<String, Vec<usize>> = HashMap::new();
+        for use_ in of_stage.iter().flatten() {
+            if !use_.runs_on_ref.is_glob() {
+                stages_by_subject
+                    .entry(patterns(p, use_).sub)
+                    .or_default()
+                    .push(use_.stage);
+            }
+        }
+        for stages in stages_by_subject.values_mut() {
+            stages.sort_unstable();
+            stages.dedup();
+        }
+        Self {
+            of_stage,
+            stages_by_subject,
+            environments,
+        }
+    }
+}
+
 /// Proves the trust contract for every stage; returns the trust map or every violation.
 pub fn prove(p: &Pipeline, template: &Template) -> Result<TrustMap, Vec<Diagnostic>> {
+    let jobs = Jobs::new(p);
+    let inputs: Vec<HostileInputs> = (0..p.stages.len())
+        .map(|index| hostile_inputs(p, &jobs, index))
+        .collect();
+    let mut reuse = Reuse::default();
+    for stage_inputs in &inputs {
+        *reuse.left.entry(stage_inputs).or_default() += 1;
+    }
     let mut problems = Vec::new();
     let mut stages = Vec::new();
-    for index in 0..p.stages.len() {
-        match prove_stage(p, template, index) {
+    for (index, stage_inputs) in inputs.iter().enumerate() {
+        match prove_stage(p, template, &jobs, (stage_inputs, &mut reuse), index) {
             Ok(stage) => stages.push(stage),
             Err(mut found) => problems.append(&mut found),
         }
@@ -164,9 +230,46 @@ pub fn prove(p: &Pipeline, template: &Template) -> Result<TrustMap, Vec<Diagnost
     }
 }
 
-fn prove_stage(
+/// What [`hostile`] builds a stage's hostile claim sets from: the deploy job's claims, whether
+/// the stage is not the first, and its environment.
+type HostileInputs = (Vec<(String, String)>, bool, Option<String>);
+
+fn hostile_inputs(p: &Pipeline, jobs: &Jobs<'_>, index: usize) -> HostileInputs {
+    let stage = &p.stages[index];
+    let deploy_job = crate::pipeline::job_ids::deploy(&stage.name);
+    let deploy = jobs.of_stage[index]
+        .iter()
+        .find(|u| u.job_id == deploy_job)
+        .map(|u| sample_claims(p, u))
+        .unwrap_or_default();
+    (
+        deploy.into_iter().collect(),
+        index > 0,
+        stage.environment.clone(),
+    )
+}
+
+/// Stages with the same [`HostileInputs`] are tried with the same hostile claim sets, built
+/// once (with many stages, most agree: all those without an environment). `sets` keeps them,
+/// with their requests (the provider is set per stage), while `left` says a later stage will
+/// use them.
+#[derive(Default)]
+struct Reuse<'i> {
+    left: HashMap<&'i HostileInputs, usize>,
+    sets: HashMap<&'i HostileInputs, Vec<Prepared>>,
+}
+
+/// A [`Hostile`] with its request.
+enum Prepared {
+    One(String, Claims, Request),
+    InEnvironments(Claims, Vec<usize>, Request),
+}
+
+fn prove_stage<'i>(
     p: &Pipeline,
     template: &Template,
+    all_jobs: &Jobs<'_>,
+    (inputs, reuse): (&'i HostileInputs, &mut Reuse<'i>),
     index: usize,
 ) -> Result<StageTrust, Vec<Diagnostic>> {
     let plan = &p.stages[index];
@@ -181,61 +284,162 @@ fn prove_stage(
     })?;
     let mut problems = shape_problems(index, role, &resolved);
     let statements: Vec<PolicyStatement> = resolved.iter().map(PolicyStatement::from).collect();
+    let policy = Policy::new(&statements);
+    let cannot_evaluate = |e: EvalError| {
+        violation(
+            index,
+            format!("cannot evaluate the trust policy of `{role}`: {e}"),
+            "this is a bug in sampipe; please report it",
+        )
+    };
 
     // 1. Every job that assumes the role is admitted.
+    let uses = &all_jobs.of_stage[index];
+    let bases: Vec<Claims> = uses.iter().map(|u| sample_claims(p, u)).collect();
+    let samples: Vec<Vec<Claims>> = uses
+        .iter()
+        .zip(&bases)
+        .map(|(u, base)| job_samples(p, u, base))
+        .collect();
     let mut jobs = Vec::new();
-    for use_ in p.role_uses_of(index) {
-        for claims in job_samples(p, use_) {
-            match evaluate_claims(&statements, provider, &claims) {
-                Ok(evaluation) if evaluation.allowed() => {}
-                Ok(evaluation) => problems.push(violation(
+    for ((use_, base), samples) in uses.iter().zip(&bases).zip(&samples) {
+        for claims in samples {
+            match evaluate_claims(&policy, provider, claims, Decision::Allow) {
+                Ok(Ok(())) => {}
+                Ok(Err(evaluation)) => problems.push(violation(
                     index,
                     format!(
                         "job `{}` cannot assume role `{role}` of stage `{}`: {}; claims: {}",
                         use_.job_id,
                         plan.name,
                         evaluation.explain(),
-                        show(&claims)
+                        show(claims)
                     ),
                     "this is a bug in sampipe: the workflow and the trust policy disagree; please report it",
                 )),
-                Err(e) => problems.push(violation(index, format!("cannot evaluate the trust policy of `{role}`: {e}"), "this is a bug in sampipe; please report it")),
+                Err(e) => problems.push(cannot_evaluate(e)),
             }
         }
         jobs.push(JobClaims {
             job: use_.job_id.clone(),
             purpose: use_.purpose.to_owned(),
             trigger: trigger(use_),
-            claims: sample_claims(p, use_),
+            claims: base.clone(),
         });
     }
 
     // 2. Hostile claim sets are denied. A set that equals what one of this role's own jobs
     // presents is legitimately admitted (e.g. delete-feature runs on the deployment branch
     // without an environment) and is reported as a warning instead.
-    let own: Vec<Claims> = p
-        .role_uses_of(index)
-        .flat_map(|u| job_samples(p, u))
+    let own: Vec<Request> = samples
+        .iter()
+        .flatten()
+        .map(|claims| request(provider, claims))
         .collect();
-    let visible = |claims: &Claims| request(provider, claims).context;
-    let mut denied = Vec::new();
-    for (what, claims) in hostile(p, index) {
-        if own.iter().any(|o| visible(o) == visible(&claims)) {
-            continue;
+    let mut denied = Vec::with_capacity(16 + all_jobs.environments.len());
+    // Records a hostile claim set's decision: denied, or a violation, explained by evaluating
+    // `claims()` in full.
+    let mut record = |what: String, decision, claims: &dyn Fn() -> Claims| match decision {
+        Ok(Decision::Allow) => {
+            let claims = claims();
+            match policy.evaluate(&request(provider, &claims)) {
+                Ok(evaluation) => problems.push(violation(
+                    index,
+                    format!(
+                        "role `{role}` of stage `{}` admits {what}: {}; claims: {}",
+                        plan.name,
+                        evaluation.explain(),
+                        show(&claims)
+                    ),
+                    "this is a bug in sampipe: the trust policy admits more than the workflow needs; please report it",
+                )),
+                Err(e) => problems.push(cannot_evaluate(e)),
+            }
         }
-        match evaluate_claims(&statements, provider, &claims) {
-            Ok(evaluation) if evaluation.allowed() => problems.push(violation(
-                index,
-                format!(
-                    "role `{role}` of stage `{}` admits {what}: {}; claims: {}",
-                    plan.name,
-                    evaluation.explain(),
-                    show(&claims)
-                ),
-                "this is a bug in sampipe: the trust policy admits more than the workflow needs; please report it",
-            )),
-            Ok(_) => denied.push(what),
-            Err(e) => problems.push(violation(index, format!("cannot evaluate the trust policy of `{role}`: {e}"), "this is a bug in sampipe; please report it")),
+        Ok(_) => denied.push(what),
+        Err(e) => problems.push(cannot_evaluate(e)),
+    };
+    let mut sets = match reuse.sets.remove(inputs) {
+        Some(sets) => sets,
+        None => {
+            let prepare = |hostile| match hostile {
+                Hostile::One(what, claims) => {
+                    let request = request("", &claims);
+                    Prepared::One(what, claims, request)
+                }
+                Hostile::InEnvironments(base, environments) => {
+                    let family = request("", &in_environment(p, &base, ""));
+                    Prepared::InEnvironments(base, environments, family)
+                }
+            };
+            let deploy = inputs.0.iter().cloned().collect();
+            hostile(p, all_jobs, index, deploy)
+                .into_iter()
+                .map(prepare)
+                .collect()
+        }
+    };
+    for set in sets.iter_mut() {
+        match set {
+            Prepared::One(what, claims, request) => {
+                request.federated_principal.clone_from(provider);
+                if !own.iter().any(|o| o.context == request.context) {
+                    record(what.clone(), policy.decision(request), &|| claims.clone());
+                }
+            }
+            Prepared::InEnvironments(base, environments, family) => {
+                // The requests of `in_environment(p, &base, name)` for each environment differ
+                // only in `sub` and `environment`: decided together, so that the conditions on
+                // the other claims are checked once. This family grows with the stages.
+                family.federated_principal.clone_from(provider);
+                let family = &*family;
+                let (sub, environment) = (condition_key("sub"), condition_key("environment"));
+                let keys = [sub.as_str(), environment.as_str()];
+                let items: Vec<[&str; 2]> = environments
+                    .iter()
+                    .map(|&at| {
+                        let (name, subject, _) = &all_jobs.environments[at];
+                        [subject.as_str(), *name]
+                    })
+                    .collect();
+                // Own jobs whose requests equal the family's but in `keys`, with their values
+                // there: an item equal to one of them is not hostile.
+                let own_values: Vec<[Option<&Vec<String>>; 2]> = own
+                    .iter()
+                    .filter(|o| same_except(&o.context, &family.context, &keys))
+                    .map(|o| keys.map(|key| o.context.get(key)))
+                    .collect();
+                let is_own = |item: &[&str; 2]| {
+                    own_values.iter().any(|values| {
+                        values
+                            .iter()
+                            .zip(item)
+                            .all(|(v, x)| v.is_some_and(|v| v.len() == 1 && v[0] == *x))
+                    })
+                };
+                let decisions = match policy.decide_each(family, keys, items.iter().copied()) {
+                    Ok(decisions) => decisions,
+                    Err(e) => {
+                        record(String::new(), Err(e), &Claims::new);
+                        continue;
+                    }
+                };
+                for ((item, decision), &at) in items.iter().zip(decisions).zip(environments.iter())
+                {
+                    if !is_own(item) {
+                        let name = item[1];
+                        record(all_jobs.environments[at].2.clone(), Ok(decision), &|| {
+                            in_environment(p, base, name)
+                        });
+                    }
+                }
+            }
+        }
+    }
+    if let Some(left) = reuse.left.get_mut(inputs) {
+        *left -= 1;
+        if *left > 0 {
+            reuse.sets.insert(inputs, sets);
         }
     }
     if !problems.is_empty() {
@@ -250,7 +454,7 @@ fn prove_stage(
         statements: resolved.iter().map(admitted).collect(),
         jobs,
         denied,
-        warnings: warnings(p, index),
+        warnings: warnings(p, all_jobs, index),
     })
 }
 
@@ -323,16 +527,16 @@ fn shape_problems(index: usize, role: &str, statements: &[ResolvedStatement]) ->
     problems
 }
 
-/// Concrete claim sets for one job: one per sample branch when the job runs on a pattern.
-fn job_samples(p: &Pipeline, use_: &RoleUse) -> Vec<Claims> {
-    let base = sample_claims(p, use_);
+/// Concrete claim sets for one job, whose [`sample_claims`] are `base`: one per sample branch
+/// when the job runs on a pattern.
+fn job_samples(p: &Pipeline, use_: &RoleUse, base: &Claims) -> Vec<Claims> {
     if !use_.runs_on_ref.is_glob() {
-        return vec![base];
+        return vec![base.clone()];
     }
     let glob = p.feature_branches.as_deref().unwrap_or_default();
     feature_samples(glob)
         .into_iter()
-        .map(|branch| with_branch(p, &base, &branch))
+        .map(|branch| with_branch(p, base, &branch))
         .collect()
 }
 
@@ -359,17 +563,54 @@ fn with_branch(p: &Pipeline, claims: &Claims, branch: &str) -> Claims {
     claims
 }
 
-/// The hostile claim sets tried against stage `index`'s role, each named.
-fn hostile(p: &Pipeline, index: usize) -> Vec<(String, Claims)> {
+/// Hostile claim sets, in the order they are reported.
+enum Hostile {
+    /// One claim set, and what it stands for.
+    One(String, Claims),
+    /// A job in each of these environments (indices into [`Jobs::environments`]): the deploy
+    /// job's claims with `sub` and `environment` naming it ([`in_environment`]).
+    InEnvironments(Claims, Vec<usize>),
+}
+
+/// Whether two requests' contexts have the same keys and the same values but in `keys`.
+fn same_except(
+    a: &IndexMap<String, Vec<String>>,
+    b: &IndexMap<String, Vec<String>>,
+    keys: &[&str],
+) -> bool {
+    a.len() == b.len()
+        && b.iter().all(|(key, values)| {
+            if keys.contains(&key.as_str()) {
+                a.contains_key(key)
+            } else {
+                a.get(key) == Some(values)
+            }
+        })
+}
+
+/// `claims` as presented by a job in GitHub environment `environment`.
+fn in_environment(p: &Pipeline, claims: &Claims, environment: &str) -> Claims {
+    let mut claims = claims.clone();
+    claims.insert(
+        "sub".into(),
+        format!(
+            "{}:environment:{environment}",
+            p.repository.subject_prefix()
+        ),
+    );
+    claims.insert("environment".into(), environment.to_owned());
+    claims
+}
+
+/// The hostile claim sets tried against stage `index`'s role, whose deploy job presents
+/// `deploy`.
+fn hostile(p: &Pipeline, jobs: &Jobs<'_>, index: usize, deploy: Claims) -> Vec<Hostile> {
     let stage = &p.stages[index];
     let repo = p.repository.full_name();
-    let deploy = p
-        .role_uses_of(index)
-        .find(|u| u.job_id == crate::pipeline::job_ids::deploy(&stage.name))
-        .map(|u| sample_claims(p, u))
-        .unwrap_or_default();
-    let mut out: Vec<(String, Claims)> = Vec::new();
-    let mut add = |what: &str, claims: Claims| out.push((what.to_owned(), claims));
+    let mut out = Vec::new();
+    let add = |out: &mut Vec<Hostile>, what: &str, claims: Claims| {
+        out.push(Hostile::One(what.to_owned(), claims));
+    };
 
     // Another owner with the same repository name (name recycling, or a copy).
     let mut other = deploy.clone();
@@ -396,7 +637,11 @@ fn hostile(p: &Pipeline, index: usize) -> Vec<(String, Claims)> {
     if other.contains_key("repository_id") {
         other.insert("repository_id".into(), "999998".into());
     }
-    add("another owner's repository with the same name", other);
+    add(
+        &mut out,
+        "another owner's repository with the same name",
+        other,
+    );
 
     // Pull requests, including from forks: the subject is `pull_request`, the ref a merge ref.
     let mut pull = deploy.clone();
@@ -410,10 +655,10 @@ fn hostile(p: &Pipeline, index: usize) -> Vec<(String, Claims)> {
         "job_workflow_ref".into(),
         format!("{repo}/{}@refs/pull/1/merge", p.workflow_path),
     );
-    add("a pull request (e.g. from a fork)", pull);
+    add(&mut out, "a pull request (e.g. from a fork)", pull);
 
     // A tag.
-    add("a tag", with_ref(p, &deploy, "refs/tags/v1.0.0"));
+    add(&mut out, "a tag", with_ref(p, &deploy, "refs/tags/v1.0.0"));
 
     // A branch that is neither the deployment branch nor a feature branch.
     let unconfigured = ["unconfigured-branch", "zz-unconfigured", "x"]
@@ -427,6 +672,7 @@ fn hostile(p: &Pipeline, index: usize) -> Vec<(String, Claims)> {
         });
     if let Some(branch) = unconfigured {
         add(
+            &mut out,
             &format!("a push to unconfigured branch `{branch}`"),
             with_ref(p, &deploy, &format!("refs/heads/{branch}")),
         );
@@ -443,6 +689,7 @@ fn hostile(p: &Pipeline, index: usize) -> Vec<(String, Claims)> {
                     format!("{}:ref:refs/heads/{branch}", p.repository.subject_prefix()),
                 );
                 add(
+                    &mut out,
                     &format!(
                         "feature branch `{branch}` (only the first stage deploys feature branches)"
                     ),
@@ -453,25 +700,10 @@ fn hostile(p: &Pipeline, index: usize) -> Vec<(String, Claims)> {
     }
 
     // Environments: a job in another stage's environment, or in an unknown one.
-    let mut environments: Vec<String> = p
-        .stages
-        .iter()
-        .filter_map(|s| s.environment.clone())
-        .filter(|e| Some(e) != stage.environment.as_ref())
+    let environments = (0..jobs.environments.len())
+        .filter(|&at| Some(jobs.environments[at].0) != stage.environment.as_deref())
         .collect();
-    environments.push("attacker-environment".into());
-    for environment in environments {
-        let mut claims = deploy.clone();
-        claims.insert(
-            "sub".into(),
-            format!(
-                "{}:environment:{environment}",
-                p.repository.subject_prefix()
-            ),
-        );
-        claims.insert("environment".into(), environment.clone());
-        add(&format!("a job in environment `{environment}`"), claims);
-    }
+    out.push(Hostile::InEnvironments(deploy.clone(), environments));
     // A job on the deployment branch without the stage's environment (skipping its approvals).
     if stage.environment.is_some() {
         let mut claims = deploy.clone();
@@ -485,6 +717,7 @@ fn hostile(p: &Pipeline, index: usize) -> Vec<(String, Claims)> {
             ),
         );
         add(
+            &mut out,
             "a job on the deployment branch without the stage's environment",
             claims,
         );
@@ -492,14 +725,14 @@ fn hostile(p: &Pipeline, index: usize) -> Vec<(String, Claims)> {
 
     let mut no_sub = deploy.clone();
     no_sub.shift_remove("sub");
-    add("a token without `sub`", no_sub);
+    add(&mut out, "a token without `sub`", no_sub);
 
     let mut wrong_aud = deploy.clone();
     wrong_aud.insert(
         "aud".into(),
         format!("https://github.com/{}", p.repository.owner),
     );
-    add("a token for another audience", wrong_aud);
+    add(&mut out, "a token for another audience", wrong_aud);
 
     let mut other_workflow = deploy.clone();
     other_workflow.insert(
@@ -509,7 +742,11 @@ fn hostile(p: &Pipeline, index: usize) -> Vec<(String, Claims)> {
             p.branch
         ),
     );
-    add("another workflow file in the repository", other_workflow);
+    add(
+        &mut out,
+        "another workflow file in the repository",
+        other_workflow,
+    );
 
     let mut reusable = deploy;
     reusable.insert(
@@ -519,7 +756,11 @@ fn hostile(p: &Pipeline, index: usize) -> Vec<(String, Claims)> {
             p.branch
         ),
     );
-    add("a reusable workflow from another repository", reusable);
+    add(
+        &mut out,
+        "a reusable workflow from another repository",
+        reusable,
+    );
     out
 }
 
@@ -539,8 +780,11 @@ fn with_ref(p: &Pipeline, claims: &Claims, git_ref: &str) -> Claims {
     claims
 }
 
+/// Stages named in one warning, at most; the rest are counted.
+const NAMED_STAGES_MAX: usize = 10;
+
 /// What a reviewer should know or do about stage `index`'s trust.
-fn warnings(p: &Pipeline, index: usize) -> Vec<String> {
+fn warnings(p: &Pipeline, jobs: &Jobs<'_>, index: usize) -> Vec<String> {
     let stage = &p.stages[index];
     let mut out = Vec::new();
     if let Some(environment) = &stage.environment {
@@ -562,20 +806,61 @@ fn warnings(p: &Pipeline, index: usize) -> Vec<String> {
             }
         }
     }
-    let own: Vec<String> = p.role_uses_of(index).map(|u| patterns(p, u).sub).collect();
-    for (other_index, other) in p.stages.iter().enumerate() {
-        if other_index == index {
-            continue;
+    // Other stages with an exact-ref job that presents one of this stage's subjects: how many,
+    // and the first few. Usually all of this stage's jobs present one subject, whose stages are
+    // counted and named without collecting them (with many stages on the deployment branch
+    // without environments, every stage shares with every other one).
+    let mut subjects: Vec<String> = jobs.of_stage[index]
+        .iter()
+        .map(|u| patterns(p, u).sub)
+        .collect();
+    subjects.sort_unstable();
+    subjects.dedup();
+    let lists: Vec<&[usize]> = subjects
+        .iter()
+        .filter_map(|sub| jobs.stages_by_subject.get(sub).map(Vec::as_slice))
+        .collect();
+    let others = |stages: &[usize]| -> Vec<usize> {
+        stages
+            .iter()
+            .copied()
+            .filter(|&other| other != index)
+            .take(NAMED_STAGES_MAX)
+            .collect()
+    };
+    let (shared, named) = match lists.as_slice() {
+        [] => (0, Vec::new()),
+        [stages] => (
+            stages.len() - usize::from(stages.binary_search(&index).is_ok()),
+            others(stages),
+        ),
+        several => {
+            let mut stages: Vec<usize> = several.concat();
+            stages.sort_unstable();
+            stages.dedup();
+            (
+                stages.len() - usize::from(stages.binary_search(&index).is_ok()),
+                others(&stages),
+            )
         }
-        let shared = p
-            .role_uses_of(other_index)
-            .any(|u| own.contains(&patterns(p, u).sub) && !u.runs_on_ref.is_glob());
-        if shared {
-            out.push(format!(
-                "jobs of stage `{}` present the same OIDC claims as this stage's deploy job, so this role cannot tell them apart; give the stages different `environment`s",
-                other.name
-            ));
+    };
+    if shared > 0 {
+        let mut names: Vec<String> = named
+            .iter()
+            .map(|&other| format!("`{}`", p.stages[other].name))
+            .collect();
+        if shared > NAMED_STAGES_MAX {
+            names.push(format!("{} more", shared - NAMED_STAGES_MAX));
         }
+        let stages = match names.split_last() {
+            Some((last, rest)) if !rest.is_empty() => {
+                format!("stages {} and {last}", rest.join(", "))
+            }
+            _ => format!("stage {}", names.concat()),
+        };
+        out.push(format!(
+            "jobs of {stages} present the same OIDC claims as this stage's deploy job, so this role cannot tell them apart; give the stages different `environment`s"
+        ));
     }
     if p.repository.ids.is_none() {
         out.push("subjects name the repository, not its immutable ids: set `source.github.owner_id` and `repository_id` to survive renames and name reuse".into());
@@ -661,6 +946,24 @@ stages:
     }
 
     #[test]
+    fn a_trust_policy_that_admits_another_stages_environment_fails_the_proof() {
+        // The template was made for a prod in dev's environment.
+        let config = CONFIG.replace(
+            "    region: us-east-1\n  - name: prod",
+            "    region: us-east-1\n    environment: staging\n  - name: prod",
+        );
+        let workflow = pipeline(&config);
+        let template_for =
+            pipeline(&config.replace("environment: production", "environment: staging"));
+        let problems = messages(prove(&workflow, &template(&template_for)));
+        assert!(
+            problems.iter().any(|m| m.starts_with("role `arn:aws:iam::222222222222:role/shop-prod-pipeline-execution-role` of stage `prod` admits a job in environment `staging`")
+                && m.contains("environment=`staging`")),
+            "{problems:#?}"
+        );
+    }
+
+    #[test]
     fn feature_branches_on_a_later_stage_fail_the_proof() {
         // A template whose every stage trusts the feature pattern.
         let p = pipeline(CONFIG);
@@ -677,6 +980,60 @@ stages:
             problems.iter().any(|m| m.contains("admits feature branch")),
             "{problems:#?}"
         );
+    }
+
+    #[test]
+    fn stages_that_present_the_same_claims_are_named_in_one_warning() {
+        // Thirteen stages on the deployment branch without environments: every role admits
+        // the other twelve stages' deploy jobs.
+        let mut config = CONFIG.replace("    environment: production\n", "");
+        for i in 0..11 {
+            config.push_str(&format!(
+                "  - name: s{i}\n    account: '333333333333'\n    region: us-east-1\n"
+            ));
+        }
+        let p = pipeline(&config);
+        let map = prove(&p, &template(&p)).unwrap();
+        let shared = |stage: usize| -> Vec<&String> {
+            map.stages[stage]
+                .warnings
+                .iter()
+                .filter(|w| w.contains("the same OIDC claims"))
+                .collect()
+        };
+        assert_eq!(
+            shared(0),
+            ["jobs of stages `prod`, `s0`, `s1`, `s2`, `s3`, `s4`, `s5`, `s6`, `s7`, `s8` and 2 more present the same OIDC claims as this stage's deploy job, so this role cannot tell them apart; give the stages different `environment`s"]
+        );
+        assert!(shared(12)[0].starts_with("jobs of stages `dev`, `prod`, `s0`,"));
+
+        // Two stages: the other one is named alone.
+        let p = pipeline(&CONFIG.replace("    environment: production\n", ""));
+        let map = prove(&p, &template(&p)).unwrap();
+        assert!(map.stages[1]
+            .warnings
+            .iter()
+            .any(|w| w.starts_with("jobs of stage `dev` present the same OIDC claims")));
+    }
+
+    #[test]
+    fn each_environment_is_tried_once() {
+        let config = format!(
+            "{CONFIG}  - name: prod-eu\n    account: '222222222222'\n    region: eu-west-1\n    environment: production\n"
+        );
+        let p = pipeline(&config);
+        let map = prove(&p, &template(&p)).unwrap();
+        let tried = |stage: usize, environment: &str| {
+            let what = format!("a job in environment `{environment}`");
+            map.stages[stage]
+                .denied
+                .iter()
+                .filter(|d| **d == what)
+                .count()
+        };
+        assert_eq!(tried(0, "production"), 1);
+        assert_eq!(tried(0, "attacker-environment"), 1);
+        assert_eq!(tried(1, "production"), 0);
     }
 
     /// A hand-built template whose trust statement lacks `sub`: rule 3 of the contract.
