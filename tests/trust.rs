@@ -175,3 +175,30 @@ proptest! {
         }
     }
 }
+
+/// Regression: the proof once resolved ARNs in the `aws` partition for `eu-isoe-west-1` while the
+/// workflow used `aws-iso-e`, and synth failed with a trust violation (found by the round-trip
+/// property test in tests/errors.rs).
+#[test]
+fn regions_of_every_partition_are_proven() {
+    let cases = [
+        ("eu-isoe-west-1", "aws-iso-e"),
+        ("cn-north-1", "aws-cn"),
+        ("us-gov-west-1", "aws-us-gov"),
+        ("us-iso-east-1", "aws-iso"),
+        ("us-isob-east-1", "aws-iso-b"),
+    ];
+    for (region, partition) in cases {
+        let text = format!(
+            "version: 1\napp: a\nsource:\n  github:\n    repository: octo-org/a\nstages:\n  - name: a\n    account: '000000000000'\n    region: {region}\n"
+        );
+        let loaded = sampipe::config::load_str("sampipe.yaml", &text).expect("valid config");
+        let synthesis = sampipe::pipeline::synthesize(&loaded.config)
+            .unwrap_or_else(|d| panic!("{region}: {}", loaded.source.render(&d)));
+        let role = &synthesis.trust.stages[0].role_arn;
+        assert!(
+            role.starts_with(&format!("arn:{partition}:iam::")),
+            "{region}: {role}"
+        );
+    }
+}
