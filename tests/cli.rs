@@ -106,3 +106,41 @@ fn usage_errors_exit_2_and_help_exits_0() {
     assert_eq!(code, 0);
     assert!(stdout.contains("Exit codes"), "{stdout}");
 }
+
+#[test]
+fn synth_asks_for_a_staging_bucket_when_the_template_is_too_big_to_send_inline() {
+    // 100 stages give a template over CloudFormation's 51,200-byte inline limit.
+    let mut text =
+        String::from("version: 1\napp: big\nsource:\n  github:\n    repository: o/big\nstages:\n");
+    for i in 0..100 {
+        text.push_str(&format!(
+            "  - name: s{i}\n    account: '{:012}'\n    region: eu-west-1\n",
+            100_000_000_000u64 + i
+        ));
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("sampipe.yaml");
+    std::fs::write(&config, text).expect("write");
+    let out = dir.path().join("out");
+    let (code, stdout, stderr) = sampipe(&[
+        "synth",
+        "-c",
+        config.to_str().expect("utf-8"),
+        "-o",
+        out.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("--s3-bucket EXISTING-BUCKET"), "{stdout}");
+    assert!(
+        stdout.contains("over the 51200 CloudFormation accepts inline"),
+        "{stdout}"
+    );
+    let (_, small, _) = sampipe(&[
+        "synth",
+        "-c",
+        &fixture("minimal.yaml"),
+        "-o",
+        out.to_str().expect("utf-8"),
+    ]);
+    assert!(!small.contains("--s3-bucket"), "{small}");
+}

@@ -8,6 +8,9 @@ use super::common::{load_and_synthesize, ConfigArg, OutArg};
 use super::EXIT_OK;
 use crate::output::{write_all, Outcome, WriteError};
 
+/// The largest template body `aws cloudformation deploy` can send without `--s3-bucket`.
+const INLINE_TEMPLATE_MAX: usize = 51_200;
+
 /// Write template.yaml and pipeline.yaml, and print how to deploy each stage's resources.
 ///
 /// Nothing is written unless the config is valid and the trust proof holds; each file is
@@ -51,13 +54,29 @@ impl Synth {
         text.push_str(
             "\nDeploy each stage's pipeline resources once, in this order (the first stage of each\naccount creates GitHub's OIDC provider), with credentials for that stage's account:\n",
         );
+        // `aws cloudformation deploy` sends a template inline only up to 51,200 bytes; a larger
+        // one must be staged in a bucket that already exists.
+        let template_bytes = files
+            .iter()
+            .find(|f| f.file_name.starts_with("template."))
+            .map_or(0, |f| f.contents.len());
+        let staging = if template_bytes > INLINE_TEMPLATE_MAX {
+            " --s3-bucket EXISTING-BUCKET"
+        } else {
+            ""
+        };
         for stage in &synthesis.pipeline.stages {
             text.push_str(&format!(
-                "  aws cloudformation deploy --template-file {} --stack-name {} --parameter-overrides Stage={} --capabilities CAPABILITY_NAMED_IAM --region {} --no-fail-on-empty-changeset\n",
+                "  aws cloudformation deploy --template-file {} --stack-name {} --parameter-overrides Stage={} --capabilities CAPABILITY_NAMED_IAM --region {} --no-fail-on-empty-changeset{staging}\n",
                 template.display(),
                 stage.resources_stack_name,
                 stage.name,
                 stage.region,
+            ));
+        }
+        if !staging.is_empty() {
+            text.push_str(&format!(
+                "The template is {template_bytes} bytes, over the {INLINE_TEMPLATE_MAX} CloudFormation accepts inline: replace EXISTING-BUCKET\nwith a bucket in that region that the deploying credentials can write to.\n"
             ));
         }
         text.push_str(&format!(
