@@ -151,29 +151,15 @@ impl std::str::FromStr for StageSpec {
     }
 }
 
-/// A lowercase name made of `[a-z0-9-]`, starting with a letter.
+/// A valid app name from the repository's name (the one validation suggests), kept short so
+/// physical names stay within AWS limits.
 fn app_name(repository: &str) -> String {
-    let mut name = String::new();
-    for c in repository.chars() {
-        let c = c.to_ascii_lowercase();
-        if c.is_ascii_alphanumeric() {
-            name.push(c);
-        } else if !name.ends_with('-') {
-            name.push('-');
-        }
-    }
-    let name = name
-        .trim_matches('-')
-        .trim_start_matches(|c: char| c.is_ascii_digit());
-    if name.is_empty() {
-        "sam-app".into()
-    } else {
-        name.chars()
-            .take(20)
-            .collect::<String>()
-            .trim_end_matches('-')
-            .to_owned()
-    }
+    let name = crate::config::validate::suggest_name(repository);
+    name.chars()
+        .take(20)
+        .collect::<String>()
+        .trim_end_matches('-')
+        .to_owned()
 }
 
 /// Quotes a value for YAML when it is not a safe plain scalar.

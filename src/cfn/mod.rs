@@ -51,6 +51,7 @@
 mod convert;
 mod intrinsic;
 mod policy;
+pub mod region;
 mod resolve;
 pub mod resources;
 mod sub;

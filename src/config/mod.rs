@@ -11,7 +11,7 @@
 
 pub mod locate;
 pub mod model;
-pub mod region;
+pub use crate::cfn::region;
 pub mod schema;
 mod shape;
 mod syntax;

@@ -100,7 +100,7 @@ fn name_problem(name: &str) -> &'static str {
     }
 }
 
-fn suggest_name(name: &str) -> String {
+pub(crate) fn suggest_name(name: &str) -> String {
     let mut s: String = name
         .chars()
         .map(|c| {

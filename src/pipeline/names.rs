@@ -250,7 +250,7 @@ fn count(n: usize, noun: &str) -> String {
 
 /// DNS suffix of AWS endpoints in a partition.
 pub fn url_suffix(partition: &str) -> &'static str {
-    crate::config::region::dns_suffix(partition)
+    crate::cfn::region::dns_suffix(partition)
 }
 
 /// Feature stacks are named `{app}-feature-{branch slug}`.

@@ -38,28 +38,14 @@ impl PseudoValues {
 
     /// `AWS::URLSuffix` for the partition (`amazonaws.com` for partitions not listed here).
     pub fn url_suffix(&self) -> &'static str {
-        match self.partition.as_str() {
-            "aws-cn" => "amazonaws.com.cn",
-            "aws-iso" => "c2s.ic.gov",
-            "aws-iso-b" => "sc2s.sgov.gov",
-            _ => "amazonaws.com",
-        }
+        crate::cfn::region::dns_suffix(&self.partition)
     }
 }
 
-/// The partition a region belongs to: `cn-north-1` → `aws-cn`, `us-gov-west-1` → `aws-us-gov`.
+/// The partition a region belongs to (`cn-north-1` → `aws-cn`), from the region table;
+/// `aws` for text that is not a region code.
 pub fn partition_of(region: &str) -> &'static str {
-    if region.starts_with("cn-") {
-        "aws-cn"
-    } else if region.starts_with("us-gov-") {
-        "aws-us-gov"
-    } else if region.starts_with("us-isob-") {
-        "aws-iso-b"
-    } else if region.starts_with("us-iso-") {
-        "aws-iso"
-    } else {
-        "aws"
-    }
+    crate::cfn::region::region_partition(region).unwrap_or("aws")
 }
 
 /// How `!Ref id` (attribute `None`) or `!GetAtt id.attribute` is formed from the resource's
