@@ -7,8 +7,9 @@ use clap::Args;
 use super::common::{load_and_synthesize, ConfigArg};
 use super::{EXIT_DIFFERENT, EXIT_OK};
 use crate::diag::did_you_mean;
-use crate::pipeline::names::GITHUB_AUDIENCE;
-use crate::trust::claims::{Claims, STS_GITHUB_CLAIMS};
+use crate::pipeline::provider::Provider;
+use crate::pipeline::Pipeline;
+use crate::trust::claims::Claims;
 use crate::trust::evaluator::{evaluate, PolicyStatement};
 use crate::trust::prove::{request, trust_statements};
 
@@ -23,13 +24,15 @@ pub(super) struct Trust {
     /// The stage whose pipeline execution role is asked.
     #[arg(long)]
     stage: String,
-    /// The token's `sub`, e.g. `repo:octo-org/sam-app:ref:refs/heads/main`; the `repo:OWNER/NAME:`
-    /// part may be left out.
+    /// The token's `sub`; the repository part may be left out. GitHub:
+    /// `repo:octo-org/sam-app:ref:refs/heads/main` or `ref:refs/heads/main`. GitLab:
+    /// `project_path:group/app:ref_type:branch:ref:main` or `ref_type:branch:ref:main`.
+    /// Bitbucket: `{REPO_UUID}:{ENV_UUID}:{STEP_UUID}` or `{ENV_UUID}:{STEP_UUID}`.
     #[arg(long)]
     subject: String,
     /// Another claim, `key=value` (aud, ref, job_workflow_ref, repository, repository_id,
-    /// environment, ...). `ref` and `job_workflow_ref` default to what a run of the
-    /// configured workflow for the subject's ref would present.
+    /// environment, ...). On GitHub, `ref` and `job_workflow_ref` default to what a run of
+    /// the configured workflow for the subject's ref would present.
     #[arg(long = "claim", value_name = "KEY=VALUE")]
     claims: Vec<String>,
 }
@@ -58,48 +61,35 @@ impl Trust {
         };
         let stage = &p.stages[index];
 
-        let subject = if self.subject.starts_with("repo:") {
-            self.subject.clone()
-        } else {
-            format!("{}:{}", p.repository.subject_prefix(), self.subject)
-        };
-        let mut claims = Claims::new();
-        let mut assumed = Vec::new();
-        claims.insert("aud".into(), GITHUB_AUDIENCE.into());
-        claims.insert("sub".into(), subject.clone());
-        claims.insert("repository".into(), p.repository.full_name());
-        if let Some((_, repo_id)) = p.repository.ids {
-            claims.insert("repository_id".into(), repo_id.to_string());
-        }
         let mut given = Claims::new();
         for claim in &self.claims {
             let Some((key, value)) = claim.split_once('=') else {
                 return Err(format!("error[invalid-claim]: `{claim}` is not `key=value`\n  = help: write e.g. `--claim ref=refs/heads/main`\n"));
             };
-            if !STS_GITHUB_CLAIMS.contains(&key) {
+            if !p.provider.sts_claims().contains(&key) {
                 let _ = writeln!(stderr, "warning: STS does not expose claim `{key}` to trust policies; it cannot affect the answer");
             }
             given.insert(key.to_owned(), value.to_owned());
         }
-        if let Some((_, environment)) = subject.split_once(":environment:") {
-            claims.insert("environment".into(), environment.to_owned());
-        }
-        // What a run of the configured workflow would present: a ref subject names its ref; an
-        // environment subject runs on the deployment branch.
-        let git_ref =
-            given
-                .get("ref")
-                .cloned()
-                .unwrap_or_else(|| match subject.split_once(":ref:") {
-                    Some((_, git_ref)) => git_ref.to_owned(),
-                    None => format!("refs/heads/{}", p.branch),
-                });
-        claims.insert("ref".into(), git_ref.clone());
-        claims.insert(
-            "job_workflow_ref".into(),
-            format!("{}/{}@{git_ref}", p.repository.full_name(), p.workflow_path),
-        );
-        assumed.extend(["ref", "job_workflow_ref"]);
+        let (mut claims, mut assumed) = match &p.provider {
+            Provider::GitHub(_) => github_claims(p, &self.subject, &given),
+            Provider::GitLab(project) => {
+                let subject = if self.subject.starts_with("project_path:") {
+                    self.subject.clone()
+                } else {
+                    format!("project_path:{}:{}", project.path, self.subject)
+                };
+                (base_claims(p, subject), Vec::new())
+            }
+            Provider::Bitbucket(repo) => {
+                let subject = if self.subject.starts_with(&repo.repository_uuid) {
+                    self.subject.clone()
+                } else {
+                    format!("{}:{}", repo.repository_uuid, self.subject)
+                };
+                (base_claims(p, subject), Vec::new())
+            }
+        };
         for (key, value) in given {
             assumed.retain(|a| *a != key);
             claims.insert(key, value);
@@ -109,8 +99,11 @@ impl Trust {
             .map_err(|e| format!("error[internal-error]: {e}\n"))?;
         let statements: Vec<PolicyStatement> =
             statements.iter().map(PolicyStatement::from).collect();
-        let evaluation = evaluate(&statements, &request(&stage.oidc_provider_arn, &claims))
-            .map_err(|e| format!("error[internal-error]: {e}\n"))?;
+        let evaluation = evaluate(
+            &statements,
+            &request(&p.provider, &stage.oidc_provider_arn, &claims),
+        )
+        .map_err(|e| format!("error[internal-error]: {e}\n"))?;
         let verdict = if evaluation.allowed() {
             "ALLOW"
         } else {
@@ -136,4 +129,48 @@ impl Trust {
             EXIT_DIFFERENT
         })
     }
+}
+
+/// `aud` and `sub`: what every provider's token carries.
+fn base_claims(p: &Pipeline, subject: String) -> Claims {
+    let mut claims = Claims::new();
+    claims.insert("aud".into(), p.provider.audience());
+    claims.insert("sub".into(), subject);
+    claims
+}
+
+/// A GitHub token for `subject` (with or without `repo:OWNER/NAME:`), with the claims a run of
+/// the configured workflow would present unless `given`; also which claims were derived.
+fn github_claims(p: &Pipeline, subject: &str, given: &Claims) -> (Claims, Vec<&'static str>) {
+    let Provider::GitHub(repo) = &p.provider else {
+        return (Claims::new(), Vec::new());
+    };
+    let subject = if subject.starts_with("repo:") {
+        subject.to_owned()
+    } else {
+        format!("{}:{subject}", repo.subject_prefix())
+    };
+    let mut claims = base_claims(p, subject.clone());
+    claims.insert("repository".into(), repo.full_name());
+    if let Some((_, repo_id)) = repo.ids {
+        claims.insert("repository_id".into(), repo_id.to_string());
+    }
+    if let Some((_, environment)) = subject.split_once(":environment:") {
+        claims.insert("environment".into(), environment.to_owned());
+    }
+    // What a run of the configured workflow would present: a ref subject names its ref; an
+    // environment subject runs on the deployment branch.
+    let git_ref = given
+        .get("ref")
+        .cloned()
+        .unwrap_or_else(|| match subject.split_once(":ref:") {
+            Some((_, git_ref)) => git_ref.to_owned(),
+            None => format!("refs/heads/{}", p.branch),
+        });
+    claims.insert("ref".into(), git_ref.clone());
+    claims.insert(
+        "job_workflow_ref".into(),
+        format!("{}/{}@{git_ref}", repo.full_name(), p.workflow_path),
+    );
+    (claims, vec!["ref", "job_workflow_ref"])
 }

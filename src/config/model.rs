@@ -47,11 +47,26 @@ pub struct Config {
     pub cloudformation_execution_role: ExecutionRoleSettings,
 }
 
-/// Where the code lives; exactly one provider.
-#[derive(Clone, Debug, Deserialize, JsonSchema, PartialEq)]
+impl Config {
+    /// `workflow_path` when the config does not set it.
+    pub const DEFAULT_WORKFLOW_PATH: &'static str = ".github/workflows/pipeline.yaml";
+}
+
+/// Where the code lives and which CI system runs the pipeline: exactly one of `github`,
+/// `gitlab` and `bitbucket`.
+#[derive(Clone, Debug, Default, Deserialize, JsonSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
+#[schemars(extend("minProperties" = 1, "maxProperties" = 1))]
 pub struct Source {
-    pub github: GitHubSource,
+    /// GitHub Actions: writes `pipeline.yaml` (the workflow at `workflow_path`).
+    #[serde(default)]
+    pub github: Option<GitHubSource>,
+    /// GitLab CI/CD (gitlab.com or self-managed): writes `.gitlab-ci.yml`.
+    #[serde(default)]
+    pub gitlab: Option<GitLabSource>,
+    /// Bitbucket Cloud Pipelines: writes `bitbucket-pipelines.yml`.
+    #[serde(default)]
+    pub bitbucket: Option<BitbucketSource>,
 }
 
 #[derive(Clone, Debug, Deserialize, JsonSchema, PartialEq)]
@@ -69,6 +84,53 @@ pub struct GitHubSource {
     #[serde(default)]
     #[schemars(example = 456789)]
     pub repository_id: Option<u64>,
+}
+
+/// A GitLab project. Its jobs get ID tokens (`id_tokens:`) whose `sub` is
+/// `project_path:<project>:ref_type:branch:ref:<branch>`.
+#[derive(Clone, Debug, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct GitLabSource {
+    /// The project's full path, `group/subgroup/project`.
+    #[schemars(example = &"octo-group/backend/sam-app")]
+    #[schemars(regex(
+        pattern = r"^[A-Za-z0-9_.][A-Za-z0-9_.-]*(/[A-Za-z0-9_.][A-Za-z0-9_.-]*)+$"
+    ))]
+    pub project: String,
+    /// The GitLab instance, the issuer of its ID tokens. Default: `https://gitlab.com`.
+    #[serde(default = "defaults::gitlab_url")]
+    #[schemars(example = &"https://gitlab.example.com")]
+    pub url: String,
+    /// The `aud` the jobs request in `id_tokens:` and the IAM OIDC provider's client id.
+    /// Default: the instance URL.
+    #[serde(default)]
+    #[schemars(example = &"https://gitlab.com")]
+    pub audience: Option<String>,
+}
+
+/// A Bitbucket Cloud repository. Its steps get OIDC tokens (`oidc: true`) whose `sub` is
+/// `{REPOSITORY_UUID}:{STEP_UUID}`, or `{REPOSITORY_UUID}:{ENVIRONMENT_UUID}:{STEP_UUID}` for a
+/// deployment step; the UUIDs are on the repository's *Repository settings → OpenID Connect*
+/// page.
+#[derive(Clone, Debug, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct BitbucketSource {
+    /// The workspace ID (slug), as in `bitbucket.org/<workspace>/<repository>`.
+    #[schemars(example = &"octo-workspace")]
+    #[schemars(regex(pattern = r"^[a-z0-9_-]+$"))]
+    pub workspace: String,
+    /// The workspace UUID, with its braces.
+    #[schemars(example = &"{8d5c2a4e-6f1b-4c3d-9e7a-0b1c2d3e4f50}")]
+    #[schemars(regex(
+        pattern = r"^\{[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\}$"
+    ))]
+    pub workspace_uuid: String,
+    /// The repository UUID, with its braces.
+    #[schemars(example = &"{1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d}")]
+    #[schemars(regex(
+        pattern = r"^\{[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\}$"
+    ))]
+    pub repository_uuid: String,
 }
 
 /// One deployment stage: an account and region the application is deployed to.
@@ -93,11 +155,23 @@ pub struct Stage {
     #[serde(default)]
     #[schemars(example = true)]
     pub image_repository: bool,
-    /// A GitHub environment for the deploy job (approvals); the OIDC subject becomes
-    /// `environment:<name>`.
+    /// The deploy job's environment. GitHub: an environment (approvals); the OIDC subject
+    /// becomes `environment:<name>`. GitLab: the job's `environment:` (protect it to restrict
+    /// who deploys). Bitbucket: the step's `deployment:` environment.
     #[serde(default)]
     #[schemars(example = &"production")]
     pub environment: Option<String>,
+    /// Bitbucket only: the UUID of `environment` (with braces); the stage's role then trusts only
+    /// steps deploying to it.
+    #[serde(default)]
+    #[schemars(example = &"{0f1e2d3c-4b5a-4968-8776-655443322110}")]
+    pub environment_uuid: Option<String>,
+    /// GitLab and Bitbucket: the deploy job waits for a person to start it (`when: manual`,
+    /// `trigger: manual`). On GitHub, give the stage an `environment` with required reviewers.
+    /// Default: `false`.
+    #[serde(default)]
+    #[schemars(example = true)]
+    pub manual_approval: bool,
     /// Extra `sam deploy --parameter-overrides` entries, `Key=Value`.
     #[serde(default)]
     #[schemars(example = ["LogLevel=warn"])]
@@ -145,6 +219,10 @@ pub struct WorkflowSettings {
     /// Command run after the first stage is deployed, gating later stages.
     #[schemars(example = &"make integration-test")]
     pub integration_test_command: Option<String>,
+    /// GitLab and Bitbucket: the container image the jobs run in; it must have the AWS CLI and
+    /// the SAM CLI. Default: an AWS SAM build image pinned to an exact version.
+    #[schemars(example = &"public.ecr.aws/sam/build-python3.13:1.150.1")]
+    pub image: Option<String>,
     /// Exact SAM CLI version for `aws-actions/setup-sam`; latest when unset.
     #[schemars(example = &"1.150.0")]
     pub sam_cli_version: Option<String>,
@@ -169,6 +247,7 @@ impl Default for WorkflowSettings {
             runs_on: "ubuntu-latest".into(),
             unit_test_command: None,
             integration_test_command: None,
+            image: None,
             sam_cli_version: None,
             use_container: false,
             timeout_minutes: 30,
@@ -265,7 +344,10 @@ mod defaults {
         "template.yaml".into()
     }
     pub(super) fn workflow_path() -> String {
-        ".github/workflows/pipeline.yaml".into()
+        super::Config::DEFAULT_WORKFLOW_PATH.into()
+    }
+    pub(super) fn gitlab_url() -> String {
+        "https://gitlab.com".into()
     }
     pub(super) fn branch() -> String {
         "main".into()

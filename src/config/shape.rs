@@ -117,7 +117,7 @@ pub(crate) const SCHEMA: &[Field] = &[
         "source",
         Kind::Struct(SOURCE),
         Required,
-        "a mapping with `github` in it",
+        "a mapping with one of `github`, `gitlab` or `bitbucket` in it",
         "",
     ),
     field(
@@ -160,13 +160,77 @@ pub(crate) const SCHEMA: &[Field] = &[
     ),
 ];
 
-const SOURCE: &[Field] = &[field(
-    "github",
-    Kind::Struct(GITHUB),
-    Required,
-    "a mapping with `repository` in it",
-    "",
-)];
+const SOURCE: &[Field] = &[
+    field(
+        "github",
+        Kind::Struct(GITHUB),
+        Optional,
+        "a mapping with `repository` in it",
+        "",
+    ),
+    field(
+        "gitlab",
+        Kind::Struct(GITLAB),
+        Optional,
+        "a mapping with `project` in it",
+        "",
+    ),
+    field(
+        "bitbucket",
+        Kind::Struct(BITBUCKET),
+        Optional,
+        "a mapping with `workspace`, `workspace_uuid` and `repository_uuid` in it",
+        "",
+    ),
+];
+
+const GITLAB: &[Field] = &[
+    field(
+        "project",
+        Kind::Text,
+        Required,
+        "the project's path, such as `octo-group/sam-app`",
+        "octo-group/sam-app",
+    ),
+    field(
+        "url",
+        Kind::Text,
+        Defaults("https://gitlab.com"),
+        "the instance URL, such as `https://gitlab.example.com`",
+        "https://gitlab.example.com",
+    ),
+    field(
+        "audience",
+        Kind::Text,
+        Optional,
+        "an audience such as `https://gitlab.com`",
+        "https://gitlab.com",
+    ),
+];
+
+const BITBUCKET: &[Field] = &[
+    field(
+        "workspace",
+        Kind::Text,
+        Required,
+        "the workspace ID, such as `octo-workspace`",
+        "octo-workspace",
+    ),
+    field(
+        "workspace_uuid",
+        Kind::Text,
+        Required,
+        "a UUID in braces and quotes, such as `\"{8d5c2a4e-6f1b-4c3d-9e7a-0b1c2d3e4f50}\"`",
+        "\"{8d5c2a4e-6f1b-4c3d-9e7a-0b1c2d3e4f50}\"",
+    ),
+    field(
+        "repository_uuid",
+        Kind::Text,
+        Required,
+        "a UUID in braces and quotes, such as `\"{1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d}\"`",
+        "\"{1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d}\"",
+    ),
+];
 
 const GITHUB: &[Field] = &[
     field(
@@ -232,8 +296,22 @@ const STAGE: &[Field] = &[
         "environment",
         Kind::Text,
         Optional,
-        "a GitHub environment name such as `production`",
+        "an environment name such as `production`",
         "production",
+    ),
+    field(
+        "environment_uuid",
+        Kind::Text,
+        Optional,
+        "a UUID in braces and quotes, such as `\"{0f1e2d3c-4b5a-4968-8776-655443322110}\"`",
+        "\"{0f1e2d3c-4b5a-4968-8776-655443322110}\"",
+    ),
+    field(
+        "manual_approval",
+        Kind::Bool,
+        Defaults("false"),
+        "`true` or `false`",
+        "true",
     ),
     field(
         "parameter_overrides",
@@ -313,6 +391,13 @@ const WORKFLOW: &[Field] = &[
         Optional,
         "a shell command",
         "make integration-test",
+    ),
+    field(
+        "image",
+        Kind::Text,
+        Optional,
+        "a container image such as `public.ecr.aws/sam/build-python3.13:1.150.1`",
+        "public.ecr.aws/sam/build-python3.13:1.150.1",
     ),
     field(
         "sam_cli_version",

@@ -21,14 +21,16 @@ pub fn validate(config: &Config) -> Vec<Diagnostic> {
     check_version(&mut out, config.version);
     check_name(&mut out, &config.app, root.key("app"), "app");
     check_app_prefix(&mut out, &config.app);
-    check_repository(&mut out, config);
+    check_source(&mut out, config);
     check_branch(&mut out, &config.branch, root.key("branch"));
     if let Some(glob) = &config.feature_branches {
         check_feature_glob(&mut out, glob, &config.branch, root.key("feature_branches"));
     }
     check_relative_path(&mut out, &config.sam_template, root.key("sam_template"));
-    check_relative_path(&mut out, &config.workflow_path, root.key("workflow_path"));
-    check_workflow_path(&mut out, &config.workflow_path);
+    if config.source.github.is_some() {
+        check_relative_path(&mut out, &config.workflow_path, root.key("workflow_path"));
+        check_workflow_path(&mut out, &config.workflow_path);
+    }
     check_stage_list(&mut out, &config.stages);
     for (index, stage) in config.stages.iter().enumerate() {
         check_stage(&mut out, stage, &root.key("stages").index(index));
@@ -148,9 +150,323 @@ const RESERVED_BUCKET_PREFIXES: [&str; 3] = ["xn--", "sthree-", "amzn-s3-demo-"]
 const RESERVED_BUCKET_SUFFIXES: [&str; 5] =
     ["-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3"];
 
+/// Exactly one provider, each by its own rules, and no setting that only another provider
+/// reads (it would be silently ignored).
+fn check_source(out: &mut Vec<Diagnostic>, config: &Config) {
+    let source = &config.source;
+    let path = ConfigPath::root().key("source");
+    let given: Vec<&str> = [
+        ("github", source.github.is_some()),
+        ("gitlab", source.gitlab.is_some()),
+        ("bitbucket", source.bitbucket.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(name, set)| set.then_some(name))
+    .collect();
+    match given.as_slice() {
+        [] => out.push(
+            Diagnostic::error("no-source", "`source` names no CI provider")
+                .at_key(path.clone())
+                .help("add one of `github: {repository: OWNER/NAME}`, `gitlab: {project: GROUP/PROJECT}` or `bitbucket: {workspace: ..., workspace_uuid: ..., repository_uuid: ...}`"),
+        ),
+        [_] => {}
+        [first, rest @ ..] => {
+            for other in rest {
+                out.push(
+                    Diagnostic::error("several-sources", format!("`source` names both `{first}` and `{other}`"))
+                        .at_key(path.key(other))
+                        .help("one config describes one repository and its CI system; write one config per provider"),
+                );
+            }
+        }
+    }
+    if source.github.is_some() {
+        check_repository(out, config);
+        for (index, stage) in config.stages.iter().enumerate() {
+            if stage.manual_approval {
+                out.push(
+                    Diagnostic::error("unsupported-setting", "`manual_approval` is for GitLab and Bitbucket")
+                        .at(ConfigPath::root().key("stages").index(index).key("manual_approval"))
+                        .help("on GitHub, give the stage an `environment` and add required reviewers to that environment"),
+                );
+            }
+        }
+        if config.workflow.image.is_some() {
+            out.push(
+                Diagnostic::error(
+                    "unsupported-setting",
+                    "`workflow.image` is for GitLab and Bitbucket",
+                )
+                .at(ConfigPath::root().key("workflow").key("image"))
+                .help("GitHub jobs run on `workflow.runs_on`; remove `image`"),
+            );
+        }
+    } else {
+        let defaults = super::model::WorkflowSettings::default();
+        let github_only = [
+            (
+                "workflow_path",
+                config.workflow_path != super::model::Config::DEFAULT_WORKFLOW_PATH,
+                ConfigPath::root().key("workflow_path"),
+            ),
+            (
+                "workflow.runs_on",
+                config.workflow.runs_on != defaults.runs_on,
+                ConfigPath::root().key("workflow").key("runs_on"),
+            ),
+            (
+                "workflow.actions",
+                !config.workflow.actions.is_empty(),
+                ConfigPath::root().key("workflow").key("actions"),
+            ),
+            (
+                "workflow.sam_cli_version",
+                config.workflow.sam_cli_version.is_some(),
+                ConfigPath::root().key("workflow").key("sam_cli_version"),
+            ),
+        ];
+        for (key, set, at) in github_only {
+            if set {
+                out.push(
+                    Diagnostic::error("unsupported-setting", format!("`{key}` is for GitHub"))
+                        .at(at)
+                        .help("remove it; GitLab and Bitbucket jobs run in `workflow.image`, from the file at the repository's root"),
+                );
+            }
+        }
+    }
+    if let Some(gitlab) = &source.gitlab {
+        check_gitlab(out, gitlab, &path.key("gitlab"));
+    }
+    if let Some(bitbucket) = &source.bitbucket {
+        check_bitbucket(out, bitbucket, &path.key("bitbucket"));
+    }
+    check_stage_environments(out, config);
+}
+
+/// GitLab project paths: `/`-separated segments of letters, digits, `_`, `.` and `-`, not
+/// starting with `-` (GitLab's path rules); at least a namespace and a project.
+fn gitlab_project_problem(project: &str) -> Option<String> {
+    let segments: Vec<&str> = project.split('/').collect();
+    if segments.len() < 2 {
+        return Some("it needs a group and a project, `group/project`".into());
+    }
+    for segment in &segments {
+        if segment.is_empty() {
+            return Some("it has an empty segment (`//`, or a `/` at an end)".into());
+        }
+        if !segment
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+            || segment.starts_with('-')
+        {
+            return Some(format!(
+                "`{segment}` may only have letters, digits, `_`, `.` and `-`, and not start with `-`"
+            ));
+        }
+    }
+    if project.ends_with(".git") || project.ends_with(".atom") {
+        return Some("it ends with `.git` or `.atom`".into());
+    }
+    None
+}
+
+/// What is wrong with a GitLab instance URL: it becomes the IAM OIDC provider URL, which must
+/// equal the tokens' `iss` (`https://host[/path]`, no trailing slash, query or port-less
+/// surprises).
+pub(crate) fn gitlab_url_problem(url: &str) -> Option<String> {
+    let Some(rest) = url.strip_prefix("https://") else {
+        return Some("it must start with `https://` (IAM accepts only HTTPS issuers)".into());
+    };
+    let rest = rest.strip_suffix('/').unwrap_or(rest);
+    let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+    if host.is_empty()
+        || !host.contains('.')
+        || !host
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '-' | ':'))
+    {
+        return Some(format!("`{host}` is not a lowercase host name"));
+    }
+    if !path
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '_' | '.' | '-'))
+        || path.contains("//")
+    {
+        return Some("the path may only have letters, digits, `/`, `_`, `.` and `-`".into());
+    }
+    if url.len() > 255 {
+        return Some("IAM allows at most 255 characters".into());
+    }
+    None
+}
+
+fn check_gitlab(out: &mut Vec<Diagnostic>, gitlab: &super::model::GitLabSource, path: &ConfigPath) {
+    if let Some(problem) = gitlab_project_problem(&gitlab.project) {
+        let hint = gitlab
+            .project
+            .trim_start_matches("https://")
+            .trim_start_matches("git@")
+            .split_once(['/', ':'])
+            .filter(|(host, _)| host.contains('.'))
+            .map(|(_, rest)| {
+                rest.trim_end_matches('/')
+                    .trim_end_matches(".git")
+                    .to_owned()
+            })
+            .filter(|p| gitlab_project_problem(p).is_none());
+        out.push(
+            Diagnostic::error(
+                "invalid-project",
+                format!(
+                    "`{}` is not a GitLab project path: {problem}",
+                    gitlab.project
+                ),
+            )
+            .at(path.key("project"))
+            .help(match hint {
+                Some(fixed) => format!("write `project: {fixed}`"),
+                None => "write the project's full path, e.g. `octo-group/backend/sam-app`".into(),
+            }),
+        );
+    }
+    if let Some(problem) = gitlab_url_problem(&gitlab.url) {
+        out.push(
+            Diagnostic::error(
+                "invalid-url",
+                format!("`{}` is not a GitLab instance URL: {problem}", gitlab.url),
+            )
+            .at(path.key("url"))
+            .help("write the address of the instance, e.g. `https://gitlab.example.com`"),
+        );
+    }
+    if let Some(audience) = &gitlab.audience {
+        if audience.is_empty()
+            || audience.len() > 255
+            || audience
+                .chars()
+                .any(|c| c.is_control() || c.is_whitespace() || matches!(c, '*' | '?' | '$'))
+        {
+            out.push(
+                Diagnostic::error("invalid-audience", format!("audience `{audience}` is not allowed"))
+                    .at(path.key("audience"))
+                    .help("use 1 to 255 characters without spaces, `*`, `?` or `$`, e.g. `https://gitlab.com`; or remove it to use the instance URL"),
+            );
+        }
+    }
+}
+
+/// A Bitbucket UUID as Bitbucket shows it: lowercase, in braces.
+pub(crate) fn is_bitbucket_uuid(uuid: &str) -> bool {
+    let Some(inner) = uuid.strip_prefix('{').and_then(|u| u.strip_suffix('}')) else {
+        return false;
+    };
+    let groups: Vec<&str> = inner.split('-').collect();
+    groups.len() == 5
+        && groups.iter().map(|g| g.len()).eq([8, 4, 4, 4, 12])
+        && inner
+            .chars()
+            .all(|c| c == '-' || c.is_ascii_digit() || ('a'..='f').contains(&c))
+}
+
+fn check_uuid(out: &mut Vec<Diagnostic>, uuid: &str, path: ConfigPath, what: &str) {
+    if is_bitbucket_uuid(uuid) {
+        return;
+    }
+    let fixed = format!("{{{}}}", uuid.trim_matches(['{', '}']).to_ascii_lowercase());
+    let help = if is_bitbucket_uuid(&fixed) {
+        format!("write it as Bitbucket shows it, lowercase in braces and quotes: `\"{fixed}\"`")
+    } else {
+        format!("copy the {what} from Repository settings → OpenID Connect, e.g. `\"{{8d5c2a4e-6f1b-4c3d-9e7a-0b1c2d3e4f50}}\"`")
+    };
+    out.push(
+        Diagnostic::error("invalid-uuid", format!("`{uuid}` is not a Bitbucket UUID"))
+            .at(path)
+            .help(help),
+    );
+}
+
+fn check_bitbucket(
+    out: &mut Vec<Diagnostic>,
+    bitbucket: &super::model::BitbucketSource,
+    path: &ConfigPath,
+) {
+    let workspace = &bitbucket.workspace;
+    if workspace.is_empty()
+        || workspace.len() > 62
+        || !workspace
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '_'))
+    {
+        out.push(
+            Diagnostic::error("invalid-workspace", format!("`{workspace}` is not a Bitbucket workspace ID"))
+                .at(path.key("workspace"))
+                .help("write the workspace ID from `bitbucket.org/<workspace>/<repository>`: lowercase letters, digits, `-` and `_`"),
+        );
+    }
+    check_uuid(
+        out,
+        &bitbucket.workspace_uuid,
+        path.key("workspace_uuid"),
+        "workspace UUID",
+    );
+    check_uuid(
+        out,
+        &bitbucket.repository_uuid,
+        path.key("repository_uuid"),
+        "repository UUID",
+    );
+}
+
+/// `environment_uuid` is Bitbucket's and needs the environment's name; Bitbucket runs a
+/// deployment environment at most once per pipeline, so stages cannot share one there.
+fn check_stage_environments(out: &mut Vec<Diagnostic>, config: &Config) {
+    let bitbucket = config.source.bitbucket.is_some();
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    for (index, stage) in config.stages.iter().enumerate() {
+        let path = ConfigPath::root().key("stages").index(index);
+        if let Some(uuid) = &stage.environment_uuid {
+            if !bitbucket {
+                out.push(
+                    Diagnostic::error("unsupported-setting", "`environment_uuid` is for Bitbucket")
+                        .at(path.key("environment_uuid"))
+                        .help("remove it; GitHub and GitLab environments are named by `environment` alone"),
+                );
+            } else {
+                check_uuid(
+                    out,
+                    uuid,
+                    path.key("environment_uuid"),
+                    "deployment environment's UUID",
+                );
+                if stage.environment.is_none() {
+                    out.push(
+                        Diagnostic::error("environment-uuid-without-environment", "`environment_uuid` is set but `environment` is not")
+                            .at_key(path.key("environment_uuid"))
+                            .help("add `environment:` with the deployment environment's name, e.g. `environment: Production`"),
+                    );
+                }
+            }
+        }
+        if let (true, Some(environment)) = (bitbucket, &stage.environment) {
+            if let Some(first) = seen.insert(environment.as_str(), index) {
+                seen.insert(environment.as_str(), first);
+                out.push(
+                    Diagnostic::error("duplicate-environment", format!("deployment environment `{environment}` is used by two stages"))
+                        .at(path.key("environment"))
+                        .label(format!("also the environment of stages[{first}]"))
+                        .help("Bitbucket deploys to an environment at most once per pipeline; give each stage its own"),
+                );
+            }
+        }
+    }
+}
+
 /// GitHub's rules for `owner/name`, with a hint for the usual ways of writing something else.
 fn check_repository(out: &mut Vec<Diagnostic>, config: &Config) {
-    let github = &config.source.github;
+    let Some(github) = &config.source.github else {
+        return;
+    };
     let path = ConfigPath::root().key("source").key("github");
     let repository = github.repository.as_str();
     if let Some(problem) = repository_problem(repository) {

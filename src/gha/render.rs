@@ -33,52 +33,7 @@ impl<T: ToYaml> ToYaml for [T] {
     }
 }
 
-/// A mapping under construction; entries keep the order in which they are added.
-pub(crate) struct Map(Mapping);
-
-impl Map {
-    pub(crate) fn new() -> Self {
-        Self(Mapping::new())
-    }
-
-    /// Adds `key: value`.
-    pub(crate) fn put(mut self, key: &str, value: impl Into<Value>) -> Self {
-        self.0.insert(Value::String(key.to_owned()), value.into());
-        self
-    }
-
-    /// Adds `key: value` when there is a value.
-    pub(crate) fn opt(self, key: &str, value: Option<impl Into<Value>>) -> Self {
-        match value {
-            Some(value) => self.put(key, value),
-            None => self,
-        }
-    }
-
-    /// Adds `key: value` unless the value is an empty sequence or mapping.
-    pub(crate) fn non_empty(self, key: &str, value: Value) -> Self {
-        let empty = match &value {
-            Value::Sequence(items) => items.is_empty(),
-            Value::Mapping(entries) => entries.is_empty(),
-            _ => false,
-        };
-        if empty {
-            self
-        } else {
-            self.put(key, value)
-        }
-    }
-
-    pub(crate) fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-}
-
-impl From<Map> for Value {
-    fn from(map: Map) -> Self {
-        Value::Mapping(map.0)
-    }
-}
+pub(crate) use crate::yaml::Map;
 
 #[cfg(test)]
 mod tests {

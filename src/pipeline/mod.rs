@@ -3,7 +3,10 @@
 //! the OIDC claims each presents. `template.yaml` and `pipeline.yaml` are both rendered from
 //! this one value, which is why their trust policies and jobs cannot disagree.
 
+pub mod bitbucket;
+pub mod gitlab;
 pub mod names;
+pub mod provider;
 pub mod template;
 pub mod workflow;
 
@@ -14,32 +17,7 @@ use crate::config::validate::region_partition;
 use crate::config::Config;
 use crate::diag::{ConfigPath, Diagnostic};
 
-/// The GitHub repository the workflow runs in.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Repository {
-    pub owner: String,
-    pub name: String,
-    /// Both numeric ids, when configured: trust then uses GitHub's immutable subjects.
-    pub ids: Option<(u64, u64)>,
-}
-
-impl Repository {
-    /// `owner/name`, as in the `repository` claim and in `job_workflow_ref`.
-    pub fn full_name(&self) -> String {
-        format!("{}/{}", self.owner, self.name)
-    }
-
-    /// The repository part of an OIDC subject: `owner/name` or, with ids,
-    /// `owner@OWNER_ID/name@REPO_ID` (GitHub's immutable subject claims, 2026).
-    pub fn subject_prefix(&self) -> String {
-        match self.ids {
-            Some((owner_id, repo_id)) => {
-                format!("repo:{}@{owner_id}/{}@{repo_id}", self.owner, self.name)
-            }
-            None => format!("repo:{}/{}", self.owner, self.name),
-        }
-    }
-}
+pub use provider::{BitbucketRepository, GitLabProject, Provider, Repository};
 
 /// Everything about one stage that the template and the workflow name.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -51,6 +29,10 @@ pub struct StagePlan {
     /// The application stack `sam deploy` creates.
     pub stack_name: String,
     pub environment: Option<String>,
+    /// Bitbucket: the deployment environment's UUID, part of the deploy step's `sub`.
+    pub environment_uuid: Option<String>,
+    /// GitLab and Bitbucket: a person starts the deploy job.
+    pub manual_approval: bool,
     pub parameter_overrides: Vec<String>,
     /// The stack that holds this stage's pipeline resources (deployed from template.yaml).
     pub resources_stack_name: String,
@@ -110,8 +92,11 @@ impl RefPattern {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Event {
     Push,
-    /// A branch deletion. GitHub runs `delete` workflows on the default branch.
+    /// A branch deletion. GitHub runs `delete` workflows on the default branch; GitLab runs
+    /// the environment's stop job in the deleted branch's last pipeline.
     Delete,
+    /// A person starts the job by hand (a Bitbucket custom pipeline).
+    Manual,
 }
 
 /// A job that assumes a stage's pipeline execution role.
@@ -124,6 +109,8 @@ pub struct RoleUse {
     /// The ref the job runs on (for `delete`, the default branch).
     pub runs_on_ref: RefPattern,
     pub environment: Option<String>,
+    /// Bitbucket: the UUID of `environment`.
+    pub environment_uuid: Option<String>,
     /// What the job does with the role, for `explain`.
     pub purpose: &'static str,
 }
@@ -132,7 +119,7 @@ pub struct RoleUse {
 #[derive(Clone, Debug)]
 pub struct Pipeline {
     pub app: String,
-    pub repository: Repository,
+    pub provider: Provider,
     pub branch: String,
     pub feature_branches: Option<String>,
     pub sam_template: String,
@@ -162,19 +149,7 @@ impl Pipeline {
     /// Resolves a validated config. Fails with located diagnostics when a derived name would
     /// break an AWS limit.
     pub fn new(config: &Config) -> Result<Self, Vec<Diagnostic>> {
-        let (owner, name) = config
-            .source
-            .github
-            .repository
-            .split_once('/')
-            .unwrap_or((&config.source.github.repository, ""));
-        let github = &config.source.github;
-        let repository = Repository {
-            owner: owner.to_owned(),
-            name: name.to_owned(),
-            ids: github.owner_id.zip(github.repository_id),
-        };
-
+        let provider = provider(config);
         let mut problems = Vec::new();
         let mut stages: Vec<StagePlan> = Vec::with_capacity(config.stages.len());
         let mut accounts = HashSet::new();
@@ -189,7 +164,7 @@ impl Pipeline {
                 .clone()
                 .unwrap_or_else(|| names.stack.clone());
             let existing = &stage.existing;
-            // The first stage of each account creates GitHub's OIDC provider, unless the
+            // The first stage of each account creates the issuer's OIDC provider, unless the
             // account already has one; an account holds only one provider per URL.
             let first_of_account = accounts.insert(account.clone());
             let create_oidc_provider = !existing.oidc_provider && first_of_account;
@@ -227,6 +202,8 @@ impl Pipeline {
                 partition,
                 stack_name,
                 environment: stage.environment.clone(),
+                environment_uuid: stage.environment_uuid.clone(),
+                manual_approval: stage.manual_approval,
                 parameter_overrides: stage.parameter_overrides.clone(),
                 resources_stack_name: names.resources_stack.clone(),
                 pipeline_role_arn: format!(
@@ -255,7 +232,7 @@ impl Pipeline {
                 image_repository,
                 oidc_provider_arn: format!(
                     "arn:{partition}:iam::{account}:oidc-provider/{}",
-                    names::GITHUB_OIDC_HOST
+                    provider.issuer_host()
                 ),
                 create_oidc_provider,
                 account,
@@ -265,10 +242,10 @@ impl Pipeline {
             return Err(problems);
         }
 
-        let role_uses = role_uses(config, &stages);
+        let role_uses = role_uses(config, &provider, &stages);
         Ok(Self {
             app: config.app.clone(),
-            repository,
+            provider,
             branch: config.branch.clone(),
             feature_branches: config.feature_branches.clone(),
             sam_template: config.sam_template.clone(),
@@ -298,26 +275,89 @@ impl Pipeline {
     }
 }
 
+/// The provider named by a validated config's `source`.
+fn provider(config: &Config) -> Provider {
+    let source = &config.source;
+    if let Some(gitlab) = &source.gitlab {
+        let url = gitlab
+            .url
+            .strip_suffix('/')
+            .unwrap_or(&gitlab.url)
+            .to_owned();
+        return Provider::GitLab(GitLabProject {
+            path: gitlab.project.clone(),
+            audience: gitlab.audience.clone().unwrap_or_else(|| url.clone()),
+            url,
+        });
+    }
+    if let Some(bitbucket) = &source.bitbucket {
+        return Provider::Bitbucket(BitbucketRepository {
+            workspace: bitbucket.workspace.clone(),
+            workspace_uuid: bitbucket.workspace_uuid.clone(),
+            repository_uuid: bitbucket.repository_uuid.clone(),
+        });
+    }
+    let github = source
+        .github
+        .clone()
+        .unwrap_or_else(|| crate::config::model::GitHubSource {
+            repository: String::new(),
+            owner_id: None,
+            repository_id: None,
+        });
+    let (owner, name) = github
+        .repository
+        .split_once('/')
+        .unwrap_or((&github.repository, ""));
+    Provider::GitHub(Repository {
+        owner: owner.to_owned(),
+        name: name.to_owned(),
+        ids: github.owner_id.zip(github.repository_id),
+    })
+}
+
 /// Decides which jobs assume which role. This is the single place where that is decided; the
-/// workflow emits exactly these jobs and the trust policies admit exactly their claims.
-fn role_uses(config: &Config, stages: &[StagePlan]) -> Vec<RoleUse> {
+/// CI file emits exactly these jobs and the trust policies admit exactly their claims.
+fn role_uses(config: &Config, provider: &Provider, stages: &[StagePlan]) -> Vec<RoleUse> {
     let mut uses = Vec::new();
-    if let Some(glob) = &config.feature_branches {
-        // Feature stacks live in the first stage; its role is the only one they reach.
+    let first = stages.first();
+    if let (Some(glob), Some(first)) = (&config.feature_branches, first) {
+        // Feature stacks live in the first stage; its role is the only one they reach. On
+        // Bitbucket the role may trust only its deployment environment's steps, so feature
+        // steps deploy in it too.
+        let environment = match provider {
+            Provider::Bitbucket(_) => first.environment.clone(),
+            _ => None,
+        };
+        let environment_uuid = match provider {
+            Provider::Bitbucket(_) => first.environment_uuid.clone(),
+            _ => None,
+        };
         uses.push(RoleUse {
             job_id: job_ids::DEPLOY_FEATURE.into(),
             stage: 0,
             event: Event::Push,
             runs_on_ref: RefPattern::BranchGlob(glob.clone()),
-            environment: None,
+            environment: environment.clone(),
+            environment_uuid: environment_uuid.clone(),
             purpose: "deploys a feature branch's own stack",
         });
+        let (event, runs_on_ref) = match provider {
+            // GitHub runs `delete` workflows on the default branch.
+            Provider::GitHub(_) => (Event::Delete, RefPattern::Branch(config.branch.clone())),
+            // GitLab stops the branch's environment in the branch's own last pipeline.
+            Provider::GitLab(_) => (Event::Delete, RefPattern::BranchGlob(glob.clone())),
+            // Bitbucket has no deletion trigger: a custom pipeline, run by hand on the
+            // deployment branch with the feature branch's name as a variable.
+            Provider::Bitbucket(_) => (Event::Manual, RefPattern::Branch(config.branch.clone())),
+        };
         uses.push(RoleUse {
             job_id: job_ids::DELETE_FEATURE.into(),
             stage: 0,
-            event: Event::Delete,
-            runs_on_ref: RefPattern::Branch(config.branch.clone()),
-            environment: None,
+            event,
+            runs_on_ref,
+            environment,
+            environment_uuid,
             purpose: "deletes a deleted feature branch's stack",
         });
     }
@@ -328,6 +368,7 @@ fn role_uses(config: &Config, stages: &[StagePlan]) -> Vec<RoleUse> {
             event: Event::Push,
             runs_on_ref: RefPattern::Branch(config.branch.clone()),
             environment: stage.environment.clone(),
+            environment_uuid: stage.environment_uuid.clone(),
             purpose: "deploys the application",
         });
     }
@@ -339,8 +380,9 @@ fn role_uses(config: &Config, stages: &[StagePlan]) -> Vec<RoleUse> {
 pub struct Synthesis {
     pub pipeline: Pipeline,
     pub template: crate::cfn::Template,
-    pub workflow: crate::gha::Workflow,
-    /// `template.yaml` and `pipeline.yaml`, ready to write.
+    /// The GitHub workflow, when the provider is GitHub.
+    pub workflow: Option<crate::gha::Workflow>,
+    /// `template.yaml` and the CI file ([`Provider::file_name`]), ready to write.
     pub files: Vec<crate::output::Artifact>,
     /// What each stage's role admits, proven against the workflow's jobs.
     pub trust: crate::trust::prove::TrustMap,
@@ -360,11 +402,18 @@ pub fn synthesize(config: &Config) -> Result<Synthesis, Vec<Diagnostic>> {
         )
         .help("this is a bug in sampipe; please report it with your config")]);
     }
-    let workflow = workflow::workflow(&pipeline).map_err(|d| vec![d])?;
     // Rendered before the proof (whose errors still come first) so that the renderers'
     // intermediate YAML trees are freed before the trust map is built: less peak memory.
+    let (workflow, pipeline_yaml) = match pipeline.provider {
+        Provider::GitHub(_) => {
+            let workflow = workflow::workflow(&pipeline).map_err(|d| vec![d])?;
+            let yaml = workflow::render(&pipeline, &workflow);
+            (Some(workflow), Ok(yaml))
+        }
+        Provider::GitLab(_) => (None, gitlab::render(&pipeline)),
+        Provider::Bitbucket(_) => (None, bitbucket::render(&pipeline)),
+    };
     let template_yaml = template::render(&template);
-    let pipeline_yaml = workflow::render(&pipeline, &workflow);
     let trust = crate::trust::prove::prove(&pipeline, &template)?;
     let files = vec![
         crate::output::Artifact {
@@ -372,8 +421,8 @@ pub fn synthesize(config: &Config) -> Result<Synthesis, Vec<Diagnostic>> {
             contents: template_yaml.map_err(|d| vec![d])?,
         },
         crate::output::Artifact {
-            file_name: "pipeline.yaml",
-            contents: pipeline_yaml,
+            file_name: pipeline.provider.file_name(),
+            contents: pipeline_yaml.map_err(|d| vec![d])?,
         },
     ];
     Ok(Synthesis {

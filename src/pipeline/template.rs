@@ -11,9 +11,10 @@ use crate::cfn::{
     Statement, StatementEntry, Tag, Template, Value,
 };
 use crate::diag::Diagnostic;
-use crate::pipeline::names::{feature_stack_prefix, GITHUB_AUDIENCE, GITHUB_OIDC_HOST};
+use crate::pipeline::names::feature_stack_prefix;
+use crate::pipeline::provider::Provider;
 use crate::pipeline::{Pipeline, RoleUse, StagePlan};
-use crate::trust::claims::{condition_key, patterns, ClaimPatterns};
+use crate::trust::claims::{patterns, ClaimPatterns};
 
 const MAP: &str = "Stages";
 
@@ -211,8 +212,8 @@ pub fn template(p: &Pipeline) -> Template {
             ids::OIDC_PROVIDER,
             only_if(
                 Resource::new(iam::OidcProvider {
-                    url: Value::str(format!("https://{GITHUB_OIDC_HOST}")),
-                    client_id_list: vec![Value::str(GITHUB_AUDIENCE)],
+                    url: Value::str(p.provider.issuer_url()),
+                    client_id_list: vec![Value::str(p.provider.audience())],
                     thumbprint_list: Vec::new(),
                     tags: tags(p),
                 }),
@@ -301,8 +302,8 @@ fn stage_mapping(p: &Pipeline, switches: &Switches, uses: &[Vec<&RoleUse>]) -> M
     mapping
 }
 
-/// The claim patterns of `uses` (the jobs that use one stage's role) with exact refs,
-/// deduplicated.
+/// The claim patterns of `uses` (the jobs that use one stage's role) that do not name a
+/// feature-branch pattern, deduplicated: the stage's `TrustedSubjects`.
 fn exact_patterns(p: &Pipeline, uses: &[&RoleUse]) -> Vec<ClaimPatterns> {
     let mut seen: Vec<ClaimPatterns> = Vec::new();
     for use_ in uses {
@@ -324,12 +325,15 @@ fn dedup(values: impl IntoIterator<Item = String>) -> Vec<Value> {
         .collect()
 }
 
-/// The trust policy: GitHub's OIDC provider of the stage's account, `aud` and `sub` always
-/// checked, and the workflow file and ref bound through `job_workflow_ref` and `ref`.
+/// The trust policy: the issuer's OIDC provider in the stage's account, `aud` and `sub` always
+/// checked; on GitHub also the workflow file and ref, through `job_workflow_ref` and `ref`.
 fn trust_policy(p: &Pipeline, switches: &Switches, uses: &[Vec<&RoleUse>]) -> PolicyDocument {
     let provider = Value::sub(format!(
-        "arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:oidc-provider/{GITHUB_OIDC_HOST}"
+        "arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:oidc-provider/{}",
+        p.provider.issuer_host()
     ));
+    let key = |claim: &str| p.provider.condition_key(claim);
+    let github = p.provider.github();
     let statement = |sid: &str,
                      op: ConditionOperator,
                      subs: Value,
@@ -341,31 +345,40 @@ fn trust_policy(p: &Pipeline, switches: &Switches, uses: &[Vec<&RoleUse>]) -> Po
             .action("sts:AssumeRoleWithWebIdentity")
             .condition(
                 ConditionOperator::StringEquals,
-                condition_key("aud"),
-                Value::str(GITHUB_AUDIENCE),
+                key("aud"),
+                Value::str(p.provider.audience()),
             );
-        if let Some((_, repo_id)) = p.repository.ids {
+        if let Some((_, repo_id)) = github.and_then(|repo| repo.ids) {
             s = s.condition(
                 ConditionOperator::StringEquals,
-                condition_key("repository_id"),
+                key("repository_id"),
                 Value::str(repo_id.to_string()),
             );
         }
-        s.condition(op, condition_key("sub"), subs)
-            .condition(op, condition_key("ref"), one_or_list(refs))
-            .condition(
+        s = s.condition(op, key("sub"), subs);
+        // Only GitHub's `ref` and `job_workflow_ref` are condition keys; elsewhere the branch
+        // is in `sub` (GitLab) or nowhere STS can see (Bitbucket).
+        if github.is_some() {
+            s = s.condition(op, key("ref"), one_or_list(refs)).condition(
                 op,
-                condition_key("job_workflow_ref"),
+                key("job_workflow_ref"),
                 one_or_list(workflow_refs),
-            )
+            );
+        }
+        s
     };
 
     // Exact subjects differ per stage (environments); refs and the workflow are shared by all
     // jobs on the deployment branch, so they are written once.
     let exact: Vec<ClaimPatterns> = uses.iter().flat_map(|u| exact_patterns(p, u)).collect();
+    let (sid, op) = match p.provider {
+        // Bitbucket subjects end in the step UUID, new on every run.
+        Provider::Bitbucket(_) => ("DeploySteps", ConditionOperator::StringLike),
+        _ => ("DeployFromBranch", ConditionOperator::StringEquals),
+    };
     let mut statements = vec![StatementEntry::Always(statement(
-        "DeployFromBranch",
-        ConditionOperator::StringEquals,
+        sid,
+        op,
         stage_value("TrustedSubjects"),
         dedup(exact.iter().map(|c| c.git_ref.clone())),
         dedup(exact.iter().map(|c| c.job_workflow_ref.clone())),
@@ -506,11 +519,18 @@ fn pipeline_role(p: &Pipeline, switches: &Switches, uses: &[Vec<&RoleUse>]) -> R
     ));
     let mut role = iam::Role::new(trust_policy(p, switches, uses));
     role.role_name = Some(stage_value("PipelineExecutionRoleName"));
-    role.description = Some(Value::str(format!(
-        "Assumed through GitHub OIDC by the deploy jobs of {} ({}); see `sampipe explain`.",
-        p.repository.full_name(),
-        p.workflow_path
-    )));
+    role.description = Some(Value::str(match &p.provider {
+        Provider::GitHub(repo) => format!(
+            "Assumed through GitHub OIDC by the deploy jobs of {} ({}); see `sampipe explain`.",
+            repo.full_name(),
+            p.workflow_path
+        ),
+        other => format!(
+            "Assumed through {} OIDC by the deploy jobs of {}; see `sampipe explain`.",
+            other.ci_name(),
+            other.display()
+        ),
+    }));
     role.max_session_duration = Some(3600);
     role.policies = vec![iam::InlinePolicy {
         policy_name: "deploy-application".into(),

@@ -4,5 +4,6 @@
 
 pub mod claims;
 pub mod evaluator;
+mod hostile;
 pub mod prove;
 pub mod report;

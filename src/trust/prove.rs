@@ -15,13 +15,13 @@ use std::collections::{HashMap, HashSet};
 use indexmap::IndexMap;
 use serde::Serialize;
 
-use super::claims::{condition_key, patterns, sample_claims, Claims, STS_GITHUB_CLAIMS};
+use super::claims::{patterns, sample_claims, with_branch, Claims};
 use super::evaluator::{Decision, EvalError, Evaluation, Policy, PolicyStatement, Request};
+use super::hostile::{hostile, in_environment, Hostile};
 use crate::cfn::{Effect, ResourceProperties, Template};
 use crate::cfn::{PseudoValues, ResolvedPrincipal, ResolvedStatement, Resolver};
-use crate::config::validate::glob_matches;
 use crate::diag::{ConfigPath, Diagnostic};
-use crate::pipeline::names::GITHUB_OIDC_HOST;
+use crate::pipeline::provider::Provider;
 use crate::pipeline::template::ids;
 use crate::pipeline::{Pipeline, RoleUse};
 
@@ -41,6 +41,9 @@ pub struct StageTrust {
     pub jobs: Vec<JobClaims>,
     /// The hostile claim sets that were tried and denied.
     pub denied: Vec<String>,
+    /// Hostile claim sets the role admits because the provider's token cannot tell them from
+    /// its own jobs' through the keys STS exposes, each with the control that must stop them.
+    pub limits: Vec<String>,
     /// Things a reviewer must act on.
     pub warnings: Vec<String>,
 }
@@ -66,7 +69,10 @@ pub struct JobClaims {
 #[derive(Clone, Debug, Serialize)]
 pub struct TrustMap {
     pub app: String,
+    /// The CI system, e.g. `GitHub Actions`.
+    pub ci: String,
     pub repository: String,
+    /// Where the CI file lives in the repository.
     pub workflow_path: String,
     pub stages: Vec<StageTrust>,
 }
@@ -115,11 +121,12 @@ pub fn trust_statements(
 
 /// The STS request a token with `claims` makes against `provider`. Only claims STS exposes as
 /// condition keys are visible to the policy, as in AWS.
-pub fn request(provider: &str, claims: &Claims) -> Request {
+pub fn request(source: &Provider, provider: &str, claims: &Claims) -> Request {
     let mut context = IndexMap::with_capacity(claims.len());
+    let exposed = source.sts_claims();
     for (claim, value) in claims {
-        if STS_GITHUB_CLAIMS.contains(&claim.as_str()) {
-            context.insert(condition_key(claim), vec![value.clone()]);
+        if exposed.contains(&claim.as_str()) {
+            context.insert(source.condition_key(claim), vec![value.clone()]);
         }
     }
     Request {
@@ -133,11 +140,11 @@ pub fn request(provider: &str, claims: &Claims) -> Request {
 /// does not say `expected` (the usual answer is computed without building explanations).
 fn evaluate_claims(
     policy: &Policy<'_>,
-    provider: &str,
+    (source, provider): (&Provider, &str),
     claims: &Claims,
     expected: Decision,
 ) -> Result<Result<(), Evaluation>, EvalError> {
-    let request = request(provider, claims);
+    let request = request(source, provider, claims);
     if policy.decision(&request)? == expected {
         return Ok(Ok(()));
     }
@@ -154,30 +161,35 @@ fn show(claims: &Claims) -> String {
 
 /// What the proofs of all stages look up, computed once so that proving N stages stays linear
 /// in N ([`Pipeline::role_uses_of`] scans every job, and the warnings compare stages pairwise).
-struct Jobs<'p> {
+pub(super) struct Jobs<'p> {
     /// The jobs that assume each stage's role, in workflow order.
     of_stage: Vec<Vec<&'p RoleUse>>,
     /// Each exact (non-glob) OIDC subject → the stages with a job that presents it, ascending.
     stages_by_subject: HashMap<String, Vec<usize>>,
     /// The stages' environments and one no stage has, each once, for hostile claims, with the
     /// OIDC subject of a job in each and what the denied claim set is called.
-    environments: Vec<(&'p str, String, String)>,
+    pub(super) environments: Vec<(&'p str, String, String)>,
 }
 
 impl<'p> Jobs<'p> {
     fn new(p: &'p Pipeline) -> Self {
+        // Only GitHub's subject names the environment; the other providers' batteries build
+        // their environment sets themselves.
         let mut seen = HashSet::new();
-        let environments = p
-            .stages
-            .iter()
-            .filter_map(|s| s.environment.as_deref())
-            .chain(["attacker-environment"])
-            .filter(|e| seen.insert(*e))
-            .map(|e| {
-                let subject = format!("{}:environment:{e}", p.repository.subject_prefix());
-                (e, subject, format!("a job in environment `{e}`"))
-            })
-            .collect();
+        let environments = match p.provider.github() {
+            Some(repo) => p
+                .stages
+                .iter()
+                .filter_map(|s| s.environment.as_deref())
+                .chain(["attacker-environment"])
+                .filter(|e| seen.insert(*e))
+                .map(|e| {
+                    let subject = format!("{}:environment:{e}", repo.subject_prefix());
+                    (e, subject, format!("a job in environment `{e}`"))
+                })
+                .collect(),
+            None => Vec::new(),
+        };
         let of_stage = p.role_uses_by_stage();
         let mut stages_by_subject: HashMap<String, Vec<usize>> = HashMap::new();
         for use_ in of_stage.iter().flatten() {
@@ -221,8 +233,12 @@ pub fn prove(p: &Pipeline, template: &Template) -> Result<TrustMap, Vec<Diagnost
     if problems.is_empty() {
         Ok(TrustMap {
             app: p.app.clone(),
-            repository: p.repository.full_name(),
-            workflow_path: p.workflow_path.clone(),
+            ci: p.provider.ci_name().to_owned(),
+            repository: p.provider.display(),
+            workflow_path: match p.provider {
+                Provider::GitHub(_) => p.workflow_path.clone(),
+                _ => p.provider.file_name().to_owned(),
+            },
             stages,
         })
     } else {
@@ -262,6 +278,7 @@ struct Reuse<'i> {
 /// A [`Hostile`] with its request.
 enum Prepared {
     One(String, Claims, Request),
+    Limited(String, Request, String),
     InEnvironments(Claims, Vec<usize>, Request),
 }
 
@@ -282,7 +299,7 @@ fn prove_stage<'i>(
             "this is a bug in sampipe; please report it",
         )]
     })?;
-    let mut problems = shape_problems(index, role, &resolved);
+    let mut problems = shape_problems(&p.provider, index, role, &resolved);
     let statements: Vec<PolicyStatement> = resolved.iter().map(PolicyStatement::from).collect();
     let policy = Policy::new(&statements);
     let cannot_evaluate = |e: EvalError| {
@@ -304,7 +321,7 @@ fn prove_stage<'i>(
     let mut jobs = Vec::new();
     for ((use_, base), samples) in uses.iter().zip(&bases).zip(&samples) {
         for claims in samples {
-            match evaluate_claims(&policy, provider, claims, Decision::Allow) {
+            match evaluate_claims(&policy, (&p.provider, provider), claims, Decision::Allow) {
                 Ok(Ok(())) => {}
                 Ok(Err(evaluation)) => problems.push(violation(
                     index,
@@ -334,15 +351,16 @@ fn prove_stage<'i>(
     let own: Vec<Request> = samples
         .iter()
         .flatten()
-        .map(|claims| request(provider, claims))
+        .map(|claims| request(&p.provider, provider, claims))
         .collect();
     let mut denied = Vec::with_capacity(16 + all_jobs.environments.len());
+    let mut limits = Vec::new();
     // Records a hostile claim set's decision: denied, or a violation, explained by evaluating
     // `claims()` in full.
     let mut record = |what: String, decision, claims: &dyn Fn() -> Claims| match decision {
         Ok(Decision::Allow) => {
             let claims = claims();
-            match policy.evaluate(&request(provider, &claims)) {
+            match policy.evaluate(&request(&p.provider, provider, &claims)) {
                 Ok(evaluation) => problems.push(violation(
                     index,
                     format!(
@@ -364,11 +382,15 @@ fn prove_stage<'i>(
         None => {
             let prepare = |hostile| match hostile {
                 Hostile::One(what, claims) => {
-                    let request = request("", &claims);
+                    let request = request(&p.provider, "", &claims);
                     Prepared::One(what, claims, request)
                 }
+                Hostile::Limited(what, claims, control) => {
+                    let request = request(&p.provider, "", &claims);
+                    Prepared::Limited(what, request, control)
+                }
                 Hostile::InEnvironments(base, environments) => {
-                    let family = request("", &in_environment(p, &base, ""));
+                    let family = request(&p.provider, "", &in_environment(p, &base, ""));
                     Prepared::InEnvironments(base, environments, family)
                 }
             };
@@ -381,6 +403,17 @@ fn prove_stage<'i>(
     };
     for set in sets.iter_mut() {
         match set {
+            Prepared::Limited(what, request, control) => {
+                request.federated_principal.clone_from(provider);
+                if own.iter().any(|o| o.context == request.context) {
+                    continue;
+                }
+                match policy.decision(request) {
+                    Ok(Decision::Allow) => limits.push(format!("{what}: {control}")),
+                    Ok(_) => record(what.clone(), Ok(Decision::ImplicitDeny), &Claims::new),
+                    Err(e) => record(String::new(), Err(e), &Claims::new),
+                }
+            }
             Prepared::One(what, claims, request) => {
                 request.federated_principal.clone_from(provider);
                 if !own.iter().any(|o| o.context == request.context) {
@@ -393,7 +426,10 @@ fn prove_stage<'i>(
                 // the other claims are checked once. This family grows with the stages.
                 family.federated_principal.clone_from(provider);
                 let family = &*family;
-                let (sub, environment) = (condition_key("sub"), condition_key("environment"));
+                let (sub, environment) = (
+                    p.provider.condition_key("sub"),
+                    p.provider.condition_key("environment"),
+                );
                 let keys = [sub.as_str(), environment.as_str()];
                 let items: Vec<[&str; 2]> = environments
                     .iter()
@@ -454,6 +490,7 @@ fn prove_stage<'i>(
         statements: resolved.iter().map(admitted).collect(),
         jobs,
         denied,
+        limits,
         warnings: warnings(p, all_jobs, index),
     })
 }
@@ -462,6 +499,7 @@ fn trigger(use_: &RoleUse) -> String {
     let event = match use_.event {
         crate::pipeline::Event::Push => "push to",
         crate::pipeline::Event::Delete => "branch deletion, runs on",
+        crate::pipeline::Event::Manual => "started by hand (custom pipeline) on",
     };
     let mut text = format!("{event} `{}`", use_.runs_on_ref.git_ref());
     if let Some(environment) = &use_.environment {
@@ -485,12 +523,18 @@ fn admitted(statement: &ResolvedStatement) -> AdmittedStatement {
 
 /// Rule 3: each statement that trusts the OIDC provider tests `aud` and `sub`, with keys STS
 /// exposes and operators that fail closed.
-fn shape_problems(index: usize, role: &str, statements: &[ResolvedStatement]) -> Vec<Diagnostic> {
+fn shape_problems(
+    source: &Provider,
+    index: usize,
+    role: &str,
+    statements: &[ResolvedStatement],
+) -> Vec<Diagnostic> {
     let mut problems = Vec::new();
-    let prefix = format!("{GITHUB_OIDC_HOST}:");
+    let host = source.issuer_host();
+    let prefix = format!("{host}:");
     for statement in statements {
         let trusts_oidc = statement.effect == Effect::Allow
-            && matches!(&statement.principal, Some(ResolvedPrincipal::Federated(p)) if p.iter().any(|p| p.ends_with(GITHUB_OIDC_HOST)));
+            && matches!(&statement.principal, Some(ResolvedPrincipal::Federated(p)) if p.iter().any(|p| p.ends_with(&host)));
         if !trusts_oidc {
             continue;
         }
@@ -501,7 +545,7 @@ fn shape_problems(index: usize, role: &str, statements: &[ResolvedStatement]) ->
             .flat_map(|(op, keys)| keys.keys().map(move |k| (op.as_str(), k.as_str())))
             .collect();
         for claim in ["aud", "sub"] {
-            let key = condition_key(claim);
+            let key = source.condition_key(claim);
             if !keys.iter().any(|(_, k)| *k == key) {
                 problems.push(violation(
                     index,
@@ -518,7 +562,7 @@ fn shape_problems(index: usize, role: &str, statements: &[ResolvedStatement]) ->
                 problems.push(violation(index, format!("statement `{sid}` of role `{role}` uses `{operator}` on `{key}`"), "`ForAllValues` and `IfExists` are true when the claim is missing; use `StringEquals` or `StringLike`"));
             }
             if let Some(claim) = key.strip_prefix(&prefix) {
-                if !STS_GITHUB_CLAIMS.contains(&claim) {
+                if !source.sts_claims().contains(&claim) {
                     problems.push(violation(index, format!("statement `{sid}` of role `{role}` tests `{key}`, which STS does not expose"), "a condition on a claim STS does not expose never matches and makes the role unassumable"));
                 }
             }
@@ -541,35 +585,8 @@ fn job_samples(p: &Pipeline, use_: &RoleUse, base: &Claims) -> Vec<Claims> {
 }
 
 /// Branch names matching a feature glob: the shortest and a longer one.
-fn feature_samples(glob: &str) -> Vec<String> {
+pub(super) fn feature_samples(glob: &str) -> Vec<String> {
     vec![glob.replace('*', ""), glob.replace('*', "x-1")]
-}
-
-/// `claims` as presented by a run on `branch`.
-fn with_branch(p: &Pipeline, claims: &Claims, branch: &str) -> Claims {
-    let mut claims = claims.clone();
-    let git_ref = format!("refs/heads/{branch}");
-    claims.insert("ref".into(), git_ref.clone());
-    claims.insert(
-        "job_workflow_ref".into(),
-        format!("{}/{}@{git_ref}", p.repository.full_name(), p.workflow_path),
-    );
-    if !claims.contains_key("environment") {
-        claims.insert(
-            "sub".into(),
-            format!("{}:ref:{git_ref}", p.repository.subject_prefix()),
-        );
-    }
-    claims
-}
-
-/// Hostile claim sets, in the order they are reported.
-enum Hostile {
-    /// One claim set, and what it stands for.
-    One(String, Claims),
-    /// A job in each of these environments (indices into [`Jobs::environments`]): the deploy
-    /// job's claims with `sub` and `environment` naming it ([`in_environment`]).
-    InEnvironments(Claims, Vec<usize>),
 }
 
 /// Whether two requests' contexts have the same keys and the same values but in `keys`.
@@ -588,198 +605,6 @@ fn same_except(
         })
 }
 
-/// `claims` as presented by a job in GitHub environment `environment`.
-fn in_environment(p: &Pipeline, claims: &Claims, environment: &str) -> Claims {
-    let mut claims = claims.clone();
-    claims.insert(
-        "sub".into(),
-        format!(
-            "{}:environment:{environment}",
-            p.repository.subject_prefix()
-        ),
-    );
-    claims.insert("environment".into(), environment.to_owned());
-    claims
-}
-
-/// The hostile claim sets tried against stage `index`'s role, whose deploy job presents
-/// `deploy`.
-fn hostile(p: &Pipeline, jobs: &Jobs<'_>, index: usize, deploy: Claims) -> Vec<Hostile> {
-    let stage = &p.stages[index];
-    let repo = p.repository.full_name();
-    let mut out = Vec::new();
-    let add = |out: &mut Vec<Hostile>, what: &str, claims: Claims| {
-        out.push(Hostile::One(what.to_owned(), claims));
-    };
-
-    // Another owner with the same repository name (name recycling, or a copy).
-    let mut other = deploy.clone();
-    let evil_prefix = match p.repository.ids {
-        Some((_, _)) => format!("repo:evil-org@999999/{}@999998", p.repository.name),
-        None => format!("repo:evil-org/{}", p.repository.name),
-    };
-    if let Some(sub) = other.get("sub").cloned() {
-        other.insert(
-            "sub".into(),
-            sub.replacen(&p.repository.subject_prefix(), &evil_prefix, 1),
-        );
-    }
-    other.insert(
-        "repository".into(),
-        format!("evil-org/{}", p.repository.name),
-    );
-    if let Some(jwr) = other.get("job_workflow_ref").cloned() {
-        other.insert(
-            "job_workflow_ref".into(),
-            jwr.replacen(&repo, &format!("evil-org/{}", p.repository.name), 1),
-        );
-    }
-    if other.contains_key("repository_id") {
-        other.insert("repository_id".into(), "999998".into());
-    }
-    add(
-        &mut out,
-        "another owner's repository with the same name",
-        other,
-    );
-
-    // Pull requests, including from forks: the subject is `pull_request`, the ref a merge ref.
-    let mut pull = deploy.clone();
-    pull.shift_remove("environment");
-    pull.insert(
-        "sub".into(),
-        format!("{}:pull_request", p.repository.subject_prefix()),
-    );
-    pull.insert("ref".into(), "refs/pull/1/merge".into());
-    pull.insert(
-        "job_workflow_ref".into(),
-        format!("{repo}/{}@refs/pull/1/merge", p.workflow_path),
-    );
-    add(&mut out, "a pull request (e.g. from a fork)", pull);
-
-    // A tag.
-    add(&mut out, "a tag", with_ref(p, &deploy, "refs/tags/v1.0.0"));
-
-    // A branch that is neither the deployment branch nor a feature branch.
-    let unconfigured = ["unconfigured-branch", "zz-unconfigured", "x"]
-        .into_iter()
-        .find(|b| {
-            *b != p.branch
-                && !p
-                    .feature_branches
-                    .as_deref()
-                    .is_some_and(|g| glob_matches(g, b))
-        });
-    if let Some(branch) = unconfigured {
-        add(
-            &mut out,
-            &format!("a push to unconfigured branch `{branch}`"),
-            with_ref(p, &deploy, &format!("refs/heads/{branch}")),
-        );
-    }
-
-    // A feature branch, on every stage but the first.
-    if let Some(glob) = &p.feature_branches {
-        if index > 0 {
-            for branch in feature_samples(glob) {
-                let mut claims = with_ref(p, &deploy, &format!("refs/heads/{branch}"));
-                claims.shift_remove("environment");
-                claims.insert(
-                    "sub".into(),
-                    format!("{}:ref:refs/heads/{branch}", p.repository.subject_prefix()),
-                );
-                add(
-                    &mut out,
-                    &format!(
-                        "feature branch `{branch}` (only the first stage deploys feature branches)"
-                    ),
-                    claims,
-                );
-            }
-        }
-    }
-
-    // Environments: a job in another stage's environment, or in an unknown one.
-    let environments = (0..jobs.environments.len())
-        .filter(|&at| Some(jobs.environments[at].0) != stage.environment.as_deref())
-        .collect();
-    out.push(Hostile::InEnvironments(deploy.clone(), environments));
-    // A job on the deployment branch without the stage's environment (skipping its approvals).
-    if stage.environment.is_some() {
-        let mut claims = deploy.clone();
-        claims.shift_remove("environment");
-        claims.insert(
-            "sub".into(),
-            format!(
-                "{}:ref:refs/heads/{}",
-                p.repository.subject_prefix(),
-                p.branch
-            ),
-        );
-        add(
-            &mut out,
-            "a job on the deployment branch without the stage's environment",
-            claims,
-        );
-    }
-
-    let mut no_sub = deploy.clone();
-    no_sub.shift_remove("sub");
-    add(&mut out, "a token without `sub`", no_sub);
-
-    let mut wrong_aud = deploy.clone();
-    wrong_aud.insert(
-        "aud".into(),
-        format!("https://github.com/{}", p.repository.owner),
-    );
-    add(&mut out, "a token for another audience", wrong_aud);
-
-    let mut other_workflow = deploy.clone();
-    other_workflow.insert(
-        "job_workflow_ref".into(),
-        format!(
-            "{repo}/.github/workflows/other.yaml@refs/heads/{}",
-            p.branch
-        ),
-    );
-    add(
-        &mut out,
-        "another workflow file in the repository",
-        other_workflow,
-    );
-
-    let mut reusable = deploy;
-    reusable.insert(
-        "job_workflow_ref".into(),
-        format!(
-            "evil-org/workflows/.github/workflows/deploy.yaml@refs/heads/{}",
-            p.branch
-        ),
-    );
-    add(
-        &mut out,
-        "a reusable workflow from another repository",
-        reusable,
-    );
-    out
-}
-
-/// `claims` for a run on `git_ref` (ref-based subject; environment dropped).
-fn with_ref(p: &Pipeline, claims: &Claims, git_ref: &str) -> Claims {
-    let mut claims = claims.clone();
-    claims.shift_remove("environment");
-    claims.insert(
-        "sub".into(),
-        format!("{}:ref:{git_ref}", p.repository.subject_prefix()),
-    );
-    claims.insert("ref".into(), git_ref.to_owned());
-    claims.insert(
-        "job_workflow_ref".into(),
-        format!("{}/{}@{git_ref}", p.repository.full_name(), p.workflow_path),
-    );
-    claims
-}
-
 /// Stages named in one warning, at most; the rest are counted.
 const NAMED_STAGES_MAX: usize = 10;
 
@@ -787,18 +612,32 @@ const NAMED_STAGES_MAX: usize = 10;
 fn warnings(p: &Pipeline, jobs: &Jobs<'_>, index: usize) -> Vec<String> {
     let stage = &p.stages[index];
     let mut out = Vec::new();
-    if let Some(environment) = &stage.environment {
-        out.push(format!(
+    match (&p.provider, &stage.environment) {
+        (Provider::GitHub(_), Some(environment)) => out.push(format!(
             "the approval gate is GitHub environment `{environment}`: give it required reviewers and restrict its deployment branches to `{}`",
             p.branch
-        ));
+        )),
+        (Provider::GitLab(_), Some(environment)) => out.push(format!(
+            "make `{environment}` a protected environment (who may deploy{}) and protect branch `{}`: AWS sees neither",
+            if stage.manual_approval { " and approve the manual job" } else { "" },
+            p.branch
+        )),
+        (Provider::Bitbucket(_), Some(environment)) => out.push(format!(
+            "restrict deployment environment `{environment}` with deployment permissions (Premium): deployments only from `{}`{}",
+            p.branch,
+            if stage.manual_approval { ", and only admins may start the manual step" } else { "" }
+        )),
+        (Provider::GitLab(_) | Provider::Bitbucket(_), None) if stage.manual_approval => out.push(
+            "the manual gate is the CI system's only check: anyone who may run the pipeline may start it; give the stage an `environment` and restrict who may deploy to it".into(),
+        ),
+        _ => {}
     }
     if index == 0 {
         if let Some(glob) = &p.feature_branches {
             out.push(format!(
                 "`{glob}` admits every branch that matches it: anyone who can push such a branch can run their own version of the workflow with this role; keep this stage's account free of production data"
             ));
-            if glob.contains('*') && !glob.contains("**") {
+            if p.provider.github().is_some() && glob.contains('*') && !glob.contains("**") {
                 out.push(format!(
                     "IAM's `*` also matches `/`, so the trust admits branches such as `{}` that GitHub's `{glob}` push filter never runs the workflow for",
                     glob.replacen('*', "x/y", 1)
@@ -858,11 +697,16 @@ fn warnings(p: &Pipeline, jobs: &Jobs<'_>, index: usize) -> Vec<String> {
             }
             _ => format!("stage {}", names.concat()),
         };
+        let fix = match p.provider {
+            Provider::GitHub(_) => "give the stages different `environment`s",
+            Provider::GitLab(_) => "GitLab's `sub` names only the project and the branch, so protect the branch and each stage's environment",
+            Provider::Bitbucket(_) => "give each stage its own `environment` and `environment_uuid`",
+        };
         out.push(format!(
-            "jobs of {stages} present the same OIDC claims as this stage's deploy job, so this role cannot tell them apart; give the stages different `environment`s"
+            "jobs of {stages} present the same OIDC claims as this stage's deploy job, so this role cannot tell them apart; {fix}"
         ));
     }
-    if p.repository.ids.is_none() {
+    if p.provider.github().is_some_and(|repo| repo.ids.is_none()) {
         out.push("subjects name the repository, not its immutable ids: set `source.github.owner_id` and `repository_id` to survive renames and name reuse".into());
     }
     out
@@ -1043,11 +887,20 @@ stages:
         let trust = PolicyDocument::new().statement(
             Statement::allow()
                 .principal(Principal::federated(Value::sub(format!(
-                    "arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:oidc-provider/{GITHUB_OIDC_HOST}"
+                    "arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:oidc-provider/{}",
+                    p.provider.issuer_host()
                 ))))
                 .action(ASSUME)
-                .condition(ConditionOperator::StringEquals, condition_key("aud"), "sts.amazonaws.com")
-                .condition(ConditionOperator::StringEquals, condition_key("repository_owner_id"), "1"),
+                .condition(
+                    ConditionOperator::StringEquals,
+                    p.provider.condition_key("aud"),
+                    "sts.amazonaws.com",
+                )
+                .condition(
+                    ConditionOperator::StringEquals,
+                    p.provider.condition_key("repository_owner_id"),
+                    "1",
+                ),
         );
         let loose = crate::cfn::Template::new()
             .parameter(

@@ -55,7 +55,10 @@
 //! [CloudFormation short-form intrinsics](https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/intrinsic-function-reference.html).
 
 mod emit;
+mod map;
 mod scalar;
+
+pub use map::Map;
 
 #[cfg(test)]
 mod tests;

@@ -1,0 +1,12 @@
+//! Renders the pipeline model as the bitbucket CI file. (Being written.)
+
+use crate::diag::Diagnostic;
+use crate::pipeline::Pipeline;
+
+/// The CI file's text.
+pub fn render(_p: &Pipeline) -> Result<String, Diagnostic> {
+    Err(Diagnostic::error(
+        "internal-error",
+        "the bitbucket renderer is not written yet",
+    ))
+}
