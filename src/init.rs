@@ -179,12 +179,79 @@ fn yaml_str(value: &str) -> String {
     }
 }
 
+/// The `source:` entries for the remote's CI system (GitHub when unknown).
+fn write_source(out: &mut String, remote: Option<&Remote>) {
+    match remote {
+        Some(Remote {
+            host: Host::GitLab { url },
+            path,
+        }) => {
+            let _ = writeln!(out, "  gitlab:");
+            let _ = writeln!(out, "    project: {}", yaml_str(path));
+            if url != "https://gitlab.com" {
+                let _ = writeln!(out, "    url: {}", yaml_str(url));
+            }
+            let _ = writeln!(
+                out,
+                "    # audience: sts.amazonaws.com   # default: the instance URL"
+            );
+        }
+        Some(Remote {
+            host: Host::Bitbucket,
+            path,
+        }) => {
+            let workspace = path.split('/').next().unwrap_or(path);
+            let _ = writeln!(out, "  bitbucket:");
+            let _ = writeln!(out, "    workspace: {}", yaml_str(workspace));
+            let _ = writeln!(
+                out,
+                "    # Both UUIDs, with braces: Repository settings → OpenID Connect."
+            );
+            let _ = writeln!(
+                out,
+                "    workspace_uuid: {}",
+                yaml_str(&placeholder(
+                    "workspace UUID, e.g. {8d5c2a4e-6f1b-4c3d-9e7a-0b1c2d3e4f50}"
+                ))
+            );
+            let _ = writeln!(
+                out,
+                "    repository_uuid: {}",
+                yaml_str(&placeholder("repository UUID"))
+            );
+        }
+        other => {
+            let (repository, note) = match other {
+                Some(Remote {
+                    host: Host::GitHub,
+                    path,
+                }) => (path.clone(), None),
+                Some(Remote { host, path }) => (
+                    placeholder("GitHub owner/name"),
+                    Some(format!(
+                        "# The git remote is {path} on {host:?}; sampipe generates GitHub Actions, GitLab CI and Bitbucket Pipelines."
+                    )),
+                ),
+                None => (placeholder("GitHub owner/name"), None),
+            };
+            let _ = writeln!(out, "  github:");
+            if let Some(note) = note {
+                let _ = writeln!(out, "    {note}");
+            }
+            let _ = writeln!(out, "    repository: {}", yaml_str(&repository));
+            let _ = writeln!(out, "    # Optional: both ids make trust use GitHub's immutable subjects (gh api repos/OWNER/NAME --jq '.owner.id, .id').");
+            let _ = writeln!(out, "    # owner_id: 123456");
+            let _ = writeln!(out, "    # repository_id: 456789");
+        }
+    }
+}
+
 /// The starter config.
 pub fn render(detected: &Detected, stages: &[StageSpec]) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "# sampipe config: `sampipe synth` turns it into template.yaml and pipeline.yaml."
+        "# sampipe config: `sampipe synth` turns it into template.yaml and the CI file."
     );
     let _ = writeln!(out, "# Values marked {PLACEHOLDER_PREFIX} ...> could not be inferred: synth refuses them until filled in.");
     let _ = writeln!(
@@ -192,14 +259,6 @@ pub fn render(detected: &Detected, stages: &[StageSpec]) -> String {
         "# Every key: `sampipe schema`, or the README's config reference."
     );
     let _ = writeln!(out, "version: 1");
-    let (repository, note) = match &detected.remote {
-        Some(Remote { host: Host::GitHub, path }) => (path.clone(), None),
-        Some(Remote { host, path }) => (
-            placeholder("GitHub owner/name"),
-            Some(format!("# The git remote is {path} on {host:?}; sampipe generates GitHub Actions only for now.")),
-        ),
-        None => (placeholder("GitHub owner/name"), None),
-    };
     let app = detected
         .remote
         .as_ref()
@@ -213,14 +272,7 @@ pub fn render(detected: &Detected, stages: &[StageSpec]) -> String {
     let _ = writeln!(out, "# The application's SAM template.");
     let _ = writeln!(out, "sam_template: template.yaml");
     let _ = writeln!(out, "source:");
-    let _ = writeln!(out, "  github:");
-    if let Some(note) = note {
-        let _ = writeln!(out, "    {note}");
-    }
-    let _ = writeln!(out, "    repository: {}", yaml_str(&repository));
-    let _ = writeln!(out, "    # Optional: both ids make trust use GitHub's immutable subjects (gh api repos/OWNER/NAME --jq '.owner.id, .id').");
-    let _ = writeln!(out, "    # owner_id: 123456");
-    let _ = writeln!(out, "    # repository_id: 456789");
+    write_source(&mut out, detected.remote.as_ref());
     let _ = writeln!(
         out,
         "# The deployment branch (the repository's default branch)."
@@ -254,7 +306,7 @@ pub fn render(detected: &Detected, stages: &[StageSpec]) -> String {
         let _ = writeln!(out, "  - name: {}", yaml_str(&stage.name));
         let _ = writeln!(out, "    account: \"{}\"", stage.account.replace('"', ""));
         let _ = writeln!(out, "    region: {}", yaml_str(&stage.region));
-        let _ = writeln!(out, "    # environment: production   # a GitHub environment (approvals) for this stage's deploy job");
+        let _ = writeln!(out, "    # environment: production   # the deploy job's environment (approvals, protection)");
     }
     let _ = writeln!(out, "workflow:");
     let _ = writeln!(

@@ -63,6 +63,9 @@ fn each_deploy_job_uses_exactly_its_stage_resources() {
     for path in fixtures() {
         let name = fixture_name(&path);
         let synthesis = synth_fixture(&path);
+        if synthesis.pipeline.provider.github().is_none() {
+            continue; // `each_ci_job_assumes_exactly_its_stage_role` reads the other CI files.
+        }
         let template: Value =
             serde_yaml::from_str(file(&synthesis, "template.yaml")).expect("template");
         let workflow: Value =

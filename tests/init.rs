@@ -47,26 +47,66 @@ fn init_reads_github_remotes_over_https_and_ssh() {
 }
 
 #[test]
-fn init_marks_what_it_cannot_infer_for_gitlab_and_bitbucket_remotes() {
-    for url in [
-        "https://gitlab.com/group/sub/project.git",
-        "git@gitlab.com:group/project.git",
-        "https://bitbucket.org/team/repo.git",
-        "git@bitbucket.org:team/repo.git",
-    ] {
+fn init_writes_the_source_of_gitlab_and_bitbucket_remotes() {
+    let cases = [
+        (
+            "https://gitlab.com/group/sub/project.git",
+            "gitlab:\n    project: group/sub/project\n",
+        ),
+        (
+            "git@gitlab.com:group/project.git",
+            "gitlab:\n    project: group/project\n",
+        ),
+        (
+            "https://gitlab.example.com/group/project.git",
+            "gitlab:\n    project: group/project\n    url: https://gitlab.example.com\n",
+        ),
+        (
+            "https://bitbucket.org/team/repo.git",
+            "bitbucket:\n    workspace: team\n",
+        ),
+        (
+            "git@bitbucket.org:team/repo.git",
+            "bitbucket:\n    workspace: team\n",
+        ),
+    ];
+    for (url, source) in cases {
         let repo = repository(url, "main");
         let (code, _, stderr) = init(repo.path(), &[]);
         assert_eq!(code, 0, "{url}: {stderr}");
         let text = std::fs::read_to_string(repo.path().join("sampipe.yaml")).expect("written");
-        assert!(
-            text.contains("<FILL-IN: GitHub owner/name>"),
-            "{url}:\n{text}"
-        );
-        assert!(
-            text.contains("GitHub Actions only for now"),
-            "{url}:\n{text}"
-        );
+        assert!(text.contains(source), "{url}:\n{text}");
+        assert!(!text.contains("github:"), "{url}:\n{text}");
+        // Bitbucket's UUIDs cannot be read from a clone: they are marked.
+        if url.contains("bitbucket") {
+            assert!(
+                text.contains("<FILL-IN: repository UUID>"),
+                "{url}:\n{text}"
+            );
+        }
     }
+}
+
+#[test]
+fn init_then_synth_then_check_round_trip_on_gitlab() {
+    let repo = repository("git@gitlab.com:octo-group/sam-app.git", "main");
+    let stages = ["--stage", "dev=111111111111/us-east-1"];
+    assert_eq!(init(repo.path(), &stages).0, 0);
+    let config = repo.path().join("sampipe.yaml");
+    let text = std::fs::read_to_string(&config).expect("read").replace(
+        "\"<FILL-IN: unit test command, e.g. make test>\"",
+        "make test",
+    );
+    std::fs::write(&config, text).expect("write");
+    let config = config.to_str().expect("utf-8");
+    let out = repo.path().join("out");
+    let out = out.to_str().expect("utf-8");
+    let (code, stdout, stderr) = sampipe(&["synth", "-c", config, "-o", out]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains(".gitlab-ci.yml"), "{stdout}");
+    assert!(repo.path().join("out/.gitlab-ci.yml").exists());
+    let (code, stdout, stderr) = sampipe(&["check", "-c", config, "-o", out]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
 }
 
 #[test]
@@ -83,9 +123,9 @@ fn synth_refuses_the_placeholders_init_leaves() {
         out.to_str().expect("utf-8"),
     ]);
     assert_eq!(code, 2);
-    // The repository (a GitLab remote), the account, the region and the test command; the app
-    // name comes from the remote's path.
-    assert_eq!(stderr.matches("error[placeholder]").count(), 4, "{stderr}");
+    // The account, the region and the test command; the project and the app name come from
+    // the remote's path.
+    assert_eq!(stderr.matches("error[placeholder]").count(), 3, "{stderr}");
     assert!(!out.exists());
 }
 

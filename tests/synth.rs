@@ -1,4 +1,5 @@
-//! Snapshots of both outputs for every fixture (`snapshots/{template,pipeline}@<fixture>.snap`),
+//! Snapshots of both outputs for every fixture (`snapshots/{template,pipeline}@<fixture>.snap`;
+//! `pipeline` is the provider's CI file),
 //! and the properties every synth must have: determinism and a parseable result.
 
 use crate::common::{file, fixture_name, fixtures, synth_fixture};
@@ -13,7 +14,9 @@ fn outputs_match_the_reviewed_snapshots() {
         insta::glob!("../fixtures", "*.yaml", |path| {
             let synthesis = synth_fixture(path);
             insta::assert_snapshot!("template", file(&synthesis, "template.yaml"));
-            insta::assert_snapshot!("pipeline", file(&synthesis, "pipeline.yaml"));
+            // The CI file: `pipeline.yaml`, `.gitlab-ci.yml` or `bitbucket-pipelines.yml`.
+            let ci = synthesis.pipeline.provider.file_name();
+            insta::assert_snapshot!("pipeline", file(&synthesis, ci));
         });
     });
 }

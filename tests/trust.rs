@@ -114,51 +114,88 @@ fn trust_rejects_an_unknown_stage_with_a_suggestion() {
     assert!(stderr.contains("did you mean `prod`?"), "{stderr}");
 }
 
+/// One generated stage: name, account index, environment, image repository, manual gate.
+type GeneratedStage = (String, usize, Option<String>, bool, bool);
+
+/// The CI providers, as generated configs name them.
+#[derive(Clone, Copy, Debug)]
+enum Ci {
+    GitHub,
+    GitLab,
+    Bitbucket,
+}
+
 /// A valid config built from generated parts.
 fn config(
-    stages: &[(String, usize, Option<String>, bool)],
+    ci: Ci,
+    stages: &[GeneratedStage],
     feature: Option<&str>,
     ids: Option<(u64, u64)>,
     branch: &str,
 ) -> String {
-    let mut text = format!("version: 1\napp: app\nbranch: {branch}\nsource:\n  github:\n    repository: octo-org/app\n");
-    if let Some((owner, repo)) = ids {
-        text.push_str(&format!(
-            "    owner_id: {owner}\n    repository_id: {repo}\n"
-        ));
+    let mut text = format!("version: 1\napp: app\nbranch: {branch}\nsource:\n");
+    match ci {
+        Ci::GitHub => {
+            text.push_str("  github:\n    repository: octo-org/app\n");
+            if let Some((owner, repo)) = ids {
+                text.push_str(&format!(
+                    "    owner_id: {owner}\n    repository_id: {repo}\n"
+                ));
+            }
+        }
+        Ci::GitLab => {
+            text.push_str("  gitlab:\n    project: octo-group/sub/app\n");
+            if ids.is_some() {
+                text.push_str("    url: https://git.example.com/gitlab\n    audience: sts.amazonaws.com\n");
+            }
+        }
+        Ci::Bitbucket => text.push_str("  bitbucket:\n    workspace: octo\n    workspace_uuid: '{8d5c2a4e-6f1b-4c3d-9e7a-0b1c2d3e4f50}'\n    repository_uuid: '{1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d}'\n"),
     }
     if let Some(glob) = feature {
         text.push_str(&format!("feature_branches: '{glob}'\n"));
     }
     text.push_str("stages:\n");
-    for (name, account, environment, image) in stages {
+    for (index, (name, account, environment, image, manual)) in stages.iter().enumerate() {
         text.push_str(&format!("  - name: {name}\n    account: '{:012}'\n    region: eu-west-1\n    image_repository: {image}\n", 100_000_000_000 + account));
         if let Some(environment) = environment {
-            text.push_str(&format!("    environment: {environment}\n"));
+            match ci {
+                // Bitbucket runs an environment once per pipeline: one per stage, with a UUID.
+                Ci::Bitbucket => text.push_str(&format!(
+                    "    environment: {environment}-{index}\n    environment_uuid: '{{0f1e2d3c-4b5a-4968-8776-{index:012}}}'\n"
+                )),
+                _ => text.push_str(&format!("    environment: {environment}\n")),
+            }
+        }
+        if *manual && !matches!(ci, Ci::GitHub) {
+            text.push_str("    manual_approval: true\n");
         }
     }
     text
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
 
-    /// For any valid config, synth proves the contract: every job is admitted by its role and
-    /// every hostile claim set is denied by every role (synthesize fails otherwise).
+    /// For any valid config of any provider, synth proves the contract: every job is admitted
+    /// by its role and every hostile claim set is denied by every role (synthesize fails
+    /// otherwise), except the sets the provider's token cannot express, which are reported as
+    /// limits with a control.
     #[test]
     fn every_generated_config_is_proven(
+        ci in prop::sample::select(vec![Ci::GitHub, Ci::GitLab, Ci::Bitbucket]),
         count in 1usize..5,
         accounts in prop::collection::vec(0usize..3, 5),
         environments in prop::collection::vec(prop::option::of("[a-z]{1,8}"), 5),
         images in prop::collection::vec(any::<bool>(), 5),
+        manual in prop::collection::vec(any::<bool>(), 5),
         feature in prop::option::of(prop::sample::select(vec!["feature*", "feature/**", "*-preview", "dev-*"])),
         ids in prop::option::of((1u64..10_000_000, 1u64..10_000_000)),
         branch in prop::sample::select(vec!["main", "trunk", "release/prod"]),
     ) {
-        let stages: Vec<_> = (0..count)
-            .map(|i| (format!("s{i}"), accounts[i], environments[i].clone(), images[i]))
+        let stages: Vec<GeneratedStage> = (0..count)
+            .map(|i| (format!("s{i}"), accounts[i], environments[i].clone(), images[i], manual[i]))
             .collect();
-        let text = config(&stages, feature, ids, branch);
+        let text = config(ci, &stages, feature, ids, branch);
         let loaded = sampipe::config::load_str("sampipe.yaml", &text);
         let loaded = match loaded {
             Ok(loaded) => loaded,
@@ -170,8 +207,47 @@ proptest! {
             Err(diagnostics) => panic!("{}\n{text}", loaded.source.render(&diagnostics)),
         };
         prop_assert_eq!(synthesis.trust.stages.len(), count);
-        for stage in &synthesis.trust.stages {
-            prop_assert!(stage.denied.len() >= 8, "{:?}", stage.denied);
+        let denied = |stage: &sampipe::trust::prove::StageTrust, what: &str| {
+            stage.denied.iter().any(|d| d.starts_with(what))
+        };
+        let limited = |stage: &sampipe::trust::prove::StageTrust, what: &str| {
+            stage.limits.iter().any(|l| l.admitted.starts_with(what))
+        };
+        for (index, stage) in synthesis.trust.stages.iter().enumerate() {
+            // What every provider's token can express is denied everywhere.
+            prop_assert!(denied(stage, "a token without `sub`"), "{:?}", stage.denied);
+            prop_assert!(denied(stage, "a token for another audience"), "{:?}", stage.denied);
+            prop_assert!(stage.limits.iter().all(|l| !l.control.is_empty()));
+            match ci {
+                Ci::GitHub => {
+                    prop_assert!(stage.denied.len() >= 8, "{:?}", stage.denied);
+                    prop_assert!(stage.limits.is_empty(), "{:?}", stage.limits);
+                }
+                Ci::GitLab => {
+                    for what in ["another group's project", "a merge request from a fork", "a tag", "a project whose path extends"] {
+                        prop_assert!(denied(stage, what), "{what}: {:?}", stage.denied);
+                    }
+                    if index > 0 && feature.is_some() {
+                        prop_assert!(denied(stage, "feature branch"), "{:?}", stage.denied);
+                    }
+                    // The environment is not in GitLab's `sub`.
+                    if stages[index].2.is_some() {
+                        prop_assert!(limited(stage, "a job on"), "{:?}", stage.limits);
+                    }
+                }
+                Ci::Bitbucket => {
+                    prop_assert!(denied(stage, "another repository"), "{:?}", stage.denied);
+                    // The branch is never in Bitbucket's `sub`.
+                    prop_assert!(limited(stage, "a pull-request pipeline step"), "{:?}", stage.limits);
+                    if stages[index].2.is_some() {
+                        // A deployment environment is: other environments and none are denied.
+                        prop_assert!(denied(stage, "a step without a deployment environment"), "{:?}", stage.denied);
+                        prop_assert!(denied(stage, "a step deploying to an unknown environment"), "{:?}", stage.denied);
+                    } else {
+                        prop_assert!(limited(stage, "a step deploying to an unknown environment"), "{:?}", stage.limits);
+                    }
+                }
+            }
         }
     }
 }

@@ -1,5 +1,6 @@
 //! The generated files pass the public validators, on every fixture:
-//! cfn-lint (template), and actionlint, zizmor and the GitHub workflow JSON Schema (workflow).
+//! cfn-lint (template); actionlint, zizmor and the GitHub workflow JSON Schema (GitHub
+//! workflows); the GitLab CI and Bitbucket Pipelines JSON Schemas (their CI files).
 //! The tools are installed into `.tools/` by `.ci/install-tools`; see `common::tool`.
 
 use std::path::Path;
@@ -7,8 +8,9 @@ use std::process::Command;
 
 use crate::common::{fixture_name, fixtures, printed, run, synth_to_tempdir, tool};
 
-/// Runs `check` on every fixture's output file `name` and fails listing every finding.
-/// A clean run exits 0 and prints nothing on stdout, or only `clean_stdout`.
+/// Runs `check` on every fixture's output file `name` (the fixtures that write one) and fails
+/// listing every finding; fails too if no fixture writes it. A clean run exits 0 and prints
+/// nothing on stdout, or only `clean_stdout`.
 fn on_every_fixture(name: &str, tool_name: &str, check: impl Fn(&Path, &Path) -> Command) {
     on_every_fixture_printing(name, tool_name, "", check);
 }
@@ -23,8 +25,13 @@ fn on_every_fixture_printing(
         return;
     };
     let mut failures = Vec::new();
+    let mut checked = 0;
     for fixture in fixtures() {
-        let (dir, _) = synth_to_tempdir(&fixture);
+        let (dir, synthesis) = synth_to_tempdir(&fixture);
+        if !synthesis.files.iter().any(|f| f.file_name == name) {
+            continue;
+        }
+        checked += 1;
         let output = run(&mut check(&binary, &dir.path().join(name)));
         if !output.status.success()
             || String::from_utf8_lossy(&output.stdout).trim() != clean_stdout
@@ -32,6 +39,7 @@ fn on_every_fixture_printing(
             failures.push(format!("{}:\n{}", fixture_name(&fixture), printed(&output)));
         }
     }
+    assert!(checked >= 2, "only {checked} fixtures write {name}");
     assert!(
         failures.is_empty(),
         "{tool_name} reported findings:\n{}",
@@ -120,6 +128,66 @@ fn workflows_match_github_json_schema() {
             command
         },
     );
+}
+
+#[test]
+fn gitlab_ci_files_match_the_gitlab_json_schema() {
+    on_every_fixture_printing(
+        ".gitlab-ci.yml",
+        "check-jsonschema",
+        "ok -- validation done",
+        |bin, file| {
+            let mut command = Command::new(bin);
+            command
+                .args(["--builtin-schema", "vendor.gitlab-ci"])
+                .arg(file);
+            command
+        },
+    );
+}
+
+#[test]
+fn bitbucket_pipelines_files_match_the_bitbucket_json_schema() {
+    on_every_fixture_printing(
+        "bitbucket-pipelines.yml",
+        "check-jsonschema",
+        "ok -- validation done",
+        |bin, file| {
+            let mut command = Command::new(bin);
+            command
+                .args(["--builtin-schema", "vendor.bitbucket-pipelines"])
+                .arg(file);
+            command
+        },
+    );
+}
+
+/// The GitLab and Bitbucket schemas reject what those systems reject: a job without a
+/// script, `id_tokens` without `aud`, a manual trigger spelled wrong, `oidc` as a string.
+#[test]
+fn schema_validators_catch_known_bad_gitlab_and_bitbucket_files() {
+    let Some(binary) = tool("check-jsonschema") else {
+        return;
+    };
+    let cases = [
+        ("vendor.gitlab-ci", ".gitlab-ci.yml", "deploy:\n  id_tokens:\n    AWS_ID_TOKEN:\n      audience: x\n  stage: deploy\n"),
+        ("vendor.gitlab-ci", ".gitlab-ci.yml", "deploy:\n  script: [make]\n  when: later\n"),
+        ("vendor.bitbucket-pipelines", "bitbucket-pipelines.yml", "pipelines:\n  branches:\n    main:\n      - step:\n          oidc: 'yes'\n          script: [make]\n"),
+        ("vendor.bitbucket-pipelines", "bitbucket-pipelines.yml", "pipelines:\n  branches:\n    main:\n      - step:\n          trigger: later\n          script: [make]\n"),
+    ];
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (schema, name, text) in cases {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).expect("write");
+        let output = run(Command::new(&binary)
+            .args(["--builtin-schema", schema])
+            .arg(&path));
+        assert!(
+            !output.status.success(),
+            "{schema} accepted:\n{text}\n{}",
+            printed(&output)
+        );
+    }
 }
 
 /// The validators must be able to fail: a workflow with the reference's classic mistakes is

@@ -11,7 +11,7 @@ use crate::output::{write_all, Outcome, WriteError};
 /// The largest template body `aws cloudformation deploy` can send without `--s3-bucket`.
 const INLINE_TEMPLATE_MAX: usize = 51_200;
 
-/// Write template.yaml and pipeline.yaml, and print how to deploy each stage's resources.
+/// Write template.yaml and the CI file, and print how to deploy each stage's resources.
 ///
 /// Nothing is written unless the config is valid and the trust proof holds; each file is
 /// replaced atomically, and unchanged files are left untouched.
@@ -79,10 +79,15 @@ impl Synth {
                 "The template is {template_bytes} bytes, over the {INLINE_TEMPLATE_MAX} CloudFormation accepts inline: replace EXISTING-BUCKET\nwith a bucket in that region that the deploying credentials can write to.\n"
             ));
         }
+        let provider = &synthesis.pipeline.provider;
+        let committed_as = match provider {
+            crate::pipeline::Provider::GitHub(_) => synthesis.pipeline.workflow_path.as_str(),
+            // GitLab and Bitbucket read their file from the repository's root.
+            _ => provider.file_name(),
+        };
         text.push_str(&format!(
-            "Then commit {} as {}.\n",
-            self.out.out.join("pipeline.yaml").display(),
-            synthesis.pipeline.workflow_path
+            "Then commit {} as {committed_as}.\n",
+            self.out.out.join(provider.file_name()).display(),
         ));
         let _ = stdout.write_all(text.as_bytes());
         Ok(EXIT_OK)

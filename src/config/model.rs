@@ -60,12 +60,15 @@ impl Config {
 pub struct Source {
     /// GitHub Actions: writes `pipeline.yaml` (the workflow at `workflow_path`).
     #[serde(default)]
+    #[schemars(example = serde_json::json!({"repository": "octo-org/sam-app"}))]
     pub github: Option<GitHubSource>,
     /// GitLab CI/CD (gitlab.com or self-managed): writes `.gitlab-ci.yml`.
     #[serde(default)]
+    #[schemars(example = serde_json::json!({"project": "octo-group/sam-app"}))]
     pub gitlab: Option<GitLabSource>,
     /// Bitbucket Cloud Pipelines: writes `bitbucket-pipelines.yml`.
     #[serde(default)]
+    #[schemars(example = serde_json::json!({"workspace": "octo-workspace", "workspace_uuid": "{8d5c2a4e-6f1b-4c3d-9e7a-0b1c2d3e4f50}", "repository_uuid": "{1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d}"}))]
     pub bitbucket: Option<BitbucketSource>,
 }
 

@@ -247,6 +247,9 @@ fn check_source(out: &mut Vec<Diagnostic>, config: &Config) {
 /// GitLab project paths: `/`-separated segments of letters, digits, `_`, `.` and `-`, not
 /// starting with `-` (GitLab's path rules); at least a namespace and a project.
 fn gitlab_project_problem(project: &str) -> Option<String> {
+    if project.contains("://") || project.starts_with("git@") {
+        return Some("it is an address, not the project's path".into());
+    }
     let segments: Vec<&str> = project.split('/').collect();
     if segments.len() < 2 {
         return Some("it needs a group and a project, `group/project`".into());

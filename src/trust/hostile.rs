@@ -342,8 +342,8 @@ fn bitbucket(
     let own_environment = stage.environment_uuid.as_deref();
     let control = match (&stage.environment, own_environment) {
         (Some(environment), Some(_)) => format!(
-            "Bitbucket deployment permissions on environment `{environment}` (Premium): allow deployments only from `{}`, and only by admins for a production stage",
-            p.branch
+            "Bitbucket deployment permissions on environment `{environment}` (Premium): allow deployments only from {}",
+            deploying_branches(p, index)
         ),
         _ => "give the stage `environment` and `environment_uuid`, so that only steps deploying to that environment are trusted, and restrict the environment with deployment permissions".to_owned(),
     };
@@ -423,6 +423,15 @@ fn bitbucket(
         "ari:cloud:bitbucket::workspace/00000000-0000-4000-8000-0000000000e3",
     ));
     out
+}
+
+/// The branches whose pipelines deploy to stage `index`, for messages: `main`, and on the
+/// first stage also the feature pattern.
+pub(super) fn deploying_branches(p: &Pipeline, index: usize) -> String {
+    match (&p.feature_branches, index) {
+        (Some(glob), 0) => format!("`{}` and `{glob}`", p.branch),
+        _ => format!("`{}`", p.branch),
+    }
 }
 
 /// A token without `sub`, and one for another audience.

@@ -43,9 +43,16 @@ pub struct StageTrust {
     pub denied: Vec<String>,
     /// Hostile claim sets the role admits because the provider's token cannot tell them from
     /// its own jobs' through the keys STS exposes, each with the control that must stop them.
-    pub limits: Vec<String>,
+    pub limits: Vec<Limit>,
     /// Things a reviewer must act on.
     pub warnings: Vec<String>,
+}
+
+/// A hostile claim set a role admits by the provider's limits, and what must stop it instead.
+#[derive(Clone, Debug, Serialize)]
+pub struct Limit {
+    pub admitted: String,
+    pub control: String,
 }
 
 /// One trust statement: what it requires of a token.
@@ -74,6 +81,8 @@ pub struct TrustMap {
     pub repository: String,
     /// Where the CI file lives in the repository.
     pub workflow_path: String,
+    /// What the provider's tokens cannot express, for every stage.
+    pub notes: Vec<String>,
     pub stages: Vec<StageTrust>,
 }
 
@@ -239,6 +248,7 @@ pub fn prove(p: &Pipeline, template: &Template) -> Result<TrustMap, Vec<Diagnost
                 Provider::GitHub(_) => p.workflow_path.clone(),
                 _ => p.provider.file_name().to_owned(),
             },
+            notes: notes(p),
             stages,
         })
     } else {
@@ -403,13 +413,15 @@ fn prove_stage<'i>(
     };
     for set in sets.iter_mut() {
         match set {
+            // Reported even when it equals one of the role's own jobs' requests: that is the
+            // limit (AWS cannot tell them apart).
             Prepared::Limited(what, request, control) => {
                 request.federated_principal.clone_from(provider);
-                if own.iter().any(|o| o.context == request.context) {
-                    continue;
-                }
                 match policy.decision(request) {
-                    Ok(Decision::Allow) => limits.push(format!("{what}: {control}")),
+                    Ok(Decision::Allow) => limits.push(Limit {
+                        admitted: what.clone(),
+                        control: control.clone(),
+                    }),
                     Ok(_) => record(what.clone(), Ok(Decision::ImplicitDeny), &Claims::new),
                     Err(e) => record(String::new(), Err(e), &Claims::new),
                 }
@@ -605,6 +617,21 @@ fn same_except(
         })
 }
 
+/// What the provider's tokens let a trust policy tell apart, and what must do the rest.
+fn notes(p: &Pipeline) -> Vec<String> {
+    match &p.provider {
+        Provider::GitHub(_) => Vec::new(),
+        Provider::GitLab(project) => vec![format!(
+            "AWS STS exposes only `aud` and `sub` of {} tokens. `sub` names the project and the branch (`project_path:{}:ref_type:branch:ref:{}`), not the environment, the pipeline source or whether the branch is protected: every job of a pipeline on `{}` presents the same claims to every stage's role. Compensating controls, outside AWS: protect `{}` (Settings → Repository → Protected branches: who may push and merge), make each stage's environment a protected environment (Settings → CI/CD → Protected environments: who may deploy, approvals), and require review of `.gitlab-ci.yml` changes (CODEOWNERS).",
+            project.url, project.path, p.branch, p.branch, p.branch
+        )],
+        Provider::Bitbucket(_) => vec![format!(
+            "AWS STS exposes only `aud` and `sub` of Bitbucket tokens. `sub` names the repository, the step's deployment environment (if it has one) and the step, not the branch or the pipeline (branch, pull request, custom): a role that trusts a deployment environment admits any step that deploys to it, from any branch; a role without one admits every step of the repository. Compensating controls, outside AWS: a deployment environment per stage (`environment` and `environment_uuid`), deployment permissions on each (Bitbucket Premium: allowed branches, admins only), and branch restrictions on `{}`.",
+            p.branch
+        )],
+    }
+}
+
 /// Stages named in one warning, at most; the rest are counted.
 const NAMED_STAGES_MAX: usize = 10;
 
@@ -623,8 +650,8 @@ fn warnings(p: &Pipeline, jobs: &Jobs<'_>, index: usize) -> Vec<String> {
             p.branch
         )),
         (Provider::Bitbucket(_), Some(environment)) => out.push(format!(
-            "restrict deployment environment `{environment}` with deployment permissions (Premium): deployments only from `{}`{}",
-            p.branch,
+            "restrict deployment environment `{environment}` with deployment permissions (Premium): deployments only from {}{}",
+            super::hostile::deploying_branches(p, index),
             if stage.manual_approval { ", and only admins may start the manual step" } else { "" }
         )),
         (Provider::GitLab(_) | Provider::Bitbucket(_), None) if stage.manual_approval => out.push(
@@ -683,7 +710,9 @@ fn warnings(p: &Pipeline, jobs: &Jobs<'_>, index: usize) -> Vec<String> {
             )
         }
     };
-    if shared > 0 {
+    // On GitLab every job on the deployment branch presents the same claims; the stage's
+    // limits already say so, with the controls.
+    if shared > 0 && !matches!(p.provider, Provider::GitLab(_)) {
         let mut names: Vec<String> = named
             .iter()
             .map(|&other| format!("`{}`", p.stages[other].name))
@@ -698,9 +727,11 @@ fn warnings(p: &Pipeline, jobs: &Jobs<'_>, index: usize) -> Vec<String> {
             _ => format!("stage {}", names.concat()),
         };
         let fix = match p.provider {
+            Provider::GitLab(_) => "",
             Provider::GitHub(_) => "give the stages different `environment`s",
-            Provider::GitLab(_) => "GitLab's `sub` names only the project and the branch, so protect the branch and each stage's environment",
-            Provider::Bitbucket(_) => "give each stage its own `environment` and `environment_uuid`",
+            Provider::Bitbucket(_) => {
+                "give each stage its own `environment` and `environment_uuid`"
+            }
         };
         out.push(format!(
             "jobs of {stages} present the same OIDC claims as this stage's deploy job, so this role cannot tell them apart; {fix}"
@@ -928,5 +959,31 @@ stages:
                 .any(|m| m.starts_with("job `deploy-dev` cannot assume role")),
             "{problems:#?}"
         );
+    }
+}
+
+#[cfg(test)]
+mod provider_tests {
+    use super::*;
+    use crate::pipeline::template::template;
+
+    fn proven(fixture: &str) -> TrustMap {
+        let text = std::fs::read_to_string(format!("fixtures/{fixture}.yaml")).unwrap();
+        let loaded = crate::config::load_str(fixture, &text).unwrap();
+        let p = Pipeline::new(&loaded.config).unwrap();
+        prove(&p, &template(&p)).unwrap()
+    }
+
+    #[test]
+    fn gitlab_and_bitbucket_fixtures_are_proven() {
+        for fixture in [
+            "gitlab",
+            "gitlab-self-hosted",
+            "bitbucket",
+            "bitbucket-environments",
+        ] {
+            let map = proven(fixture);
+            eprintln!("{}", crate::trust::report::render_text(&map));
+        }
     }
 }

@@ -7,11 +7,21 @@ use super::prove::TrustMap;
 /// Renders the trust map as aligned text, one block per stage.
 pub fn render_text(map: &TrustMap) -> String {
     let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "Trust map of `{}`: GitHub repository {}, workflow {}",
-        map.app, map.repository, map.workflow_path
-    );
+    let _ = match map.ci.as_str() {
+        "GitHub Actions" => writeln!(
+            out,
+            "Trust map of `{}`: GitHub repository {}, workflow {}",
+            map.app, map.repository, map.workflow_path
+        ),
+        ci => writeln!(
+            out,
+            "Trust map of `{}`: {ci}, {}, file {}",
+            map.app, map.repository, map.workflow_path
+        ),
+    };
+    for note in &map.notes {
+        let _ = writeln!(out, "\nnote: {note}");
+    }
     for stage in &map.stages {
         let _ = writeln!(
             out,
@@ -57,6 +67,26 @@ pub fn render_text(map: &TrustMap) -> String {
         );
         for what in &stage.denied {
             let _ = writeln!(out, "    - {what}");
+        }
+        if !stage.limits.is_empty() {
+            let _ = writeln!(
+                out,
+                "  admits     these {} claim sets too: the token does not tell them from this role's jobs",
+                stage.limits.len()
+            );
+            // Grouped by the control that must stop them, in order of first appearance.
+            let mut controls: Vec<&str> = Vec::new();
+            for limit in &stage.limits {
+                if !controls.contains(&limit.control.as_str()) {
+                    controls.push(&limit.control);
+                }
+            }
+            for control in controls {
+                for limit in stage.limits.iter().filter(|l| l.control == control) {
+                    let _ = writeln!(out, "    - {}", limit.admitted);
+                }
+                let _ = writeln!(out, "    stop them with: {control}");
+            }
         }
         if !stage.warnings.is_empty() {
             let _ = writeln!(out, "  warnings");

@@ -3,6 +3,7 @@
 use serde_yaml::{Mapping, Value};
 
 /// A mapping under construction; entries keep the order in which they are added.
+#[derive(Default)]
 pub struct Map(Mapping);
 
 impl Map {
