@@ -11,6 +11,7 @@ pub mod cli;
 pub mod config;
 pub mod diag;
 pub mod gha;
+pub mod gitlab;
 pub mod init;
 pub mod output;
 pub mod pipeline;
