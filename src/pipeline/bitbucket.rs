@@ -407,3 +407,406 @@ fn explain_oidc(rendered: &str) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use serde_yaml::Value;
+
+    use super::{branch_glob, case_pattern, render, sh_quote};
+    use crate::bitbucket::STEP_KEYS;
+    use crate::pipeline::{Pipeline, Provider};
+
+    const ENVIRONMENTS: &str = include_str!("../../fixtures/bitbucket-environments.yaml");
+    const PLAIN: &str = include_str!("../../fixtures/bitbucket.yaml");
+
+    /// The environments fixture with a manual first stage, containers, parameter overrides
+    /// and a pattern that starts with `*`.
+    fn variant() -> String {
+        ENVIRONMENTS
+            .replace("feature_branches: \"feature/*\"", "feature_branches: \"*-wip\"")
+            .replace(
+                "    image_repository: true\n",
+                "    image_repository: true\n    manual_approval: true\n    parameter_overrides: [\"Mode=blue green\"]\n",
+            )
+            .replace(
+                "workflow:\n",
+                "workflow:\n  use_container: true\n  capabilities: [CAPABILITY_IAM, CAPABILITY_AUTO_EXPAND]\n",
+            )
+    }
+
+    fn pipeline(text: &str) -> Pipeline {
+        let loaded = crate::config::load_str("sampipe.yaml", text)
+            .unwrap_or_else(|e| panic!("config does not load: {e:?}\n{text}"));
+        Pipeline::new(&loaded.config).expect("pipeline")
+    }
+
+    fn all() -> Vec<(Pipeline, String, Value)> {
+        [ENVIRONMENTS.to_owned(), PLAIN.to_owned(), variant()]
+            .iter()
+            .map(|text| {
+                let p = pipeline(text);
+                assert!(matches!(p.provider, Provider::Bitbucket(_)));
+                let rendered = render(&p).expect("render");
+                let value: Value = serde_yaml::from_str(&rendered).expect("valid YAML");
+                (p, rendered, value)
+            })
+            .collect()
+    }
+
+    /// Every pipeline as (label, steps), each step its mapping.
+    fn pipelines(value: &Value) -> Vec<(String, Vec<&serde_yaml::Mapping>)> {
+        let mut out = Vec::new();
+        let Some(Value::Mapping(pipelines)) = value.get("pipelines") else {
+            panic!("no pipelines")
+        };
+        for (kind, section) in pipelines {
+            let Value::Mapping(section) = section else {
+                panic!("not a mapping")
+            };
+            for (key, items) in section {
+                let steps = items
+                    .as_sequence()
+                    .expect("a list")
+                    .iter()
+                    .filter_map(|item| item.get("step"))
+                    .map(|step| step.as_mapping().expect("a step mapping"))
+                    .collect();
+                out.push((
+                    format!("{}.{}", kind.as_str().unwrap(), key.as_str().unwrap()),
+                    steps,
+                ));
+            }
+        }
+        out
+    }
+
+    fn text<'a>(step: &'a serde_yaml::Mapping, key: &str) -> Option<&'a str> {
+        step.get(key).and_then(Value::as_str)
+    }
+
+    fn script(step: &serde_yaml::Mapping) -> Vec<&str> {
+        step.get("script")
+            .and_then(Value::as_sequence)
+            .expect("script")
+            .iter()
+            .map(|c| c.as_str().expect("a command"))
+            .collect()
+    }
+
+    /// The job id a step name ends with: `Deploy ... (deploy-test)`.
+    fn job_id(step: &serde_yaml::Mapping) -> &str {
+        let name = text(step, "name").expect("name");
+        name.rsplit_once('(')
+            .and_then(|(_, rest)| rest.strip_suffix(')'))
+            .expect("name ends with the job id")
+    }
+
+    #[test]
+    fn only_role_steps_ask_for_a_token_and_each_role_use_is_one_step() {
+        for (p, _, value) in all() {
+            let mut seen = Vec::new();
+            for (label, steps) in pipelines(&value) {
+                for step in steps {
+                    let id = job_id(step);
+                    let is_role_use = p.role_uses.iter().any(|u| u.job_id == id);
+                    let oidc = step.get("oidc");
+                    assert_eq!(
+                        oidc == Some(&Value::Bool(true)),
+                        is_role_use,
+                        "{label}: step `{id}` oidc {oidc:?}"
+                    );
+                    assert!(oidc.is_none() || oidc == Some(&Value::Bool(true)));
+                    let uses_token = script(step)
+                        .iter()
+                        .any(|c| c.contains("BITBUCKET_STEP_OIDC_TOKEN"));
+                    assert_eq!(uses_token, is_role_use, "{label}: `{id}`");
+                    if is_role_use {
+                        seen.push(id.to_owned());
+                    }
+                }
+            }
+            let mut expected: Vec<String> = p.role_uses.iter().map(|u| u.job_id.clone()).collect();
+            expected.sort();
+            seen.sort();
+            assert_eq!(seen, expected);
+        }
+    }
+
+    #[test]
+    fn each_role_step_assumes_its_own_stage_role_in_its_account_and_environment() {
+        for (p, _, value) in all() {
+            for (label, steps) in pipelines(&value) {
+                for step in steps {
+                    let id = job_id(step);
+                    let Some(use_) = p.role_uses.iter().find(|u| u.job_id == id) else {
+                        continue;
+                    };
+                    let stage = &p.stages[use_.stage];
+                    let commands = script(step);
+                    let arns: Vec<&str> = commands
+                        .iter()
+                        .filter_map(|c| c.strip_prefix("export AWS_ROLE_ARN="))
+                        .collect();
+                    assert_eq!(
+                        arns,
+                        vec![sh_quote(&stage.pipeline_role_arn)],
+                        "{label}: {id}"
+                    );
+                    let all_text = commands.join("\n");
+                    for (other, other_stage) in p.stages.iter().enumerate() {
+                        if other != use_.stage {
+                            assert!(
+                                !all_text.contains(&other_stage.pipeline_role_arn),
+                                "{label}: `{id}` names stage {other}'s role"
+                            );
+                            assert!(!all_text.contains(&other_stage.cfn_role_arn));
+                        }
+                    }
+                    assert!(all_text
+                        .contains(&format!("if [ \"$account\" != '{}' ]; then", stage.account)));
+                    assert!(all_text.contains(&format!(
+                        "export AWS_REGION='{0}' AWS_DEFAULT_REGION='{0}'",
+                        stage.region
+                    )));
+                    assert!(all_text.contains(&format!("export AWS_ROLE_SESSION_NAME='{id}'")));
+                    assert_eq!(
+                        text(step, "deployment"),
+                        use_.environment.as_deref(),
+                        "{label}: {id}"
+                    );
+                    // Role steps work from the artifacts only.
+                    assert_eq!(
+                        step.get("clone").and_then(|c| c.get("enabled")),
+                        Some(&Value::Bool(false))
+                    );
+                    let last = commands.last().expect("a command");
+                    if id == "delete-feature" {
+                        assert!(last.starts_with("sam delete --stack-name \"$STACK_NAME\""));
+                        assert!(last.contains(&format!("--region '{}'", stage.region)));
+                        assert!(last.contains("--no-prompts"));
+                    } else {
+                        assert!(last.starts_with("sam deploy"));
+                        assert!(last.contains(&format!("--role-arn '{}'", stage.cfn_role_arn)));
+                        assert!(last.contains(&format!("--s3-bucket '{}'", stage.artifacts_bucket)));
+                        assert!(last.contains(&format!("--region '{}'", stage.region)));
+                        assert!(last.contains("--no-fail-on-empty-changeset"));
+                        assert!(last.contains("--no-confirm-changeset"));
+                        assert_eq!(
+                            last.contains("--image-repository"),
+                            stage.image_repository.is_some()
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn bitbucket_rules_hold_in_every_pipeline() {
+        for (p, _, value) in all() {
+            for (label, steps) in pipelines(&value) {
+                assert!(!steps.is_empty(), "{label}");
+                assert_ne!(text(steps[0], "trigger"), Some("manual"), "{label}");
+                let mut environments = HashSet::new();
+                for step in &steps {
+                    if let Some(environment) = text(step, "deployment") {
+                        assert!(
+                            environments.insert(environment),
+                            "{label}: {environment} twice"
+                        );
+                    }
+                    for key in step.keys() {
+                        let key = key.as_str().expect("a string key");
+                        assert!(
+                            STEP_KEYS.contains(&key),
+                            "{label}: undocumented key `{key}`"
+                        );
+                    }
+                    if let Some(trigger) = step.get("trigger") {
+                        assert_eq!(trigger.as_str(), Some("manual"));
+                    }
+                }
+            }
+            // Manual exactly where the stage asks for it, on the deployment branch.
+            let main = format!("branches.{}", p.branch);
+            let (_, steps) = pipelines(&value)
+                .into_iter()
+                .find(|(label, _)| *label == main)
+                .expect("the deployment branch's pipeline");
+            for stage in &p.stages {
+                let step = steps
+                    .iter()
+                    .find(|s| job_id(s) == format!("deploy-{}", stage.name))
+                    .expect("a deploy step per stage");
+                assert_eq!(
+                    text(step, "trigger") == Some("manual"),
+                    stage.manual_approval,
+                    "{}",
+                    stage.name
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn pipelines_are_the_deployment_branch_then_features_and_never_prs_or_tags() {
+        for (p, rendered, value) in all() {
+            let labels: Vec<String> = pipelines(&value).into_iter().map(|(l, _)| l).collect();
+            let mut expected = vec![format!("branches.{}", p.branch)];
+            if let Some(glob) = &p.feature_branches {
+                expected.push(format!("branches.{}", branch_glob(glob)));
+                expected.push("custom.delete-feature".into());
+            }
+            assert_eq!(labels, expected);
+            let top: Vec<&str> = value
+                .as_mapping()
+                .unwrap()
+                .keys()
+                .map(|k| k.as_str().unwrap())
+                .collect();
+            assert_eq!(top, ["image", "options", "pipelines"]);
+            assert_eq!(
+                value["options"]["max-time"].as_u64(),
+                Some(u64::from(p.workflow.timeout_minutes))
+            );
+            assert!(rendered.starts_with("# Generated by sampipe; do not edit by hand."));
+            assert_eq!(render(&p).unwrap(), rendered, "deterministic");
+            // Stage order on the deployment branch, integration tests after the first.
+            let main = &pipelines(&value)[0].1;
+            let ids: Vec<&str> = main.iter().map(|s| job_id(s)).collect();
+            let mut want = vec![];
+            if p.workflow.unit_test_command.is_some() {
+                want.push("test".to_owned());
+            }
+            want.push("build".into());
+            for (index, stage) in p.stages.iter().enumerate() {
+                want.push(format!("deploy-{}", stage.name));
+                if index == 0 && p.workflow.integration_test_command.is_some() {
+                    want.push("integration-test".into());
+                }
+            }
+            assert_eq!(ids, want);
+        }
+    }
+
+    #[test]
+    fn the_build_runs_once_per_pipeline_and_passes_its_output_on() {
+        for (p, _, value) in all() {
+            for (label, steps) in pipelines(&value) {
+                let builds: Vec<_> = steps.iter().filter(|s| job_id(s) == "build").collect();
+                if label.starts_with("custom.") {
+                    assert!(builds.is_empty());
+                    continue;
+                }
+                assert_eq!(builds.len(), 1, "{label}");
+                let build = builds[0];
+                let commands = script(build);
+                assert_eq!(
+                    commands.last().unwrap().ends_with("--use-container"),
+                    p.workflow.use_container
+                );
+                assert_eq!(build.contains_key("services"), p.workflow.use_container);
+                assert_eq!(build["artifacts"][0].as_str(), Some("sam-build/**"));
+            }
+        }
+    }
+
+    #[test]
+    fn image_defaults_to_the_pinned_sam_image() {
+        let p = pipeline(PLAIN);
+        let value: Value = serde_yaml::from_str(&render(&p).unwrap()).unwrap();
+        assert_eq!(value["image"].as_str(), Some(super::DEFAULT_IMAGE));
+        let custom = PLAIN.to_owned() + "workflow:\n  image: example.com/sam:1.2.3\n";
+        let value: Value = serde_yaml::from_str(&render(&pipeline(&custom)).unwrap()).unwrap();
+        assert_eq!(value["image"].as_str(), Some("example.com/sam:1.2.3"));
+    }
+
+    #[test]
+    fn scripts_are_valid_posix_shell() {
+        let Ok(status) = std::process::Command::new("sh")
+            .arg("-c")
+            .arg("true")
+            .status()
+        else {
+            return; // no shell to ask
+        };
+        assert!(status.success());
+        for (_, _, value) in all() {
+            for (label, steps) in pipelines(&value) {
+                for step in steps {
+                    let source = script(step).join("\n");
+                    let output = std::process::Command::new("sh")
+                        .arg("-n")
+                        .arg("-c")
+                        .arg(&source)
+                        .output()
+                        .expect("sh runs");
+                    assert!(
+                        output.status.success(),
+                        "{label}: {}\n{source}",
+                        String::from_utf8_lossy(&output.stderr)
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_delete_pipeline_accepts_only_feature_branches_and_names_their_stack() {
+        let run = |pattern: &str, branch: &str| -> Option<String> {
+            let script = format!(
+                "FEATURE_BRANCH='{branch}'\ncase \"$FEATURE_BRANCH\" in {}) ;; *) exit 1 ;; esac\nslug=$(printf '%s' \"$FEATURE_BRANCH\" | tr -c 'A-Za-z0-9' '-' | tr -s '-' | cut -c1-115)\nprintf '%s' \"$slug\"",
+                case_pattern(pattern)
+            );
+            let output = std::process::Command::new("sh")
+                .arg("-c")
+                .arg(script)
+                .output()
+                .ok()?;
+            output
+                .status
+                .success()
+                .then(|| String::from_utf8_lossy(&output.stdout).into_owned())
+        };
+        if std::process::Command::new("sh")
+            .arg("-c")
+            .arg("true")
+            .status()
+            .is_err()
+        {
+            return;
+        }
+        assert_eq!(
+            run("feature/*", "feature/a/b").as_deref(),
+            Some("feature-a-b")
+        );
+        assert_eq!(run("feature/*", "main"), None);
+        assert_eq!(run("feature/*", "feature"), None);
+        assert_eq!(run("*-wip", "x/y-wip").as_deref(), Some("x-y-wip"));
+        assert_eq!(run("*-wip", "x-wipe"), None);
+        assert_eq!(run("a.*", "abc"), None, "`.` is literal");
+        assert_eq!(run("a.*", "a.b").as_deref(), Some("a-b"));
+    }
+
+    #[test]
+    fn feature_patterns_become_bitbucket_globs_that_cross_slashes() {
+        assert_eq!(branch_glob("feature/*"), "feature/**");
+        assert_eq!(branch_glob("feature*"), "feature**");
+        assert_eq!(branch_glob("feature/**"), "feature/**");
+        assert_eq!(branch_glob("*-wip"), "**-wip");
+        assert_eq!(branch_glob("a*b*c"), "a**b**c");
+        assert_eq!(case_pattern("feature/*"), "'feature/'*");
+        assert_eq!(case_pattern("*-wip"), "*'-wip'");
+        assert_eq!(case_pattern("a**b"), "'a'*'b'");
+        assert_eq!(sh_quote("it's"), r"'it'\''s'");
+    }
+
+    #[test]
+    fn branch_keys_starting_with_a_star_are_quoted() {
+        let p = pipeline(&variant());
+        let rendered = render(&p).unwrap();
+        assert!(rendered.contains("\n    '**-wip':\n"), "{rendered}");
+    }
+}
