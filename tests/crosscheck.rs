@@ -208,3 +208,97 @@ fn each_deploy_job_uses_exactly_its_stage_resources() {
         );
     }
 }
+
+/// GitLab and Bitbucket, read back from the CI file's text: every deploy job of stage S sets
+/// `AWS_ROLE_ARN` to the role the template names for S (and checks S's account), and every
+/// job that gets an OIDC token is a deploy job.
+#[test]
+fn each_ci_job_assumes_exactly_its_stage_role() {
+    let mut checked = 0;
+    for path in fixtures() {
+        let name = fixture_name(&path);
+        let synthesis = synth_fixture(&path);
+        let provider = &synthesis.pipeline.provider;
+        if provider.github().is_some() {
+            continue;
+        }
+        let template: Value =
+            serde_yaml::from_str(file(&synthesis, "template.yaml")).expect("template");
+        let ci: Value = serde_yaml::from_str(file(&synthesis, provider.file_name())).expect("ci");
+        let stages = get(&template, &["Mappings", "Stages"])
+            .as_mapping()
+            .expect("Stages mapping");
+        // Job id → (role ARN, script text), for every job or step that gets a token.
+        let mut role_jobs: Vec<(String, String, String)> = Vec::new();
+        if let Some(jobs) = ci.as_mapping() {
+            for (id, job) in jobs {
+                if job.get("id_tokens").is_some() {
+                    let script = serde_yaml::to_string(&job["script"]).expect("yaml");
+                    role_jobs.push((
+                        string(id),
+                        string(&job["variables"]["AWS_ROLE_ARN"]),
+                        script,
+                    ));
+                }
+            }
+        }
+        let mut steps: Vec<&Value> = Vec::new();
+        for group in ["branches", "custom"] {
+            for (_, pipeline) in ci["pipelines"][group].as_mapping().into_iter().flatten() {
+                steps.extend(
+                    pipeline
+                        .as_sequence()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|item| item.get("step")),
+                );
+            }
+        }
+        for step in steps {
+            if step.get("oidc").is_some_and(|v| v == &Value::Bool(true)) {
+                let script = serde_yaml::to_string(&step["script"]).expect("yaml");
+                let id = string(&step["name"]);
+                let id = id.rsplit_once('(').map_or(id.clone(), |(_, rest)| {
+                    rest.trim_end_matches(')').to_owned()
+                });
+                let role = script
+                    .split("AWS_ROLE_ARN='")
+                    .nth(1)
+                    .and_then(|rest| rest.split('\'').next())
+                    .unwrap_or_default()
+                    .to_owned();
+                role_jobs.push((id, role, script));
+            }
+        }
+        assert!(!role_jobs.is_empty(), "{name}: no job gets a token");
+        for (id, role, script) in &role_jobs {
+            let stage = id.strip_prefix("deploy-").filter(|s| *s != "feature");
+            let stage = match stage {
+                Some(stage) => stage.to_owned(),
+                // Feature jobs use the first stage's role.
+                None => string(stages.keys().next().expect("a stage")),
+            };
+            let row = &stages[stage.as_str()];
+            let account = string(&row["Account"]);
+            let expected = format!(
+                "arn:{}:iam::{account}:role/{}",
+                partition(&string(&row["Region"])),
+                string(&row["PipelineExecutionRoleName"])
+            );
+            assert_eq!(role, &expected, "{name}: {id} assumes the wrong role");
+            assert!(
+                script.contains(&account),
+                "{name}: {id} does not check account {account}"
+            );
+        }
+        for (stage, _) in stages {
+            let job = format!("deploy-{}", string(stage));
+            assert!(
+                role_jobs.iter().any(|(id, _, _)| *id == job),
+                "{name}: no {job}"
+            );
+        }
+        checked += 1;
+    }
+    assert!(checked >= 4, "only {checked} GitLab and Bitbucket fixtures");
+}

@@ -53,6 +53,27 @@ fn start_moto(binary: &Path) -> Moto {
     moto
 }
 
+impl Moto {
+    /// Forgets every resource (moto's `POST /moto-api/reset`): fixtures reuse app, stage and
+    /// account names, so each deploys into an empty AWS.
+    fn reset(&self) {
+        use std::io::{Read, Write};
+        let address = self.endpoint.trim_start_matches("http://");
+        let mut stream = TcpStream::connect(address).expect("connect to moto_server");
+        write!(
+            stream,
+            "POST /moto-api/reset HTTP/1.1\r\nHost: {address}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        )
+        .expect("send reset");
+        let mut response = String::new();
+        stream.read_to_string(&mut response).expect("read reset");
+        assert!(
+            response.starts_with("HTTP/1.1 200"),
+            "moto reset: {response}"
+        );
+    }
+}
+
 /// Runs `aws` against moto with the given credentials; returns parsed JSON output.
 fn aws(
     binary: &Path,
@@ -124,6 +145,7 @@ fn every_stage_deploys_and_outputs_the_computed_names() {
     let moto = start_moto(&moto_server);
     let mut report = Vec::new();
     for fixture in fixtures() {
+        moto.reset();
         let name = fixture_name(&fixture);
         let (dir, synthesis) = synth_to_tempdir(&fixture);
         let template = format!("file://{}", dir.path().join("template.yaml").display());

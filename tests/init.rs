@@ -59,7 +59,7 @@ fn init_writes_the_source_of_gitlab_and_bitbucket_remotes() {
         ),
         (
             "https://gitlab.example.com/group/project.git",
-            "gitlab:\n    project: group/project\n    url: https://gitlab.example.com\n",
+            "gitlab:\n    project: group/project\n    url: \"https://gitlab.example.com\"\n",
         ),
         (
             "https://bitbucket.org/team/repo.git",

@@ -20,6 +20,74 @@ fn explain_prints_the_trust_map() {
     });
 }
 
+fn fixture(name: &str) -> String {
+    repo_root()
+        .join(format!("fixtures/{name}.yaml"))
+        .display()
+        .to_string()
+}
+
+/// GitLab and Bitbucket: the trust map says what their tokens cannot express, and which
+/// controls must do it instead.
+#[test]
+fn explain_names_the_limits_of_gitlab_and_bitbucket_tokens() {
+    for name in ["gitlab", "bitbucket-environments"] {
+        let (code, stdout, stderr) = sampipe(&["explain", "-c", &fixture(name)]);
+        assert_eq!(code, 0, "{stderr}");
+        assert!(
+            stdout.contains("AWS STS exposes only `aud` and `sub`"),
+            "{stdout}"
+        );
+        assert!(stdout.contains("stop them with:"), "{stdout}");
+        insta::with_settings!({ snapshot_path => "../snapshots", prepend_module_to_snapshot => false, omit_expression => true }, {
+            insta::assert_snapshot!(format!("explain@{name}.yaml"), stdout);
+        });
+    }
+}
+
+#[test]
+fn trust_answers_for_gitlab_and_bitbucket_subjects() {
+    let ask = |name: &str, stage: &str, subject: &str| {
+        sampipe(&[
+            "trust",
+            "-c",
+            &fixture(name),
+            "--stage",
+            stage,
+            "--subject",
+            subject,
+        ])
+        .0
+    };
+    // GitLab: the branch is in `sub`; the project part may be left out.
+    assert_eq!(ask("gitlab", "prod", "ref_type:branch:ref:main"), 0);
+    assert_eq!(ask("gitlab", "prod", "ref_type:tag:ref:main"), 1);
+    assert_eq!(ask("gitlab", "prod", "ref_type:branch:ref:feature-x"), 1);
+    assert_eq!(ask("gitlab", "dev", "ref_type:branch:ref:feature-x"), 0);
+    assert_eq!(
+        ask(
+            "gitlab",
+            "dev",
+            "project_path:attacker/sam-app:ref_type:branch:ref:main"
+        ),
+        1
+    );
+    // Bitbucket: the environment is in `sub`, the branch is not.
+    let production =
+        "{9a8b7c6d-5e4f-4a3b-9c2d-1e0f9a8b7c6d}:{11111111-2222-4333-8444-555555555555}";
+    let test = "{0f1e2d3c-4b5a-4968-8776-655443322110}:{11111111-2222-4333-8444-555555555555}";
+    assert_eq!(ask("bitbucket-environments", "production", production), 0);
+    assert_eq!(ask("bitbucket-environments", "production", test), 1);
+    assert_eq!(
+        ask(
+            "bitbucket-environments",
+            "production",
+            "{11111111-2222-4333-8444-555555555555}"
+        ),
+        1
+    );
+}
+
 #[test]
 fn explain_json_lists_every_stage_with_jobs_and_denials() {
     let (code, stdout, _) = sampipe(&["explain", "-c", &two_stages(), "--format", "json"]);

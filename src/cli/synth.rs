@@ -52,7 +52,7 @@ impl Synth {
         }
         let template = self.out.template_path();
         text.push_str(
-            "\nDeploy each stage's pipeline resources once, in this order (the first stage of each\naccount creates GitHub's OIDC provider), with credentials for that stage's account:\n",
+            "\nDeploy each stage's pipeline resources once, in this order (the first stage of each\naccount creates the CI system's OIDC provider), with credentials for that stage's account:\n",
         );
         // `aws cloudformation deploy` sends a template inline only up to 51,200 bytes; a larger
         // one must be staged in a bucket that already exists.

@@ -188,7 +188,7 @@ pub struct Stage {
 #[derive(Clone, Debug, Default, Deserialize, JsonSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Existing {
-    /// The account already has GitHub's OIDC provider. Default: `false`.
+    /// The account already has the CI system's OIDC provider (same URL). Default: `false`.
     #[serde(default)]
     #[schemars(example = true)]
     pub oidc_provider: bool,

@@ -32,6 +32,7 @@ pub fn validate(config: &Config) -> Vec<Diagnostic> {
         check_workflow_path(&mut out, &config.workflow_path);
     }
     check_stage_list(&mut out, &config.stages);
+    check_feature_stage_name(&mut out, config);
     for (index, stage) in config.stages.iter().enumerate() {
         check_stage(&mut out, stage, &root.key("stages").index(index));
     }
@@ -787,6 +788,24 @@ fn check_stage_list(out: &mut Vec<Diagnostic>, stages: &[Stage]) {
                 .at(path.index(index).key("name"))
                 .label(format!("also the name of stages[{first}]"))
                 .help("stage names must be unique; rename one of them"),
+            );
+        }
+    }
+}
+
+/// With feature branches, the jobs `deploy-feature` and `delete-feature` exist; a stage named
+/// `feature` would give its deploy job the same id.
+fn check_feature_stage_name(out: &mut Vec<Diagnostic>, config: &Config) {
+    if config.feature_branches.is_none() {
+        return;
+    }
+    for (index, stage) in config.stages.iter().enumerate() {
+        if stage.name == "feature" {
+            out.push(
+                Diagnostic::error("reserved-stage-name", "stage name `feature` is taken by the feature-branch jobs")
+                    .at(ConfigPath::root().key("stages").index(index).key("name"))
+                    .label("its deploy job would be `deploy-feature`, the job that deploys feature branches")
+                    .help("rename the stage, e.g. `features` or `preview`"),
             );
         }
     }

@@ -511,7 +511,7 @@ fn trigger(use_: &RoleUse) -> String {
     let event = match use_.event {
         crate::pipeline::Event::Push => "push to",
         crate::pipeline::Event::Delete => "branch deletion, runs on",
-        crate::pipeline::Event::Manual => "started by hand (custom pipeline) on",
+        crate::pipeline::Event::Manual => "custom pipeline started by hand on",
     };
     let mut text = format!("{event} `{}`", use_.runs_on_ref.git_ref());
     if let Some(environment) = &use_.environment {
@@ -974,16 +974,54 @@ mod provider_tests {
         prove(&p, &template(&p)).unwrap()
     }
 
+    /// What each provider's token cannot express is reported as a limit with a control, and
+    /// only that: what it can express is denied.
     #[test]
-    fn gitlab_and_bitbucket_fixtures_are_proven() {
-        for fixture in [
-            "gitlab",
-            "gitlab-self-hosted",
-            "bitbucket",
-            "bitbucket-environments",
-        ] {
-            let map = proven(fixture);
-            eprintln!("{}", crate::trust::report::render_text(&map));
+    fn limits_are_exactly_what_the_tokens_cannot_express() {
+        let gitlab = proven("gitlab");
+        for stage in &gitlab.stages {
+            assert!(stage
+                .limits
+                .iter()
+                .all(|l| l.admitted.starts_with("a job on `main`")));
+            assert!(stage.denied.iter().any(|d| d == "a tag"));
         }
+        let bitbucket = proven("bitbucket-environments");
+        let production = &bitbucket.stages[1];
+        assert!(production
+            .denied
+            .iter()
+            .any(|d| d == "a step deploying to stage `test`'s environment"));
+        assert!(production.limits.iter().any(|l| l
+            .admitted
+            .starts_with("a pull-request pipeline step")
+            && l.control
+                .contains("deployment permissions on environment `Production`")));
+        // The first stage also deploys feature branches: its control must allow them.
+        assert!(bitbucket.stages[0]
+            .limits
+            .iter()
+            .all(|l| l.control.contains("`main` and `feature/*`")));
+        let open = proven("bitbucket");
+        assert!(open.stages[0]
+            .limits
+            .iter()
+            .any(|l| l.admitted == "a step deploying to an unknown environment"));
+    }
+
+    /// A template made for one Bitbucket environment does not admit another's steps.
+    #[test]
+    fn a_bitbucket_role_for_another_environment_fails_the_proof() {
+        let text = std::fs::read_to_string("fixtures/bitbucket-environments.yaml").unwrap();
+        let good = Pipeline::new(&crate::config::load_str("a", &text).unwrap().config).unwrap();
+        let swapped = text.replace(
+            "{9a8b7c6d-5e4f-4a3b-9c2d-1e0f9a8b7c6d}",
+            "{9a8b7c6d-5e4f-4a3b-9c2d-000000000000}",
+        );
+        let other = Pipeline::new(&crate::config::load_str("b", &swapped).unwrap().config).unwrap();
+        let problems = prove(&good, &template(&other)).unwrap_err();
+        assert!(problems.iter().any(|d| d
+            .message
+            .contains("job `deploy-production` cannot assume role")));
     }
 }
