@@ -15,16 +15,9 @@ use std::collections::{HashMap, HashSet};
 
 use crate::bitbucket::{Pipeline as StepList, PipelinesFile, Step, Trigger};
 use crate::diag::Diagnostic;
-use crate::pipeline::names::{feature_stack_prefix, STACK_NAME_MAX};
+use crate::pipeline::names::feature_stack_prefix;
+use crate::pipeline::scripts::{self, BUILD_DIR, DEFAULT_IMAGE};
 use crate::pipeline::{job_ids, Pipeline, RoleUse, StagePlan};
-
-/// The image steps run in unless `workflow.image` says otherwise: an AWS SAM build image
-/// (Amazon Linux with the AWS CLI v2 and the SAM CLI), pinned to an exact release so that a
-/// rebuild runs the same tools.
-pub const DEFAULT_IMAGE: &str = "public.ecr.aws/sam/build-python3.12:1.142.1-20250701194731-x86_64";
-
-/// The build output travels between steps as this artifact directory.
-const BUILD_DIR: &str = "sam-build";
 
 /// The custom pipeline that deletes a feature branch's stack, and the variable naming it.
 const DELETE_PIPELINE: &str = "delete-feature";
@@ -221,11 +214,8 @@ fn assume_role(stage: &StagePlan, session: &str) -> Vec<String> {
 /// `$variable`, sanitized to letters, digits and `-`, capped to fit a stack name.
 fn feature_stack(p: &Pipeline, variable: &str) -> Vec<String> {
     let prefix = feature_stack_prefix(&p.app);
-    let room = STACK_NAME_MAX - prefix.len();
     vec![
-        format!(
-            "slug=$(printf '%s' \"${variable}\" | tr -c 'A-Za-z0-9' '-' | tr -s '-' | cut -c1-{room})"
-        ),
+        scripts::feature_slug(&p.app, variable),
         "if [ -z \"$slug\" ]; then echo \"No branch name to name a stack after.\"; exit 1; fi"
             .into(),
         format!("export STACK_NAME={}\"$slug\"", sh_quote(&prefix)),

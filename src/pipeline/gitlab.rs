@@ -23,19 +23,11 @@ use crate::diag::Diagnostic;
 use crate::gitlab::{
     Artifacts, CiFile, Defaults, Environment, EnvironmentAction, IdToken, Job, Need, Rule, When,
 };
-use crate::pipeline::names::{feature_stack_prefix, STACK_NAME_MAX};
+use crate::pipeline::names::feature_stack_prefix;
 use crate::pipeline::provider::GITLAB_TOKEN_VARIABLE;
+use crate::pipeline::scripts::{self, BUILD_DIR, DEFAULT_IMAGE};
 use crate::pipeline::{job_ids, Pipeline, RoleUse, StagePlan};
 
-/// The image every job runs in unless `workflow.image` says otherwise: the AWS SAM build image
-/// for Python 3.12, pinned to an exact SAM CLI release and build. It has both the SAM CLI and
-/// AWS CLI v2 (plus `jq`, `make`, `unzip`) and an empty entrypoint, so GitLab can run scripts
-/// in it directly. Source: <https://github.com/aws/aws-sam-build-images> (`Dockerfile-python312`);
-/// tags are `<sam-cli-version>-<build timestamp>-<arch>`.
-pub const DEFAULT_IMAGE: &str = "public.ecr.aws/sam/build-python3.12:1.142.1-20250701194731-x86_64";
-
-/// `sam build` writes here, and the directory travels to the deploy jobs as an artifact.
-const BUILD_DIR: &str = "sam-build";
 /// How long the build output is kept: as long as the GitHub workflow keeps its artifact, and
 /// long enough for a manual production gate to be approved within a week of the build.
 const ARTIFACTS_EXPIRE_IN: &str = "1 week";
@@ -209,7 +201,13 @@ pub fn ci_file(p: &Pipeline) -> Result<CiFile, Diagnostic> {
         job.resource_group = Some(stage.name.clone());
         let job = job
             .variable("STACK_NAME", &stage.stack_name)
-            .script_line(sam_deploy(p, stage, "\"$STACK_NAME\"", true));
+            .script_line(scripts::sam_deploy(
+                p,
+                stage,
+                "\"$STACK_NAME\"",
+                "AWS_REGION",
+                true,
+            ));
         file.stages.push(id.clone());
         file.jobs.push((id.clone(), job));
         previous = Some(id);
@@ -295,38 +293,10 @@ fn assuming_job(
 /// whole fits CloudFormation's limit. The same as the GitHub workflow's, so that a project
 /// moving between them keeps its stacks.
 fn feature_stack_script(p: &Pipeline) -> String {
-    let room = STACK_NAME_MAX - feature_stack_prefix(&p.app).len();
     format!(
-        "slug=$(printf '%s' \"$CI_COMMIT_REF_NAME\" | tr -c 'A-Za-z0-9' '-' | tr -s '-' | cut -c1-{room})\nstack=\"${{FEATURE_STACK_PREFIX}}${{slug}}\"\n"
+        "{}\nstack=\"${{FEATURE_STACK_PREFIX}}${{slug}}\"\n",
+        scripts::feature_slug(&p.app, "CI_COMMIT_REF_NAME")
     )
-}
-
-/// `sam deploy` of the built template to `stage`, as stack `stack` (shell, quoted); the
-/// stage's parameter overrides apply to its own stack only, as in the GitHub workflow.
-fn sam_deploy(p: &Pipeline, stage: &StagePlan, stack: &str, overrides: bool) -> String {
-    let mut source = format!(
-        "sam deploy \\\n  --template-file {BUILD_DIR}/template.yaml \\\n  --stack-name {stack} \\\n  --s3-bucket \"$ARTIFACTS_BUCKET\" \\\n  --s3-prefix {stack} \\\n  --region \"$AWS_REGION\" \\\n  --role-arn \"$CLOUDFORMATION_EXECUTION_ROLE\" \\\n"
-    );
-    if stage.image_repository.is_some() {
-        source.push_str("  --image-repository \"$IMAGE_REPOSITORY\" \\\n");
-    }
-    if overrides && !stage.parameter_overrides.is_empty() {
-        // Validated `Key=Value` without quotes, `$`, backslashes or backticks.
-        let overrides: Vec<String> = stage
-            .parameter_overrides
-            .iter()
-            .map(|o| format!("'{o}'"))
-            .collect();
-        source.push_str(&format!(
-            "  --parameter-overrides {} \\\n",
-            overrides.join(" ")
-        ));
-    }
-    source.push_str(&format!(
-        "  --capabilities {} \\\n  --no-confirm-changeset \\\n  --no-fail-on-empty-changeset\n",
-        p.workflow.capabilities.join(" ")
-    ));
-    source
 }
 
 fn deploy_feature(
@@ -350,7 +320,13 @@ fn deploy_feature(
     // The deploy and the stop job of one environment must share a resource group.
     job.resource_group = Some(FEATURE_ENVIRONMENT.into());
     let mut deploy = feature_stack_script(p);
-    deploy.push_str(&sam_deploy(p, stage, "\"$stack\"", false));
+    deploy.push_str(&scripts::sam_deploy(
+        p,
+        stage,
+        "\"$stack\"",
+        "AWS_REGION",
+        false,
+    ));
     Ok(job
         .variable("FEATURE_STACK_PREFIX", feature_stack_prefix(&p.app))
         .script_line(deploy))

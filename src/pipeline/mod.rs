@@ -7,6 +7,7 @@ pub mod bitbucket;
 pub mod gitlab;
 pub mod names;
 pub mod provider;
+pub mod scripts;
 pub mod template;
 pub mod workflow;
 

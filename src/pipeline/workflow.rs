@@ -15,12 +15,11 @@ use crate::gha::{
     PushTrigger, Scope, Script, Step, Text, Triggers, Workflow,
 };
 use crate::pipeline::names::feature_stack_prefix;
+use crate::pipeline::scripts::{self, BUILD_DIR};
 use crate::pipeline::{job_ids, Pipeline, RoleUse, StagePlan};
 
-/// The build output travels between jobs as this artifact, in this (non-hidden) directory:
-/// upload-artifact skips dot-directories such as `.aws-sam` since v4.4.
+/// The build output travels between jobs as this artifact, from [`BUILD_DIR`].
 const BUILD_ARTIFACT: &str = "sam-build";
-const BUILD_DIR: &str = "sam-build";
 
 /// An error in building the workflow: always a bug in sampipe, since the config was validated.
 fn internal(what: impl std::fmt::Display) -> Diagnostic {
@@ -241,10 +240,10 @@ enum DeployTarget {
 
 /// Shell that computes a feature branch's stack name from `$BRANCH` (sanitized, capped).
 fn feature_stack_script(p: &Pipeline) -> String {
-    let prefix = feature_stack_prefix(&p.app);
-    let room = crate::pipeline::names::STACK_NAME_MAX - prefix.len();
     format!(
-        "slug=$(printf '%s' \"$BRANCH\" | tr -c 'A-Za-z0-9' '-' | tr -s '-' | cut -c1-{room})\nstack=\"{prefix}${{slug}}\"\n"
+        "{}\nstack=\"{}${{slug}}\"\n",
+        scripts::feature_slug(&p.app, "BRANCH"),
+        feature_stack_prefix(&p.app)
     )
 }
 
@@ -257,27 +256,8 @@ fn sam_deploy(p: &Pipeline, stage: &StagePlan, target: DeployTarget) -> Result<S
             "\"$stack\""
         }
     };
-    source.push_str(&format!(
-        "sam deploy \\\n  --template-file {BUILD_DIR}/template.yaml \\\n  --stack-name {stack} \\\n  --s3-bucket \"$ARTIFACTS_BUCKET\" \\\n  --s3-prefix {stack} \\\n  --region \"$REGION\" \\\n  --role-arn \"$CLOUDFORMATION_EXECUTION_ROLE\" \\\n"
-    ));
-    if stage.image_repository.is_some() {
-        source.push_str("  --image-repository \"$IMAGE_REPOSITORY\" \\\n");
-    }
-    if matches!(target, DeployTarget::StageStack) && !stage.parameter_overrides.is_empty() {
-        let overrides: Vec<String> = stage
-            .parameter_overrides
-            .iter()
-            .map(|o| format!("'{o}'"))
-            .collect();
-        source.push_str(&format!(
-            "  --parameter-overrides {} \\\n",
-            overrides.join(" ")
-        ));
-    }
-    source.push_str(&format!(
-        "  --capabilities {} \\\n  --no-confirm-changeset \\\n  --no-fail-on-empty-changeset\n",
-        p.workflow.capabilities.join(" ")
-    ));
+    let overrides = matches!(target, DeployTarget::StageStack);
+    source.push_str(&scripts::sam_deploy(p, stage, stack, "REGION", overrides));
     let name = match target {
         DeployTarget::StageStack => format!("Deploy {} to {}", stage.stack_name, stage.name),
         DeployTarget::FeatureStack => {
