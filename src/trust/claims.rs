@@ -40,21 +40,11 @@ pub struct ClaimPatterns {
     /// The job runs on every branch matching the feature pattern: `sub` (and, on GitHub, `ref`
     /// and `job_workflow_ref`) hold that pattern, matched with `StringLike`.
     pub glob: bool,
-    /// `sub` holds a `*` for a value that changes per run (Bitbucket's step UUID), so it is
-    /// matched with `StringLike` even when `glob` is false.
-    pub per_run: bool,
     pub sub: String,
     /// GitHub: the `ref` claim. GitLab and Bitbucket: the branch's ref, not a condition key.
     pub git_ref: String,
     /// GitHub only: `job_workflow_ref`; empty elsewhere.
     pub job_workflow_ref: String,
-}
-
-impl ClaimPatterns {
-    /// Whether `sub` is matched with `StringLike`.
-    pub fn like(&self) -> bool {
-        self.glob || self.per_run
-    }
 }
 
 /// GitLab's subject for a pipeline on `ref_type` `ref_name` of `project`.
@@ -83,7 +73,6 @@ pub fn patterns(pipeline: &Pipeline, use_: &RoleUse) -> ClaimPatterns {
             };
             ClaimPatterns {
                 glob,
-                per_run: false,
                 sub,
                 job_workflow_ref: format!(
                     "{}/{}@{git_ref}",
@@ -95,15 +84,14 @@ pub fn patterns(pipeline: &Pipeline, use_: &RoleUse) -> ClaimPatterns {
         }
         Provider::GitLab(project) => ClaimPatterns {
             glob,
-            per_run: false,
             sub: gitlab_subject(&project.path, "branch", branch),
             job_workflow_ref: String::new(),
             git_ref,
         },
-        // The branch is not in the subject: every job of a stage presents the same pattern.
+        // The branch is not in the subject: every job of a stage presents the same pattern,
+        // with `*` for the step UUID (so the template matches it with `StringLike`).
         Provider::Bitbucket(repo) => ClaimPatterns {
             glob: false,
-            per_run: true,
             sub: bitbucket_subject(&repo.repository_uuid, use_.environment_uuid.as_deref(), "*"),
             job_workflow_ref: String::new(),
             git_ref,

@@ -311,7 +311,7 @@ fn gitlab(p: &Pipeline, project: &GitLabProject, index: usize, deploy: Claims) -
             gate,
         ));
     }
-    out.extend(tampered(p, &deploy, "https://gitlab.example.org"));
+    out.extend(tampered(&deploy, "https://gitlab.example.org"));
     out
 }
 
@@ -418,7 +418,6 @@ fn bitbucket(
         ));
     }
     out.extend(tampered(
-        p,
         &deploy,
         "ari:cloud:bitbucket::workspace/00000000-0000-4000-8000-0000000000e3",
     ));
@@ -435,8 +434,7 @@ pub(super) fn deploying_branches(p: &Pipeline, index: usize) -> String {
 }
 
 /// A token without `sub`, and one for another audience.
-fn tampered(p: &Pipeline, deploy: &Claims, other_audience: &str) -> Vec<Hostile> {
-    let _ = p;
+fn tampered(deploy: &Claims, other_audience: &str) -> Vec<Hostile> {
     let mut no_sub = deploy.clone();
     no_sub.shift_remove("sub");
     let mut wrong_aud = deploy.clone();

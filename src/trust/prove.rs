@@ -712,7 +712,14 @@ fn warnings(p: &Pipeline, jobs: &Jobs<'_>, index: usize) -> Vec<String> {
     };
     // On GitLab every job on the deployment branch presents the same claims; the stage's
     // limits already say so, with the controls.
-    if shared > 0 && !matches!(p.provider, Provider::GitLab(_)) {
+    let fix = match p.provider {
+        Provider::GitHub(_) => Some("give the stages different `environment`s"),
+        Provider::Bitbucket(_) => {
+            Some("give each stage its own `environment` and `environment_uuid`")
+        }
+        Provider::GitLab(_) => None,
+    };
+    if let (true, Some(fix)) = (shared > 0, fix) {
         let mut names: Vec<String> = named
             .iter()
             .map(|&other| format!("`{}`", p.stages[other].name))
@@ -725,13 +732,6 @@ fn warnings(p: &Pipeline, jobs: &Jobs<'_>, index: usize) -> Vec<String> {
                 format!("stages {} and {last}", rest.join(", "))
             }
             _ => format!("stage {}", names.concat()),
-        };
-        let fix = match p.provider {
-            Provider::GitLab(_) => "",
-            Provider::GitHub(_) => "give the stages different `environment`s",
-            Provider::Bitbucket(_) => {
-                "give each stage its own `environment` and `environment_uuid`"
-            }
         };
         out.push(format!(
             "jobs of {stages} present the same OIDC claims as this stage's deploy job, so this role cannot tell them apart; {fix}"
