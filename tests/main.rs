@@ -4,6 +4,7 @@ mod cli;
 mod common;
 mod crosscheck;
 mod deploy;
+mod e2e;
 mod errors;
 mod init;
 mod output_safety;

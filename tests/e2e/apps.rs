@@ -1,0 +1,418 @@
+//! Each bundled app, end to end on GitHub Actions: synth; deploy every stage's pipeline
+//! resources with the commands `synth` printed; run the workflow for a push to the
+//! deployment branch, again (a no-op), for a feature branch and for its deletion; and check
+//! what the local AWS then holds.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::Value;
+
+use super::github::{Event, Outcome, Repository, RunReport, Runner};
+use super::{bundled_apps, copy_dir, LocalAws};
+use crate::common::{printed, run, sampipe};
+use sampipe::pipeline::{StagePlan, Synthesis};
+
+/// One app, synthesized into a scratch copy of its repository.
+struct App {
+    name: String,
+    repo: tempfile::TempDir,
+    synthesis: Synthesis,
+    /// What `sampipe synth` printed.
+    printed: String,
+}
+
+impl App {
+    fn synth(source: &Path) -> Self {
+        let name = source
+            .file_name()
+            .expect("app name")
+            .to_string_lossy()
+            .into_owned();
+        let repo = tempfile::tempdir().expect("repo dir");
+        copy_dir(source, repo.path());
+        let config = repo.path().join("sampipe.yaml");
+        let out = repo.path().join("pipeline");
+        let (code, stdout, stderr) = sampipe(&[
+            "synth",
+            "-c",
+            &config.display().to_string(),
+            "-o",
+            &out.display().to_string(),
+        ]);
+        assert_eq!(code, 0, "{name}: synth failed:\n{stdout}{stderr}");
+        let loaded = sampipe::config::load_file(&config).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let synthesis = sampipe::pipeline::synthesize(&loaded.config)
+            .unwrap_or_else(|d| panic!("{name}: {}", loaded.source.render(&d)));
+        Self {
+            name,
+            repo,
+            synthesis,
+            printed: stdout,
+        }
+    }
+
+    /// The CI file as the CI system runs it: where the workflow lives in the repository.
+    fn workflow(&self) -> String {
+        let p = &self.synthesis.pipeline;
+        let running = self.repo.path().join(&p.workflow_path);
+        if running.is_file() {
+            return std::fs::read_to_string(running).expect("workflow");
+        }
+        // Not installed by synth: commit the copy from the out dir where it runs, as the
+        // printed instructions say.
+        let copy = self.repo.path().join("pipeline/pipeline.yaml");
+        let text = std::fs::read_to_string(&copy).expect("pipeline/pipeline.yaml");
+        std::fs::create_dir_all(running.parent().expect("workflow dir")).expect("mkdir");
+        std::fs::write(&running, &text).expect("install workflow");
+        text
+    }
+
+    fn stage(&self, name: &str) -> &StagePlan {
+        self.synthesis
+            .pipeline
+            .stages
+            .iter()
+            .find(|s| s.name == name)
+            .expect("stage")
+    }
+
+    /// Deploys each stage's pipeline resources with the commands synth printed, in order,
+    /// each with administrator credentials of its stage's account.
+    fn deploy_pipeline_resources(&self, aws: &LocalAws) {
+        let commands: Vec<&str> = self
+            .printed
+            .lines()
+            .map(str::trim)
+            .filter(|l| l.starts_with("aws cloudformation deploy "))
+            .collect();
+        assert_eq!(
+            commands.len(),
+            self.synthesis.pipeline.stages.len(),
+            "{}: one printed deploy command per stage:\n{}",
+            self.name,
+            self.printed
+        );
+        for (command, stage) in commands.iter().zip(&self.synthesis.pipeline.stages) {
+            assert!(
+                command.contains(&format!("Stage={} ", stage.name)),
+                "{}: the commands come in stage order: {command}",
+                self.name
+            );
+            let admin = aws.admin(&stage.account);
+            let output = run(Command::new("bash")
+                .args(["-c", &format!("set -euo pipefail\n{command}")])
+                .env_clear()
+                .env(
+                    "PATH",
+                    format!(
+                        "{}:{}",
+                        aws.aws_only_bin().display(),
+                        std::env::var("PATH").unwrap_or_default()
+                    ),
+                )
+                .env("AWS_ENDPOINT_URL", &aws.endpoint)
+                .env("AWS_CONFIG_FILE", "/dev/null")
+                .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+                .env("AWS_ACCESS_KEY_ID", &admin.access_key_id)
+                .env("AWS_SECRET_ACCESS_KEY", &admin.secret_access_key)
+                .env("AWS_SESSION_TOKEN", &admin.session_token));
+            assert!(
+                output.status.success(),
+                "{}: {command}\n{}\n--- local AWS\n{}",
+                self.name,
+                printed(&output),
+                aws.server_log()
+            );
+        }
+    }
+
+    fn runner<'a>(&self, aws: &'a LocalAws, repository: &'a Repository, run: &str) -> Runner<'a> {
+        Runner {
+            aws,
+            repository,
+            scratch: self.repo.path().join(".runs").join(run),
+        }
+    }
+
+    fn repository(&self) -> Repository {
+        let github = match &self.synthesis.pipeline.provider {
+            sampipe::pipeline::Provider::GitHub(repository) => repository,
+            other => panic!("{}: not a GitHub app: {other:?}", self.name),
+        };
+        Repository {
+            full_name: github.full_name(),
+            subject_prefix: github.subject_prefix(),
+            ids: github.ids.unwrap_or((123_456, 456_789)),
+            workflow_path: self.synthesis.pipeline.workflow_path.clone(),
+            checkout: self.checkout(),
+            secrets: BTreeMap::new(),
+        }
+    }
+
+    /// The repository's files as `actions/checkout` gets them: the app without the scratch
+    /// folders of this test.
+    fn checkout(&self) -> std::path::PathBuf {
+        let dir = self.repo.path().join(".checkout");
+        if !dir.exists() {
+            std::fs::create_dir_all(&dir).expect("checkout dir");
+            let status = Command::new("bash")
+                .args([
+                    "-c",
+                    "tar --exclude=./.runs --exclude=./.checkout -cf - . | tar -xf - -C .checkout",
+                ])
+                .current_dir(self.repo.path())
+                .status()
+                .expect("tar");
+            assert!(status.success());
+        }
+        dir
+    }
+
+    fn stack(&self, aws: &LocalAws, stage: &StagePlan, stack: &str) -> Option<Value> {
+        let admin = aws.admin(&stage.account);
+        let output = run(aws.aws_command(Some(&admin), &stage.region).args([
+            "cloudformation",
+            "describe-stacks",
+            "--stack-name",
+            stack,
+        ]));
+        if !output.status.success() {
+            return None;
+        }
+        let answer: Value = serde_json::from_slice(&output.stdout).expect("describe-stacks JSON");
+        let stack = answer["Stacks"][0].clone();
+        (stack["StackStatus"] != "DELETE_COMPLETE").then_some(stack)
+    }
+}
+
+fn assert_outcomes(
+    app: &str,
+    what: &str,
+    report: &RunReport,
+    expected: &[(&str, Outcome)],
+    aws: &LocalAws,
+) {
+    for (job, outcome) in expected {
+        assert_eq!(
+            report.outcome(job),
+            Some(*outcome),
+            "{app} ({what}): job `{job}`\n{}\n--- local AWS\n{}",
+            report.summary(),
+            aws.server_log()
+        );
+    }
+}
+
+/// The `ParameterKey=ParameterValue` pairs a stack was deployed with.
+fn parameters(stack: &Value) -> BTreeMap<String, String> {
+    stack["Parameters"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|p| {
+            (
+                p["ParameterKey"].as_str().unwrap_or_default().to_owned(),
+                p["ParameterValue"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn bundled_apps_deploy_end_to_end_on_github_actions() {
+    let Some(aws) = LocalAws::start() else { return };
+    let apps = bundled_apps();
+    assert!(!apps.is_empty(), "no bundled apps in fixtures/apps/");
+    let mut summary = Vec::new();
+    for source in apps {
+        aws.reset();
+        let app = App::synth(&source);
+        let pipeline = &app.synthesis.pipeline;
+        if pipeline.stages.iter().any(|s| s.image_repository.is_some()) && !docker_available() {
+            // Image functions need a Docker daemon to build and push; this machine has none.
+            eprintln!(
+                "SKIPPED (no Docker daemon): {} builds container images",
+                app.name
+            );
+            summary.push(format!("{}: skipped, needs a Docker daemon", app.name));
+            continue;
+        }
+        app.deploy_pipeline_resources(&aws);
+        let workflow = app.workflow();
+        let repository = app.repository();
+        let deploy_jobs: Vec<String> = pipeline
+            .stages
+            .iter()
+            .map(|s| format!("deploy-{}", s.name))
+            .collect();
+
+        // 1. A push to the deployment branch deploys every stage in order.
+        let push = Event::Push {
+            branch: pipeline.branch.clone(),
+        };
+        let report = app
+            .runner(&aws, &repository, "push-1")
+            .run(&workflow, &push);
+        let mut expected: Vec<(&str, Outcome)> = vec![("build", Outcome::Success)];
+        expected.extend(deploy_jobs.iter().map(|j| (j.as_str(), Outcome::Success)));
+        assert_outcomes(&app.name, "push", &report, &expected, &aws);
+        for stage in &pipeline.stages {
+            let stack = app
+                .stack(&aws, stage, &stage.stack_name)
+                .unwrap_or_else(|| {
+                    panic!(
+                        "{}: no stack {} in {}",
+                        app.name, stage.stack_name, stage.region
+                    )
+                });
+            assert!(
+                stack["StackStatus"]
+                    .as_str()
+                    .is_some_and(|s| s.ends_with("_COMPLETE") && !s.contains("ROLLBACK")),
+                "{}: {stack}",
+                app.name
+            );
+            let deployed = parameters(&stack);
+            for override_ in &stage.parameter_overrides {
+                let (key, value) = override_.split_once('=').expect("Key=Value");
+                assert_eq!(
+                    deployed.get(key).map(String::as_str),
+                    Some(value),
+                    "{}/{}: parameter {key} must arrive byte-exact",
+                    app.name,
+                    stage.name
+                );
+            }
+        }
+
+        // 2. The same commit again: the build is reproducible, so no stage changes.
+        let again = app
+            .runner(&aws, &repository, "push-2")
+            .run(&workflow, &push);
+        assert_outcomes(&app.name, "second push", &again, &expected, &aws);
+        for job in &deploy_jobs {
+            assert!(
+                again.log(job).contains("No changes to deploy"),
+                "{}: the second run of {job} must change nothing:\n{}",
+                app.name,
+                again.log(job)
+            );
+        }
+
+        // 3. Feature branches: a push deploys the branch's stack to the first stage only,
+        //    deleting the branch deletes it.
+        if let Some(glob) = &pipeline.feature_branches {
+            let branch = format!("{}login", glob.trim_end_matches('*'));
+            let first = &pipeline.stages[0];
+            let report = app.runner(&aws, &repository, "feature-push").run(
+                &workflow,
+                &Event::Push {
+                    branch: branch.clone(),
+                },
+            );
+            let mut expected = vec![
+                ("build", Outcome::Success),
+                ("deploy-feature", Outcome::Success),
+            ];
+            expected.extend(deploy_jobs.iter().map(|j| (j.as_str(), Outcome::Skipped)));
+            assert_outcomes(&app.name, "feature push", &report, &expected, &aws);
+            let stacks = list_stacks(&aws, first);
+            let feature_stack = stacks
+                .iter()
+                .find(|s| s.contains("feature"))
+                .unwrap_or_else(|| panic!("{}: no feature stack among {stacks:?}", app.name))
+                .clone();
+            let deleted = app.runner(&aws, &repository, "feature-delete").run(
+                &workflow,
+                &Event::DeleteBranch {
+                    branch,
+                    default_branch: pipeline.branch.clone(),
+                },
+            );
+            assert_outcomes(
+                &app.name,
+                "branch deleted",
+                &deleted,
+                &[
+                    ("delete-feature", Outcome::Success),
+                    ("build", Outcome::Skipped),
+                ],
+                &aws,
+            );
+            assert!(
+                app.stack(&aws, first, &feature_stack).is_none(),
+                "{}: {feature_stack} must be gone after the branch is deleted",
+                app.name
+            );
+            summary.push(format!(
+                "{}: feature stack {feature_stack} created and deleted",
+                app.name
+            ));
+        }
+
+        // 4. The trust is real: the last stage's deploy job, moved out of its environment,
+        //    presents another subject and is refused by the local STS.
+        let last = pipeline.stages.last().expect("a stage");
+        if last.environment.is_some() {
+            let tampered = workflow.replace(
+                &format!(
+                    "    environment: {}\n",
+                    last.environment.as_deref().unwrap_or_default()
+                ),
+                "",
+            );
+            assert_ne!(tampered, workflow, "the environment line exists");
+            let report = app
+                .runner(&aws, &repository, "tampered")
+                .run(&tampered, &push);
+            let job = format!("deploy-{}", last.name);
+            assert_eq!(
+                report.outcome(&job),
+                Some(Outcome::Failure),
+                "{}: {}",
+                app.name,
+                report.summary()
+            );
+            assert!(
+                report
+                    .log(&job)
+                    .contains("AssumeRoleWithWebIdentity denied"),
+                "{}: {job} must fail at the trust policy:\n{}",
+                app.name,
+                report.log(&job)
+            );
+        }
+        summary.push(format!(
+            "{}: {} stages deployed, second run a no-op",
+            app.name,
+            pipeline.stages.len()
+        ));
+        let _ = app.stage(&pipeline.stages[0].name);
+    }
+    println!("{}", summary.join("\n"));
+}
+
+fn list_stacks(aws: &LocalAws, stage: &StagePlan) -> Vec<String> {
+    let admin = aws.admin(&stage.account);
+    let answer = aws.aws(
+        &admin,
+        &stage.region,
+        &["cloudformation", "describe-stacks"],
+    );
+    answer["Stacks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|s| s["StackStatus"] != "DELETE_COMPLETE")
+        .filter_map(|s| s["StackName"].as_str().map(str::to_owned))
+        .collect()
+}
+
+fn docker_available() -> bool {
+    Command::new("docker")
+        .arg("info")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}

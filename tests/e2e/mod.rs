@@ -1,0 +1,281 @@
+//! The end-to-end suite: synthesize the bundled SAM apps (`fixtures/apps/`), deploy their
+//! pipeline resources with exactly the commands `synth` prints, then run the generated CI
+//! file's jobs as the CI system would, with the real SAM CLI and AWS CLI against a local AWS
+//! (moto, patched by `tests/e2e/local_aws.py` to check OIDC trust like STS and to run the SAM
+//! transform), and assert on what got deployed.
+
+mod apps;
+mod github;
+mod github_expr;
+
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::common::{printed, repo_root, run, tool};
+
+/// The local AWS on 127.0.0.1, stopped when dropped.
+pub(crate) struct LocalAws {
+    child: Child,
+    pub(crate) endpoint: String,
+    aws: PathBuf,
+    /// Folders holding only the AWS CLI, and only the SAM CLI, to put on a job's PATH.
+    bins: tempfile::TempDir,
+    log: PathBuf,
+}
+
+impl Drop for LocalAws {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Temporary credentials from STS.
+pub(crate) struct Credentials {
+    pub(crate) access_key_id: String,
+    pub(crate) secret_access_key: String,
+    pub(crate) session_token: String,
+    /// The assumed role's session ARN.
+    pub(crate) arn: String,
+}
+
+impl LocalAws {
+    /// Starts the local AWS, or returns `None` when its tools are missing and that is allowed
+    /// (never under `CI=true`: see [`tool`]).
+    pub(crate) fn start() -> Option<Self> {
+        let (server, aws, sam) = (tool("local-aws")?, tool("aws")?, tool("sam")?);
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let bins = tempfile::tempdir().expect("bin dirs");
+        for (dir, program) in [("aws-only", &aws), ("sam-only", &sam)] {
+            let dir = bins.path().join(dir);
+            std::fs::create_dir_all(&dir).expect("bin dir");
+            let name = program.file_name().expect("tool name");
+            std::os::unix::fs::symlink(program, dir.join(name)).expect("link tool");
+        }
+        let log = bins.path().join("local-aws.log");
+        let child = Command::new(&server)
+            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).expect("log file"))
+            .spawn()
+            .expect("start local-aws");
+        let local = Self {
+            child,
+            endpoint: format!("http://localhost:{port}"),
+            aws,
+            bins,
+            log,
+        };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "local-aws did not start on port {port}:\n{}",
+                local.server_log()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Some(local)
+    }
+
+    /// What the server printed (its trust decisions among them), for failure messages.
+    pub(crate) fn server_log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    pub(crate) fn aws_only_bin(&self) -> PathBuf {
+        self.bins.path().join("aws-only")
+    }
+
+    pub(crate) fn sam_bin(&self) -> PathBuf {
+        self.bins.path().join("sam-only")
+    }
+
+    /// Forgets every resource, so each app deploys into an empty AWS.
+    pub(crate) fn reset(&self) {
+        use std::io::{Read, Write};
+        let address = self
+            .endpoint
+            .trim_start_matches("http://")
+            .replace("localhost", "127.0.0.1");
+        let mut stream = TcpStream::connect(&address).expect("connect to local-aws");
+        write!(
+            stream,
+            "POST /moto-api/reset HTTP/1.1\r\nHost: {address}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        )
+        .expect("send reset");
+        let mut response = String::new();
+        stream.read_to_string(&mut response).expect("read reset");
+        assert!(response.starts_with("HTTP/1.1 200"), "reset: {response}");
+    }
+
+    /// An `aws` command with `credentials` (or none: an unsigned call) and no local profile.
+    pub(crate) fn aws_command(&self, credentials: Option<&Credentials>, region: &str) -> Command {
+        let mut command = Command::new(&self.aws);
+        command
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("AWS_ENDPOINT_URL", &self.endpoint)
+            .env("AWS_DEFAULT_REGION", region)
+            .env("AWS_CONFIG_FILE", "/dev/null")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("AWS_MAX_ATTEMPTS", "1")
+            .args(["--output", "json"]);
+        if let Some(c) = credentials {
+            command
+                .env("AWS_ACCESS_KEY_ID", &c.access_key_id)
+                .env("AWS_SECRET_ACCESS_KEY", &c.secret_access_key)
+                .env("AWS_SESSION_TOKEN", &c.session_token);
+        }
+        command
+    }
+
+    /// Runs `aws ARGS` and parses its JSON output; fails the test when it fails.
+    pub(crate) fn aws(&self, credentials: &Credentials, region: &str, args: &[&str]) -> Value {
+        let output = run(self.aws_command(Some(credentials), region).args(args));
+        assert!(
+            output.status.success(),
+            "aws {args:?} failed:\n{}",
+            printed(&output)
+        );
+        if output.stdout.iter().all(u8::is_ascii_whitespace) {
+            return Value::Null;
+        }
+        serde_json::from_slice(&output.stdout)
+            .unwrap_or_else(|e| panic!("aws {args:?}: {e}\n{}", printed(&output)))
+    }
+
+    /// Administrator credentials in `account`, standing in for the person who deploys the
+    /// pipeline resources once per stage.
+    pub(crate) fn admin(&self, account: &str) -> Credentials {
+        let bootstrap = Credentials {
+            access_key_id: "testing".into(),
+            secret_access_key: "testing".into(),
+            session_token: String::new(),
+            arn: String::new(),
+        };
+        let answer = self.aws(
+            &bootstrap,
+            "us-east-1",
+            &[
+                "sts",
+                "assume-role",
+                "--role-arn",
+                &format!("arn:aws:iam::{account}:role/administrator"),
+                "--role-session-name",
+                "administrator",
+            ],
+        );
+        credentials_from(&answer).expect("assume-role answer")
+    }
+
+    /// `sts:AssumeRoleWithWebIdentity`, as configure-aws-credentials and the AWS CLIs do it.
+    pub(crate) fn assume_role_with_web_identity(
+        &self,
+        role: &str,
+        session: &str,
+        token: &Token,
+    ) -> Result<Credentials, String> {
+        let output = run(self.aws_command(None, "us-east-1").args([
+            "sts",
+            "assume-role-with-web-identity",
+            "--role-arn",
+            role,
+            "--role-session-name",
+            session,
+            "--web-identity-token",
+            &token.0,
+        ]));
+        if !output.status.success() {
+            return Err(format!(
+                "AssumeRoleWithWebIdentity denied for {role}: {}",
+                String::from_utf8_lossy(&output.stderr).trim()
+            ));
+        }
+        let answer: Value = serde_json::from_slice(&output.stdout).map_err(|e| e.to_string())?;
+        credentials_from(&answer).ok_or_else(|| format!("no credentials in {answer}"))
+    }
+}
+
+fn credentials_from(answer: &Value) -> Option<Credentials> {
+    let c = &answer["Credentials"];
+    Some(Credentials {
+        access_key_id: c["AccessKeyId"].as_str()?.to_owned(),
+        secret_access_key: c["SecretAccessKey"].as_str()?.to_owned(),
+        session_token: c["SessionToken"].as_str()?.to_owned(),
+        arn: answer["AssumedRoleUser"]["Arn"].as_str()?.to_owned(),
+    })
+}
+
+/// An OIDC token as the local AWS accepts it: a JWT with `alg: none` (no signature; the local
+/// AWS checks the issuer, audience and claims against the deployed provider and trust policy).
+pub(crate) struct Token(pub(crate) String);
+
+impl Token {
+    pub(crate) fn unsigned(claims: &Value) -> Self {
+        let header = base64url(br#"{"alg":"none","typ":"JWT"}"#);
+        let payload = base64url(claims.to_string().as_bytes());
+        Self(format!("{header}.{payload}."))
+    }
+}
+
+fn base64url(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
+        for i in 0..=chunk.len() {
+            out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+        }
+    }
+    out
+}
+
+/// Copies a folder's contents into `to` (created), like `cp -a FROM/. TO`.
+pub(crate) fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("create target");
+    let status = Command::new("cp")
+        .arg("-a")
+        .arg(format!("{}/.", from.display()))
+        .arg(to)
+        .status()
+        .expect("cp");
+    assert!(
+        status.success(),
+        "cp -a {} {}",
+        from.display(),
+        to.display()
+    );
+}
+
+/// The bundled apps, each a repository root with its `sampipe.yaml`.
+pub(crate) fn bundled_apps() -> Vec<PathBuf> {
+    let mut apps: Vec<PathBuf> = std::fs::read_dir(repo_root().join("fixtures/apps"))
+        .expect("fixtures/apps/ is readable")
+        .map(|e| e.expect("app entry").path())
+        .filter(|p| p.join("sampipe.yaml").is_file())
+        .collect();
+    apps.sort();
+    apps
+}
+
+#[test]
+fn base64url_matches_rfc4648() {
+    assert_eq!(base64url(b""), "");
+    assert_eq!(base64url(b"f"), "Zg");
+    assert_eq!(base64url(b"fo"), "Zm8");
+    assert_eq!(base64url(b"foo"), "Zm9v");
+    assert_eq!(base64url(b"foob"), "Zm9vYg");
+    assert_eq!(base64url(&[0xfb, 0xff]), "-_8");
+}
