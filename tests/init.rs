@@ -104,7 +104,8 @@ fn init_then_synth_then_check_round_trip_on_gitlab() {
     let (code, stdout, stderr) = sampipe(&["synth", "-c", config, "-o", out]);
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.contains(".gitlab-ci.yml"), "{stdout}");
-    assert!(repo.path().join("out/.gitlab-ci.yml").exists());
+    assert!(repo.path().join(".gitlab-ci.yml").exists());
+    assert!(repo.path().join("out/template.yaml").exists());
     let (code, stdout, stderr) = sampipe(&["check", "-c", config, "-o", out]);
     assert_eq!(code, 0, "{stdout}{stderr}");
 }
