@@ -90,6 +90,9 @@ impl Synth {
                 stage.region,
             ));
         }
+        text.push_str(
+            "Each stack checks (template Rules) that it is deployed into its stage's account and region, and\nstops before changing anything otherwise. The OIDC provider is kept when the stack that created\nit is deleted, since every stage of the account trusts it: to create that stack again, or to\ndeploy another config into an account that has the provider, set `existing.oidc_provider: true`\nfor the stage.\n",
+        );
         if !staging.is_empty() {
             text.push_str(&format!(
                 "The template is {template_bytes} bytes, over the {INLINE_TEMPLATE_MAX} CloudFormation accepts inline: replace EXISTING-BUCKET\nwith a bucket in that region that the deploying credentials can write to.\n"

@@ -8,7 +8,7 @@ use indexmap::IndexMap;
 use crate::cfn::{
     resources::{ecr, iam, s3},
     ConditionOperator, Mapping, Output, Parameter, PolicyDocument, Principal, Pseudo, Resource,
-    Statement, StatementEntry, Tag, Template, Value,
+    Rule, Statement, StatementEntry, Tag, Template, Value,
 };
 use crate::diag::Diagnostic;
 use crate::pipeline::names::feature_stack_prefix;
@@ -20,8 +20,21 @@ const MAP: &str = "Stages";
 
 /// Logical ids, shared with the trust checks and tests.
 pub mod ids {
+    use crate::pipeline::provider::Provider;
+
     pub const STAGE: &str = "Stage";
-    pub const OIDC_PROVIDER: &str = "GitHubOidcProvider";
+
+    /// The OIDC provider, named after its CI system. GitHub's keeps the name it always had:
+    /// a new logical id would make CloudFormation create a second provider for the same URL
+    /// (which IAM refuses) before deleting the old one.
+    pub fn oidc_provider(provider: &Provider) -> &'static str {
+        match provider {
+            Provider::GitHub(_) => "GitHubOidcProvider",
+            Provider::GitLab(_) => "GitLabOidcProvider",
+            Provider::Bitbucket(_) => "BitbucketOidcProvider",
+        }
+    }
+
     pub const PIPELINE_ROLE: &str = "PipelineExecutionRole";
     pub const CFN_ROLE: &str = "CloudFormationExecutionRole";
     pub const ARTIFACTS_BUCKET: &str = "ArtifactsBucket";
@@ -202,6 +215,9 @@ pub fn template(p: &Pipeline) -> Template {
                 .allowed_values(p.stages.iter().map(|s| s.name.clone())),
         )
         .mapping(MAP, stage_mapping(p, &switches, &uses));
+    for (id, rule) in home_rules(p) {
+        t = t.rule(id, rule);
+    }
     for switch in switches.all() {
         if let Some(name) = switch.condition() {
             t = t.condition(&name, Value::equals(stage_value(&name), Value::str("true")));
@@ -209,15 +225,19 @@ pub fn template(p: &Pipeline) -> Template {
     }
 
     if switches.oidc_provider.is_used() {
+        // One provider per URL per account, trusted by every stage's role in the account:
+        // deleting (or replacing) the stack of the stage that created it must not take it away
+        // from the others.
         t = t.resource(
-            ids::OIDC_PROVIDER,
+            ids::oidc_provider(&p.provider),
             only_if(
                 Resource::new(iam::OidcProvider {
                     url: Value::str(p.provider.issuer_url()),
                     client_id_list: vec![Value::str(p.provider.audience())],
                     thumbprint_list: Vec::new(),
                     tags: tags(p),
-                }),
+                })
+                .retain(),
                 switches.oidc_provider,
             ),
         );
@@ -232,7 +252,51 @@ pub fn template(p: &Pipeline) -> Template {
     if switches.create_image_repository.is_used() {
         t = t.resource(ids::IMAGE_REPOSITORY, image_repository(p, &switches));
     }
-    outputs(t, &switches)
+    outputs(t, p, &switches)
+}
+
+/// Per stage, a rule that CloudFormation checks before it creates or changes anything: the
+/// stack of stage `S` is only deployed into `S`'s account and region. Rules cannot read the
+/// mapping (`Fn::FindInMap` is not a rule function), so each stage's values are literals.
+fn home_rules(p: &Pipeline) -> Vec<(String, Rule)> {
+    let mut rules: Vec<(String, Rule)> = Vec::with_capacity(p.stages.len());
+    for (index, stage) in p.stages.iter().enumerate() {
+        let camel: String = stage
+            .name
+            .split('-')
+            .map(|word| {
+                let mut chars = word.chars();
+                chars.next().map_or_else(String::new, |first| {
+                    first.to_ascii_uppercase().to_string() + chars.as_str()
+                })
+            })
+            .collect();
+        let mut id = format!("{camel}AccountAndRegion");
+        // `a-1` and `a1` are both valid stage names with the same camel case.
+        if rules.iter().any(|(taken, _)| *taken == id) {
+            id = format!("{camel}{index}AccountAndRegion");
+        }
+        let rule = Rule::when(Value::equals(
+            Value::r#ref(ids::STAGE),
+            Value::str(&stage.name),
+        ))
+        .assert(
+            Value::equals(Value::pseudo(Pseudo::AccountId), Value::str(&stage.account)),
+            format!(
+                "Stage {} belongs in account {}: deploy it with credentials for that account.",
+                stage.name, stage.account
+            ),
+        )
+        .assert(
+            Value::equals(Value::pseudo(Pseudo::Region), Value::str(&stage.region)),
+            format!(
+                "Stage {} belongs in region {}: deploy it with --region {}.",
+                stage.name, stage.region, stage.region
+            ),
+        );
+        rules.push((id, rule));
+    }
+    rules
 }
 
 fn stage_mapping(p: &Pipeline, switches: &Switches, uses: &[Vec<&RoleUse>]) -> Mapping {
@@ -727,12 +791,18 @@ fn image_repository(p: &Pipeline, switches: &Switches) -> Resource {
     )
 }
 
-fn outputs(t: Template, switches: &Switches) -> Template {
+fn outputs(t: Template, p: &Pipeline, switches: &Switches) -> Template {
     let mut t = t
         .output(
             "PipelineExecutionRoleArn",
-            Output::new(Value::get_att(ids::PIPELINE_ROLE, "Arn"))
-                .description("Role the deploy jobs assume through GitHub OIDC"),
+            Output::new(Value::get_att(ids::PIPELINE_ROLE, "Arn")).description(format!(
+                "Role the deploy jobs assume through {} OIDC",
+                match p.provider {
+                    Provider::GitHub(_) => "GitHub",
+                    Provider::GitLab(_) => "GitLab",
+                    Provider::Bitbucket(_) => "Bitbucket",
+                }
+            )),
         )
         .output(
             "CloudFormationExecutionRoleArn",
@@ -804,6 +874,7 @@ pub fn render(template: &Template) -> Result<String, Diagnostic> {
     let style = crate::yaml::Style {
         spaced_sections: [
             "Parameters",
+            "Rules",
             "Mappings",
             "Conditions",
             "Resources",
@@ -828,3 +899,130 @@ pub fn render(template: &Template) -> Result<String, Diagnostic> {
 /// The first lines of `template.yaml`: [`crate::output::MARKER`] first, so that sampipe knows
 /// the file is its own to replace.
 const TEMPLATE_HEADER: &str = "# Generated by sampipe; do not edit by hand. Change sampipe.yaml and run `sampipe synth`\n# (CI runs `sampipe check` to catch drift).\n";
+
+#[cfg(test)]
+mod tests {
+    use indexmap::IndexMap;
+
+    use super::*;
+    use crate::cfn::DeletionPolicy;
+    use crate::cfn::{PseudoValues, Resolver};
+
+    const SOURCES: [(&str, &str); 3] = [
+        ("github", "  github:\n    repository: octo-org/sam-app\n"),
+        ("gitlab", "  gitlab:\n    project: group/sam-app\n"),
+        (
+            "bitbucket",
+            "  bitbucket:\n    workspace: team\n    workspace_uuid: '{8d5c2a4e-6f1b-4c3d-9e7a-0b1c2d3e4f50}'\n    repository_uuid: '{1b2c3d4e-5f60-4718-9a0b-1c2d3e4f5a6b}'\n",
+        ),
+    ];
+
+    /// Two stages in one account and one in another, for `source`.
+    fn synthesize(source: &str) -> crate::pipeline::Synthesis {
+        let text = format!(
+            "version: 1\napp: sam-app\nsource:\n{source}stages:\n  - name: dev\n    account: \"111111111111\"\n    region: us-east-2\n  - name: dev-2\n    account: \"111111111111\"\n    region: eu-west-1\n  - name: prod\n    account: \"222222222222\"\n    region: us-west-2\n"
+        );
+        let loaded = crate::config::load_str("sampipe.yaml", &text).expect("valid config");
+        crate::pipeline::synthesize(&loaded.config).expect("synthesizes")
+    }
+
+    #[test]
+    fn the_oidc_provider_is_retained_and_named_after_its_ci_system() {
+        for ((name, source), id) in SOURCES.iter().zip([
+            "GitHubOidcProvider",
+            "GitLabOidcProvider",
+            "BitbucketOidcProvider",
+        ]) {
+            let synthesis = synthesize(source);
+            let providers: Vec<(&String, &Resource)> = synthesis
+                .template
+                .resources()
+                .iter()
+                .filter(|(_, r)| r.type_name() == "AWS::IAM::OIDCProvider")
+                .collect();
+            assert_eq!(providers.len(), 1, "{name}");
+            let (logical_id, provider) = providers[0];
+            assert_eq!(logical_id, id, "{name}");
+            assert_eq!(
+                provider.deletion_policy,
+                Some(DeletionPolicy::Retain),
+                "{name}"
+            );
+            assert_eq!(
+                provider.update_replace_policy,
+                Some(DeletionPolicy::Retain),
+                "{name}"
+            );
+            if *name != "github" {
+                let text = &synthesis.files[0].contents;
+                assert!(!text.contains("GitHub"), "{name}: {text}");
+            }
+        }
+    }
+
+    /// CloudFormation checks `Rules` before it creates anything: each stage's stack deploys
+    /// only into that stage's account and region.
+    #[test]
+    fn rules_refuse_a_stage_in_another_account_or_region() {
+        for (name, source) in SOURCES {
+            let synthesis = synthesize(source);
+            let template = &synthesis.template;
+            let stages = &synthesis.pipeline.stages;
+            for stage in stages {
+                let failed = |account: &str, region: &str| {
+                    let parameters = IndexMap::from([(ids::STAGE.to_owned(), stage.name.clone())]);
+                    Resolver::new(
+                        template,
+                        parameters,
+                        PseudoValues::new(account, region, &stage.resources_stack_name),
+                    )
+                    .expect("valid parameters")
+                    .failed_rules()
+                    .expect("rules resolve")
+                };
+                assert_eq!(
+                    failed(&stage.account, &stage.region),
+                    [],
+                    "{name}/{}",
+                    stage.name
+                );
+                for other in stages.iter().filter(|o| o.name != stage.name) {
+                    let wrong = failed(&other.account, &other.region);
+                    let mut expected = Vec::new();
+                    if other.account != stage.account {
+                        expected.push(format!(
+                            "Stage {} belongs in account {}: deploy it with credentials for that account.",
+                            stage.name, stage.account
+                        ));
+                    }
+                    if other.region != stage.region {
+                        expected.push(format!(
+                            "Stage {} belongs in region {}: deploy it with --region {}.",
+                            stage.name, stage.region, stage.region
+                        ));
+                    }
+                    let messages: Vec<String> = wrong.into_iter().map(|(_, m)| m).collect();
+                    assert_eq!(
+                        messages, expected,
+                        "{name}/{} in {}",
+                        stage.name, other.name
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn rule_ids_stay_unique_for_names_with_the_same_camel_case() {
+        let text = "version: 1\napp: sam-app\nsource:\n  github:\n    repository: o/r\nstages:\n  - name: a-1\n    account: \"111111111111\"\n    region: us-east-2\n  - name: a1\n    account: \"111111111111\"\n    region: us-east-2\n";
+        let loaded = crate::config::load_str("sampipe.yaml", text).expect("valid config");
+        let synthesis = crate::pipeline::synthesize(&loaded.config).expect("synthesizes");
+        let ids: Vec<&String> = synthesis.template.rules().keys().collect();
+        assert_eq!(ids, ["A1AccountAndRegion", "A11AccountAndRegion"]);
+    }
+
+    #[test]
+    fn the_yaml_template_starts_with_the_marker() {
+        assert!(TEMPLATE_HEADER.starts_with(&format!("# {}", crate::output::MARKER)));
+    }
+}
