@@ -245,3 +245,71 @@ fn the_repository_root_is_the_config_files_directory() {
         .is_file());
     assert!(out.join("template.yaml").is_file());
 }
+
+/// The help says what is true for all three CI systems.
+#[test]
+fn help_texts_name_every_ci_system_and_where_files_go() {
+    let (_, top, _) = sampipe(&["--help"]);
+    assert!(
+        top.contains("GitHub Actions, GitLab CI/CD or Bitbucket Pipelines")
+            && !top.contains("and a GitHub Actions workflow"),
+        "{top}"
+    );
+    for command in ["synth", "check"] {
+        let (code, help, _) = sampipe(&[command, "--help"]);
+        assert_eq!(code, 0);
+        assert!(
+            !help.contains("holds template.yaml and pipeline.yaml"),
+            "{help}"
+        );
+        assert!(
+            help.contains(".gitlab-ci.yml") && help.contains("bitbucket-pipelines.yml"),
+            "{command}: {help}"
+        );
+    }
+}
+
+/// The README as a newcomer reads it in a fresh clone.
+#[test]
+fn the_readme_works_in_a_fresh_clone() {
+    let readme = std::fs::read_to_string(repo_root().join("README.md")).expect("README");
+    assert!(
+        readme.contains("cargo install --locked --path ."),
+        "how to put sampipe on the PATH"
+    );
+    assert!(
+        !readme.contains("](../") && !readme.contains("`../"),
+        "a clone has nothing outside it"
+    );
+    assert!(!readme.contains("OWNER/sampipe") && !readme.contains("rev: v0.1.0"));
+    // The Commands table is one table: no blank line between its rows.
+    let lines: Vec<&str> = readme.lines().collect();
+    let start = lines
+        .iter()
+        .position(|l| l.starts_with("| command |"))
+        .expect("commands table");
+    let rows: Vec<&&str> = lines[start..]
+        .iter()
+        .take_while(|l| l.starts_with('|'))
+        .collect();
+    for command in [
+        "synth",
+        "check",
+        "explain",
+        "trust",
+        "init",
+        "schema",
+        "completions",
+    ] {
+        assert!(
+            rows.iter()
+                .any(|r| r.starts_with(&format!("| `sampipe {command}"))),
+            "`sampipe {command}` is not in the Commands table: {rows:#?}"
+        );
+    }
+    // What GitLab feature environments do on their own is documented, and true.
+    let gitlab = crate::common::synth_fixture(&repo_root().join("fixtures/gitlab.yaml"));
+    let ci = crate::common::file(&gitlab, ".gitlab-ci.yml");
+    assert!(ci.contains("auto_stop_in: 1 week"), "{ci}");
+    assert!(readme.contains("auto_stop_in: 1 week"));
+}
