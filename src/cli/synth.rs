@@ -82,9 +82,10 @@ impl Synth {
             ""
         };
         for stage in &synthesis.pipeline.stages {
+            // A command to paste into a shell: the path is quoted when it needs it.
             text.push_str(&format!(
                 "  aws cloudformation deploy --template-file {} --stack-name {} --parameter-overrides Stage={} --capabilities CAPABILITY_NAMED_IAM --region {} --no-fail-on-empty-changeset{staging}\n",
-                template.display(),
+                shell_word(&template.display().to_string()),
                 stage.resources_stack_name,
                 stage.name,
                 stage.region,
@@ -117,5 +118,35 @@ impl Synth {
         }
         let _ = stdout.write_all(text.as_bytes());
         Ok(EXIT_OK)
+    }
+}
+
+/// `word` as one POSIX shell word: as it is when it holds only characters no shell treats
+/// specially, else in single quotes (a `'` inside becomes `'\\''`).
+fn shell_word(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:=@%+,".contains(c));
+    if plain {
+        word.to_owned()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shell_word;
+
+    #[test]
+    fn shell_words_are_quoted_only_when_needed() {
+        assert_eq!(
+            shell_word("pipeline/template.yaml"),
+            "pipeline/template.yaml"
+        );
+        assert_eq!(shell_word("my dir/template.yaml"), "'my dir/template.yaml'");
+        assert_eq!(shell_word("it's/$HOME"), "'it'\\''s/$HOME'");
+        assert_eq!(shell_word(""), "''");
     }
 }
