@@ -313,3 +313,35 @@ fn the_readme_works_in_a_fresh_clone() {
     assert!(ci.contains("auto_stop_in: 1 week"), "{ci}");
     assert!(readme.contains("auto_stop_in: 1 week"));
 }
+
+/// check's help names the command that fixes it, and says when synth would refuse to.
+#[test]
+fn check_says_how_to_fix_and_when_synth_would_not() {
+    let repo = repository("gitlab.yaml");
+    let config = config_of(repo.path());
+    let out = repo.path().join("pipeline");
+    let out_text = out.to_str().expect("utf-8");
+    std::fs::write(
+        repo.path().join(".gitlab-ci.yml"),
+        "test:\n  script: [make]\n",
+    )
+    .expect("write");
+    let (code, _, stderr) = sampipe(&[
+        "check",
+        "-c",
+        &config,
+        "-o",
+        out_text,
+        "--template-format",
+        "json",
+    ]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains(".gitlab-ci.yml` (not written by sampipe, so synth will not replace it)")
+            && stderr.contains("template.json` (missing)")
+            && stderr.contains(&format!(
+                "run `sampipe synth -c {config} -o {out_text} --template-format json`"
+            )),
+        "{stderr}"
+    );
+}

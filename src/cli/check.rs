@@ -6,9 +6,9 @@ use std::io::Write;
 
 use clap::Args;
 
-use super::common::{load_and_synthesize, ConfigArg, OutArg};
+use super::common::{load_and_synthesize, ConfigArg, OutArg, TemplateFormat};
 use super::{EXIT_DIFFERENT, EXIT_OK};
-use crate::output::compare_files;
+use crate::output::{compare_files, is_generated};
 
 /// Exit 1 with a unified diff when the outputs on disk differ from a fresh synth.
 ///
@@ -44,16 +44,23 @@ impl Check {
         let names: Vec<String> = stale
             .iter()
             .map(|f| {
-                format!(
-                    "`{}`{}",
-                    f.path.display(),
-                    if f.missing { " (missing)" } else { "" }
-                )
+                let note = if f.missing {
+                    " (missing)"
+                } else if std::fs::read(&f.path).is_ok_and(|old| !is_generated(&old)) {
+                    " (not written by sampipe, so synth will not replace it)"
+                } else {
+                    ""
+                };
+                format!("`{}`{note}", f.path.display())
             })
             .collect();
+        let format = match self.out.template_format {
+            TemplateFormat::Yaml => "",
+            TemplateFormat::Json => " --template-format json",
+        };
         let _ = writeln!(
             stderr,
-            "error[stale]: {} out of date: {}\n  = help: run `sampipe synth -c {} -o {}` and commit the result",
+            "error[stale]: {} out of date: {}\n  = help: run `sampipe synth -c {} -o {}{format}` and commit the result",
             crate::diag::count(stale.len(), "file"),
             names.join(", "),
             self.config.config.display(),
