@@ -423,7 +423,7 @@ fn the_template_is_never_written_into_github_workflows() {
         let (code, _, stderr) = synth_in(repo.path(), &["-o", out.to_str().expect("utf-8")]);
         assert_eq!(code, 2, "{}: {stderr}", out.display());
         assert!(
-            stderr.starts_with("error[template-in-workflows]: `")
+            stderr.starts_with("error[template-in-workflows]: `-o ")
                 && stderr.contains("GitHub runs every YAML file there as a workflow"),
             "{stderr}"
         );

@@ -21,11 +21,9 @@ pub(super) struct ConfigArg {
 impl ConfigArg {
     /// The repository root: the config file's directory. The config's paths (`sam_template`,
     /// `workflow_path`) are relative to it, and the CI file is written there.
+    /// Empty for a config in the current directory, so paths under it print as written.
     pub(super) fn root(&self) -> PathBuf {
-        self.config
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .map_or_else(|| PathBuf::from("."), PathBuf::from)
+        self.config.parent().map(PathBuf::from).unwrap_or_default()
     }
 }
 
@@ -100,10 +98,9 @@ impl OutArg {
         let out = resolve(&self.out);
         if out.ends_with(".github/workflows") {
             return Err(format!(
-                "error[template-in-workflows]: `{}` would put {} in `{}`, GitHub's workflow directory\n  = note: GitHub runs every YAML file there as a workflow; the template is not one, so every push would show a failed run\n  = help: write the template elsewhere, e.g. `-o pipeline`; the workflow itself goes to `{}` whatever `-o` says\n",
+                "error[template-in-workflows]: `-o {}` would put {} in GitHub's workflow directory\n  = note: GitHub runs every YAML file there as a workflow; the template is not one, so every push would show a failed run\n  = help: write the template elsewhere, e.g. `-o pipeline`; the workflow itself goes to `{}` whatever `-o` says\n",
                 self.out.display(),
                 file_name(&template),
-                self.out.display(),
                 ci_file.display(),
             ));
         }
