@@ -10,14 +10,18 @@ all: lint test
 build:
 	$(CARGO) build --release --locked
 
-## Synthesize the bundled example config into out/demo/, show the trust map, ask two trust
-## questions, and check the outputs are up to date.
+## Make out/demo/ a stand-in repository with the bundled example config as its sampipe.yaml,
+## synthesize it (out/demo/pipeline/template.yaml, and the workflow where GitHub runs it:
+## out/demo/.github/workflows/pipeline.yaml), show the trust map, ask two trust questions, and
+## check the outputs are up to date.
 demo: build
-	./target/release/sampipe synth -c $(DEMO_CONFIG) -o $(DEMO_OUT)
-	./target/release/sampipe explain -c $(DEMO_CONFIG)
-	./target/release/sampipe trust -c $(DEMO_CONFIG) --stage prod --subject environment:production
-	./target/release/sampipe trust -c $(DEMO_CONFIG) --stage prod --subject ref:refs/heads/feature-login || test $$? -eq 1 # DENY exits 1
-	./target/release/sampipe check -c $(DEMO_CONFIG) -o $(DEMO_OUT)
+	mkdir -p $(DEMO_OUT)
+	cp $(DEMO_CONFIG) $(DEMO_OUT)/sampipe.yaml
+	./target/release/sampipe synth -c $(DEMO_OUT)/sampipe.yaml -o $(DEMO_OUT)/pipeline
+	./target/release/sampipe explain -c $(DEMO_OUT)/sampipe.yaml
+	./target/release/sampipe trust -c $(DEMO_OUT)/sampipe.yaml --stage prod --subject environment:production
+	./target/release/sampipe trust -c $(DEMO_OUT)/sampipe.yaml --stage prod --subject ref:refs/heads/feature-login || test $$? -eq 1 # DENY exits 1
+	./target/release/sampipe check -c $(DEMO_OUT)/sampipe.yaml -o $(DEMO_OUT)/pipeline
 
 ## Install the external validators (cfn-lint, zizmor, check-jsonschema, actionlint, moto, aws)
 ## into .tools/, then run every test, lints included. This is what CI runs.

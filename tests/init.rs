@@ -104,7 +104,8 @@ fn init_then_synth_then_check_round_trip_on_gitlab() {
     let (code, stdout, stderr) = sampipe(&["synth", "-c", config, "-o", out]);
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.contains(".gitlab-ci.yml"), "{stdout}");
-    assert!(repo.path().join("out/.gitlab-ci.yml").exists());
+    assert!(repo.path().join(".gitlab-ci.yml").exists());
+    assert!(repo.path().join("out/template.yaml").exists());
     let (code, stdout, stderr) = sampipe(&["check", "-c", config, "-o", out]);
     assert_eq!(code, 0, "{stdout}{stderr}");
 }
@@ -191,4 +192,79 @@ fn completions_and_man_page_are_generated() {
         stdout.contains(".TH sampipe 1") && stdout.contains("synth"),
         "{stdout}"
     );
+}
+
+/// `--stage` values get the config validator's rules and messages: a stage init writes is one
+/// synth accepts, and a bad one writes nothing.
+#[test]
+fn init_rejects_stages_the_config_validator_rejects_with_the_same_messages() {
+    let cases = [
+        ("dev", "1234", "us-east-1", "error[invalid-account]"),
+        ("dev", "11111111111a", "us-east-1", "error[invalid-account]"),
+        ("Dev", "111111111111", "us-east-1", "error[invalid-name]"),
+        ("1dev", "111111111111", "us-east-1", "error[invalid-name]"),
+        ("dev", "111111111111", "us-east-1a", "error[invalid-region]"),
+    ];
+    for (name, account, region, code) in cases {
+        let repo = repository("https://github.com/o/r.git", "main");
+        let spec = format!("{name}={account}/{region}");
+        let (status, stdout, stderr) = init(repo.path(), &["--stage", &spec]);
+        assert_eq!(status, 2, "{spec}: {stdout}{stderr}");
+        assert!(
+            !repo.path().join("sampipe.yaml").exists(),
+            "{spec}: nothing may be written"
+        );
+        // The message the validator gives for the same stage in a config.
+        let config = format!(
+            "version: 1\napp: r\nsource:\n  github:\n    repository: o/r\nstages:\n  - name: {name}\n    account: \"{account}\"\n    region: {region}\n"
+        );
+        let expected = match sampipe::config::load_str("sampipe.yaml", &config) {
+            Err(sampipe::config::LoadError::Invalid {
+                config,
+                diagnostics,
+            }) => config.render(&diagnostics),
+            other => panic!("{spec}: the validator accepted it: {:?}", other.is_ok()),
+        };
+        let headline = expected
+            .lines()
+            .find(|l| l.starts_with(code))
+            .unwrap_or_else(|| panic!("{spec}: {expected}"));
+        let help = expected
+            .lines()
+            .skip_while(|l| *l != headline)
+            .find(|l| l.trim_start().starts_with("= help:"))
+            .expect("help");
+        assert!(
+            stderr.contains(headline),
+            "{spec}: {stderr}\nexpected {headline}"
+        );
+        assert!(
+            stderr.contains(help.trim_start()),
+            "{spec}: {stderr}\nexpected {help}"
+        );
+        assert!(stderr.contains(&format!("--> --stage {spec}")), "{stderr}");
+    }
+
+    // A duplicate name, as in a config.
+    let repo = repository("https://github.com/o/r.git", "main");
+    let (status, _, stderr) = init(
+        repo.path(),
+        &[
+            "--stage",
+            "dev=111111111111/us-east-1",
+            "--stage",
+            "dev=222222222222/us-east-2",
+        ],
+    );
+    assert_eq!(status, 2, "{stderr}");
+    assert!(
+        stderr.contains("error[duplicate-stage]: stage name `dev` is used twice"),
+        "{stderr}"
+    );
+    assert!(!repo.path().join("sampipe.yaml").exists());
+
+    // A region sampipe does not know yet is a warning, as in a config.
+    let (status, _, stderr) = init(repo.path(), &["--stage", "dev=111111111111/eu-west-4"]);
+    assert_eq!(status, 0, "{stderr}");
+    assert!(stderr.contains("warning[unknown-region]"), "{stderr}");
 }

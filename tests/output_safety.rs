@@ -1,30 +1,72 @@
 //! Writing never hurts either: synth refuses out paths it cannot use with a clear error and
-//! leaves existing files as they were, a failed write or rename leaves the old files whole,
-//! a missing out directory is created, and `check` never writes at all.
+//! leaves existing files as they were, never replaces a file it did not write (the
+//! application's SAM template, a hand-written CI file), a failed write or rename leaves the
+//! old files whole, a missing out directory is created, and `check` never writes at all.
 
 use std::fs;
 use std::path::Path;
 
-use sampipe::output::{temp_path, write_all, write_all_using, Artifact, WriteError};
+use sampipe::output::{
+    is_generated, temp_path, write_all, write_all_using, Artifact, WriteError, MARKER,
+};
 
-use crate::common::{repo_root, sampipe};
+use crate::common::{fixture_name, fixtures, repo_root, sampipe, synth_fixture};
 
-fn fixture() -> String {
-    repo_root()
-        .join("fixtures/minimal.yaml")
-        .display()
-        .to_string()
+/// A fresh repository holding `fixtures/<name>` as its `sampipe.yaml` (synth writes the CI
+/// file next to the config, so the fixtures directory itself is never used).
+fn repository(name: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    fs::copy(
+        repo_root().join("fixtures").join(name),
+        dir.path().join("sampipe.yaml"),
+    )
+    .expect("copy fixture");
+    dir
 }
 
+/// `synth -q` of `fixtures/minimal.yaml` (GitHub) in a repository of its own, into `out`.
 fn synth(out: &Path) -> (u8, String, String) {
-    sampipe(&[
-        "synth",
-        "-q",
-        "-c",
-        &fixture(),
-        "-o",
-        out.to_str().expect("utf-8 path"),
-    ])
+    let repo = repository("minimal.yaml");
+    synth_in(
+        repo.path(),
+        &["-q", "-o", out.to_str().expect("utf-8 path")],
+    )
+}
+
+/// Runs `sampipe ARGS -c ROOT/sampipe.yaml` in `root`'s terms.
+fn synth_in(root: &Path, args: &[&str]) -> (u8, String, String) {
+    let config = root.join("sampipe.yaml");
+    let mut all = vec!["synth", "-c", config.to_str().expect("utf-8 path")];
+    all.extend_from_slice(args);
+    sampipe(&all)
+}
+
+/// Every file under `dir`, relative and sorted, with its contents.
+fn snapshot_tree(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    fn walk(base: &Path, dir: &Path, out: &mut Vec<(String, Vec<u8>)>) {
+        for entry in fs::read_dir(dir).expect("readable") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                walk(base, &path, out);
+            } else {
+                let name = path
+                    .strip_prefix(base)
+                    .expect("under base")
+                    .display()
+                    .to_string();
+                out.push((name, fs::read(&path).expect("read")));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, dir, &mut out);
+    out.sort();
+    out
+}
+
+/// Old generated contents: what a previous synth left.
+fn generated(body: &str) -> String {
+    format!("# {MARKER} Change sampipe.yaml and run `sampipe synth`\n{body}")
 }
 
 fn artifacts(template: &str, pipeline: &str) -> Vec<Artifact> {
@@ -107,8 +149,8 @@ fn an_unwritable_out_directory_is_reported_and_its_files_left_alone() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("out");
     fs::create_dir(&out).expect("mkdir");
-    fs::write(out.join("template.yaml"), "old template").expect("write");
-    fs::write(out.join("pipeline.yaml"), "old pipeline").expect("write");
+    fs::write(out.join("template.yaml"), generated("old template")).expect("write");
+    fs::write(out.join("pipeline.yaml"), generated("old pipeline")).expect("write");
     let how = make_unwritable(&out, "template.yaml");
 
     let (code, _, stderr) = synth(&out);
@@ -121,11 +163,11 @@ fn an_unwritable_out_directory_is_reported_and_its_files_left_alone() {
     );
     assert_eq!(
         fs::read_to_string(out.join("template.yaml")).expect("read"),
-        "old template"
+        generated("old template")
     );
     assert_eq!(
         fs::read_to_string(out.join("pipeline.yaml")).expect("read"),
-        "old pipeline"
+        generated("old pipeline")
     );
 }
 
@@ -136,14 +178,14 @@ fn a_failed_write_of_one_file_changes_no_file() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("out");
     fs::create_dir(&out).expect("mkdir");
-    fs::write(out.join("template.yaml"), "old template").expect("write");
+    fs::write(out.join("template.yaml"), generated("old template")).expect("write");
     fs::create_dir(temp_path(&out.join("pipeline.yaml"))).expect("mkdir");
 
     let error = write_all(&out, &artifacts("new template", "new pipeline")).expect_err("fails");
     assert!(matches!(error, WriteError::Write { .. }), "{error}");
     assert_eq!(
         fs::read_to_string(out.join("template.yaml")).expect("read"),
-        "old template"
+        generated("old template")
     );
     assert!(!out.join("pipeline.yaml").exists());
     assert!(!temp_path(&out.join("template.yaml")).exists());
@@ -156,8 +198,8 @@ fn a_failed_rename_leaves_the_old_file_intact() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("out");
     fs::create_dir(&out).expect("mkdir");
-    fs::write(out.join("template.yaml"), "old template").expect("write");
-    fs::write(out.join("pipeline.yaml"), "old pipeline").expect("write");
+    fs::write(out.join("template.yaml"), generated("old template")).expect("write");
+    fs::write(out.join("pipeline.yaml"), generated("old pipeline")).expect("write");
 
     let failing = |_: &Path, _: &Path| Err(std::io::Error::other("simulated crash"));
     let error = write_all_using(&out, &artifacts("new template", "new pipeline"), failing)
@@ -169,11 +211,11 @@ fn a_failed_rename_leaves_the_old_file_intact() {
     );
     assert_eq!(
         fs::read_to_string(out.join("template.yaml")).expect("read"),
-        "old template"
+        generated("old template")
     );
     assert_eq!(
         fs::read_to_string(out.join("pipeline.yaml")).expect("read"),
-        "old pipeline"
+        generated("old pipeline")
     );
     assert_eq!(
         listing(&out),
@@ -203,7 +245,7 @@ fn a_failed_rename_leaves_the_old_file_intact() {
     );
     assert_eq!(
         fs::read_to_string(out.join("pipeline.yaml")).expect("read"),
-        "old pipeline"
+        generated("old pipeline")
     );
     assert_eq!(
         listing(&out),
@@ -216,16 +258,19 @@ fn a_failed_rename_leaves_the_old_file_intact() {
 fn a_file_name_taken_by_a_directory_is_refused_before_anything_changes() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("out");
-    fs::create_dir_all(out.join("pipeline.yaml/keep")).expect("mkdir");
-    fs::write(out.join("template.yaml"), "old template").expect("write");
-    let (code, _, stderr) = synth(&out);
+    let repo = repository("minimal.yaml");
+    let workflow = repo.path().join(".github/workflows/pipeline.yaml");
+    fs::create_dir_all(workflow.join("keep")).expect("mkdir");
+    fs::create_dir(&out).expect("mkdir");
+    fs::write(out.join("template.yaml"), generated("old template")).expect("write");
+    let (code, _, stderr) = synth_in(repo.path(), &["-o", out.to_str().expect("utf-8")]);
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("is a directory, not a file"), "{stderr}");
     assert_eq!(
         fs::read_to_string(out.join("template.yaml")).expect("read"),
-        "old template"
+        generated("old template")
     );
-    assert!(out.join("pipeline.yaml/keep").is_dir());
+    assert!(workflow.join("keep").is_dir());
 }
 
 #[test]
@@ -234,14 +279,15 @@ fn a_missing_out_directory_is_created() {
     let out = dir.path().join("a/b/out");
     let (code, _, stderr) = synth(&out);
     assert_eq!(code, 0, "{stderr}");
-    assert_eq!(listing(&out), ["pipeline.yaml", "template.yaml"]);
+    assert_eq!(listing(&out), ["template.yaml"]);
 }
 
 #[test]
 fn check_never_writes() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("out");
-    let config = fixture();
+    let repo = repository("minimal.yaml");
+    let config = repo.path().join("sampipe.yaml").display().to_string();
     let out_text = out.to_str().expect("utf-8 path");
 
     // A missing directory is not created.
@@ -259,4 +305,215 @@ fn check_never_writes() {
         "stale"
     );
     assert_eq!(listing(&out), ["template.yaml"]);
+}
+
+/// The application's own SAM template, as `sam init` writes it.
+const SAM_TEMPLATE: &str = "AWSTemplateFormatVersion: '2010-09-09'\nTransform: AWS::Serverless-2016-10-31\nResources:\n  HelloFunction:\n    Type: AWS::Serverless::Function\n";
+
+#[test]
+fn synth_into_the_repository_root_never_replaces_the_sam_template() {
+    let repo = repository("minimal.yaml");
+    fs::write(repo.path().join("template.yaml"), SAM_TEMPLATE).expect("write");
+    let before = snapshot_tree(repo.path());
+    let root = repo.path().to_str().expect("utf-8");
+    let (code, stdout, stderr) = synth_in(repo.path(), &["-o", root]);
+    assert_eq!(code, 2, "{stdout}{stderr}");
+    assert!(
+        stderr.starts_with("error[overwrites-sam-template]: `")
+            && stderr.contains("is the application's SAM template (`sam_template: template.yaml`")
+            && stderr
+                .contains("= help: write the pipeline resources elsewhere, e.g. `-o pipeline`"),
+        "{stderr}"
+    );
+    assert_eq!(snapshot_tree(repo.path()), before, "nothing may be written");
+
+    // Refused even before the SAM template exists (a new repository), and through `..`.
+    fs::remove_file(repo.path().join("template.yaml")).expect("rm");
+    fs::create_dir(repo.path().join("src")).expect("mkdir");
+    let dotdot = repo.path().join("src/..");
+    let (code, _, stderr) = synth_in(repo.path(), &["-o", dotdot.to_str().expect("utf-8")]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("error[overwrites-sam-template]"),
+        "{stderr}"
+    );
+    assert!(!repo.path().join("template.yaml").exists());
+    assert!(!repo.path().join(".github").exists());
+}
+
+#[test]
+fn a_file_sampipe_did_not_write_is_never_replaced_and_nothing_is_written() {
+    // The SAM template lives elsewhere, so `template.yaml` in the out directory is just
+    // someone else's file.
+    let repo = repository("minimal.yaml");
+    let config = repo.path().join("sampipe.yaml");
+    let text = fs::read_to_string(&config).expect("read");
+    fs::write(&config, format!("{text}sam_template: app/template.yaml\n")).expect("write");
+    let out = repo.path().join("pipeline");
+    fs::create_dir(&out).expect("mkdir");
+    fs::write(out.join("template.yaml"), SAM_TEMPLATE).expect("write");
+    let before = snapshot_tree(repo.path());
+    let (code, _, stderr) = synth_in(repo.path(), &["-o", out.to_str().expect("utf-8")]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.starts_with("error[not-generated]: `")
+            && stderr.contains("pipeline/template.yaml` exists and was not written by sampipe (its first line is not `# Generated by sampipe; do not edit by hand.`)")
+            && stderr.contains("no file was changed")
+            && stderr.contains("= help: if `"),
+        "{stderr}"
+    );
+    assert_eq!(snapshot_tree(repo.path()), before, "not even the workflow");
+
+    // The same for template.json.
+    fs::write(out.join("template.json"), "{\"Resources\": {}}\n").expect("write");
+    let before = snapshot_tree(repo.path());
+    let (code, _, stderr) = synth_in(
+        repo.path(),
+        &[
+            "-o",
+            out.to_str().expect("utf-8"),
+            "--template-format",
+            "json",
+        ],
+    );
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("template.json` exists and was not written by sampipe"),
+        "{stderr}"
+    );
+    assert_eq!(snapshot_tree(repo.path()), before);
+}
+
+#[test]
+fn a_hand_written_ci_file_is_never_replaced() {
+    for (fixture, ci_file) in [
+        ("minimal.yaml", ".github/workflows/pipeline.yaml"),
+        ("gitlab.yaml", ".gitlab-ci.yml"),
+        ("bitbucket.yaml", "bitbucket-pipelines.yml"),
+    ] {
+        let repo = repository(fixture);
+        let path = repo.path().join(ci_file);
+        fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        fs::write(&path, "# my own pipeline\nstages: [test]\n").expect("write");
+        let before = snapshot_tree(repo.path());
+        let out = repo.path().join("pipeline");
+        let (code, _, stderr) = synth_in(repo.path(), &["-o", out.to_str().expect("utf-8")]);
+        assert_eq!(code, 2, "{fixture}: {stderr}");
+        assert!(
+            stderr.contains(&format!("{ci_file}` exists and was not written by sampipe")),
+            "{fixture}: {stderr}"
+        );
+        assert_eq!(
+            snapshot_tree(repo.path()),
+            before,
+            "{fixture}: all or nothing"
+        );
+    }
+}
+
+#[test]
+fn the_template_is_never_written_into_github_workflows() {
+    let repo = repository("minimal.yaml");
+    for out in [
+        ".github/workflows",
+        ".github/workflows/",
+        ".github/x/../workflows",
+    ] {
+        let out = repo.path().join(out);
+        let (code, _, stderr) = synth_in(repo.path(), &["-o", out.to_str().expect("utf-8")]);
+        assert_eq!(code, 2, "{}: {stderr}", out.display());
+        assert!(
+            stderr.starts_with("error[template-in-workflows]: `-o ")
+                && stderr.contains("GitHub runs every YAML file there as a workflow"),
+            "{stderr}"
+        );
+        assert_eq!(listing(repo.path()), ["sampipe.yaml"], "nothing written");
+    }
+    // check refuses it the same way.
+    let config = repo.path().join("sampipe.yaml");
+    let out = repo.path().join(".github/workflows");
+    let (code, _, stderr) = sampipe(&[
+        "check",
+        "-c",
+        config.to_str().expect("utf-8"),
+        "-o",
+        out.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("error[template-in-workflows]"), "{stderr}");
+}
+
+#[test]
+fn generated_files_are_replaced_including_those_of_versions_before_the_marker() {
+    let repo = repository("minimal.yaml");
+    let out = repo.path().join("pipeline");
+    let out_text = out.to_str().expect("utf-8");
+    assert_eq!(synth_in(repo.path(), &["-q", "-o", out_text]).0, 0);
+    let workflow = repo.path().join(".github/workflows/pipeline.yaml");
+    let fresh_template = fs::read_to_string(out.join("template.yaml")).expect("read");
+    let fresh_workflow = fs::read_to_string(&workflow).expect("read");
+
+    // A template from before the marker, and a stale workflow with the marker.
+    let legacy = "AWSTemplateFormatVersion: '2010-09-09'\n\nDescription: Pipeline resources of `hello` for one stage (deploy once per stage with Stage=<name>). Generated by sampipe from sampipe.yaml; do not edit.\n";
+    fs::write(out.join("template.yaml"), legacy).expect("write");
+    fs::write(&workflow, generated("name: old\n")).expect("write");
+    let (code, _, stderr) = synth_in(repo.path(), &["-q", "-o", out_text]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        fs::read_to_string(out.join("template.yaml")).expect("read"),
+        fresh_template
+    );
+    assert_eq!(fs::read_to_string(&workflow).expect("read"), fresh_workflow);
+
+    // The JSON template replaces its own older self.
+    assert_eq!(
+        synth_in(
+            repo.path(),
+            &["-q", "-o", out_text, "--template-format", "json"]
+        )
+        .0,
+        0
+    );
+    let json = out.join("template.json");
+    let text = fs::read_to_string(&json).expect("read");
+    fs::write(&json, text.replace("\"Stage\"", "\"Stadium\"")).expect("write");
+    let (code, _, stderr) = synth_in(
+        repo.path(),
+        &["-q", "-o", out_text, "--template-format", "json"],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(fs::read_to_string(&json).expect("read"), text);
+}
+
+/// The marker check only works if every file sampipe writes carries the marker.
+#[test]
+fn every_generated_file_of_every_fixture_carries_the_marker() {
+    for path in fixtures() {
+        let name = fixture_name(&path);
+        let synthesis = synth_fixture(&path);
+        for file in &synthesis.files {
+            assert!(
+                file.contents.starts_with(&format!("# {MARKER}")),
+                "{name}: {} does not start with the marker",
+                file.file_name
+            );
+            assert!(
+                is_generated(file.contents.as_bytes()),
+                "{name}: {}",
+                file.file_name
+            );
+        }
+        let json = sampipe::pipeline::template::render_json(&synthesis.template).expect("json");
+        assert!(is_generated(json.as_bytes()), "{name}: template.json");
+    }
+    assert!(!is_generated(SAM_TEMPLATE.as_bytes()));
+    assert!(!is_generated(b"{\"Description\": \"my app\"}"));
+    assert!(
+        !is_generated(b"# Generated by sampipe\n"),
+        "the marker is exact"
+    );
+    assert!(
+        !is_generated(b"x: 1\n# Generated by sampipe; do not edit by hand.\n"),
+        "first line only"
+    );
 }

@@ -68,6 +68,8 @@ pub use resolve::{
     partition_of, PseudoValues, ResolveError, ResolvedPrincipal, ResolvedStatement, Resolver,
 };
 pub use resources::{DeletionPolicy, Resource, ResourceProperties, Tag};
-pub use template::{Mapping, Output, Parameter, Section, Template, FORMAT_VERSION};
+pub use template::{
+    Assertion, Mapping, Output, Parameter, Rule, Section, Template, FORMAT_VERSION,
+};
 pub use validate::ModelError;
 pub use value::Value;

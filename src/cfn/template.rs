@@ -5,6 +5,7 @@
 //! AWSTemplateFormatVersion: '2010-09-09'
 //! Description: ...
 //! Parameters: ...
+//! Rules: ...
 //! Mappings: ...
 //! Conditions: ...
 //! Resources: ...
@@ -34,6 +35,7 @@ pub const FORMAT_VERSION: &str = "2010-09-09";
 pub struct Template {
     description: Option<String>,
     parameters: IndexMap<String, Parameter>,
+    rules: IndexMap<String, Rule>,
     mappings: IndexMap<String, Mapping>,
     conditions: IndexMap<String, Value>,
     resources: IndexMap<String, Resource>,
@@ -62,6 +64,19 @@ impl Template {
             Section::Parameters,
             id.into(),
             parameter,
+        );
+        self
+    }
+
+    /// Adds a rule: assertions on parameters and pseudo parameters that CloudFormation
+    /// checks before it creates or updates anything.
+    pub fn rule(mut self, id: impl Into<String>, rule: Rule) -> Template {
+        insert(
+            &mut self.rules,
+            &mut self.duplicates,
+            Section::Rules,
+            id.into(),
+            rule,
         );
         self
     }
@@ -123,6 +138,11 @@ impl Template {
     /// Parameters by logical id, in declaration order.
     pub fn parameters(&self) -> &IndexMap<String, Parameter> {
         &self.parameters
+    }
+
+    /// Rules by name, in declaration order.
+    pub fn rules(&self) -> &IndexMap<String, Rule> {
+        &self.rules
     }
 
     /// Mappings by name, in declaration order.
@@ -189,6 +209,7 @@ impl Serialize for Template {
             }
         }
         section(&mut map, Section::Parameters, &self.parameters)?;
+        section(&mut map, Section::Rules, &self.rules)?;
         section(&mut map, Section::Mappings, &self.mappings)?;
         section(&mut map, Section::Conditions, &self.conditions)?;
         section(&mut map, Section::Resources, &self.resources)?;
@@ -202,6 +223,8 @@ impl Serialize for Template {
 pub enum Section {
     /// `Parameters`
     Parameters,
+    /// `Rules`
+    Rules,
     /// `Mappings`
     Mappings,
     /// `Conditions`
@@ -217,6 +240,7 @@ impl Section {
     pub fn as_str(self) -> &'static str {
         match self {
             Section::Parameters => "Parameters",
+            Section::Rules => "Rules",
             Section::Mappings => "Mappings",
             Section::Conditions => "Conditions",
             Section::Resources => "Resources",
@@ -228,6 +252,61 @@ impl Section {
 impl fmt::Display for Section {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+/// A rule: when `RuleCondition` holds (always, without one), every assertion must, or
+/// CloudFormation refuses the stack operation before it changes anything and shows the
+/// failed assertion's description.
+///
+/// ```yaml
+/// DevAccountAndRegion:
+///   RuleCondition: !Equals [!Ref Stage, dev]
+///   Assertions:
+///     - Assert: !Equals [!Ref AWS::AccountId, '111111111111']
+///       AssertDescription: Stage dev belongs in account 111111111111
+/// ```
+///
+/// Only the [rule-specific functions](https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/rules-section-structure.html)
+/// are allowed here (`Fn::Equals`, `Fn::And`, `Fn::Or`, `Fn::Not`, `Fn::Contains`, ..., and
+/// `Ref` to parameters and pseudo parameters); `Fn::FindInMap` is not.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Rule {
+    /// When the rule applies.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule_condition: Option<Value>,
+    /// What must hold.
+    pub assertions: Vec<Assertion>,
+}
+
+/// One assertion of a [`Rule`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Assertion {
+    /// A rule-specific function that must be true.
+    pub assert: Value,
+    /// The message CloudFormation shows when it is false.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub assert_description: Option<String>,
+}
+
+impl Rule {
+    /// A rule that applies when `condition` holds.
+    pub fn when(condition: impl Into<Value>) -> Rule {
+        Rule {
+            rule_condition: Some(condition.into()),
+            assertions: Vec::new(),
+        }
+    }
+
+    /// Adds an assertion with its message.
+    pub fn assert(mut self, assert: impl Into<Value>, description: impl Into<String>) -> Rule {
+        self.assertions.push(Assertion {
+            assert: assert.into(),
+            assert_description: Some(description.into()),
+        });
+        self
     }
 }
 

@@ -39,6 +39,18 @@ pub enum ModelError {
         /// The quota.
         limit: usize,
     },
+    /// A rule without assertions (CloudFormation requires at least one).
+    #[error("`{at}` has no assertions; CloudFormation requires at least one")]
+    RuleWithoutAssertions {
+        /// The rule.
+        at: String,
+    },
+    /// `Fn::FindInMap` in a rule, where only rule-specific functions are allowed.
+    #[error("`{at}` uses `Fn::FindInMap`, which rules cannot use")]
+    FindInMapInRule {
+        /// Where.
+        at: String,
+    },
     /// The template has no resources.
     #[error("the template has no resources; CloudFormation requires at least one")]
     NoResources,
@@ -217,6 +229,7 @@ impl Template {
         let mut errors = Vec::new();
         self.check_shape(&mut errors);
         self.check_mappings(&mut errors);
+        self.check_rules(&mut errors);
         self.check_conditions(&mut errors);
         self.check_resources(&mut errors);
         self.check_outputs(&mut errors);
@@ -257,6 +270,7 @@ impl Template {
         }
         let ids = [
             (Section::Parameters, keys(self.parameters())),
+            (Section::Rules, keys(self.rules())),
             (Section::Mappings, keys(self.mappings())),
             (Section::Conditions, keys(self.conditions())),
             (Section::Resources, keys(self.resources())),
@@ -315,6 +329,29 @@ impl Template {
                     if !is_literal(value) {
                         errors.push(ModelError::NonLiteralMappingValue { at });
                     }
+                }
+            }
+        }
+    }
+
+    fn check_rules(&self, errors: &mut Vec<ModelError>) {
+        for (name, rule) in self.rules() {
+            let at = format!("Rules.{name}");
+            if let Some(condition) = &rule.rule_condition {
+                self.check_value(condition, &format!("{at}.RuleCondition"), true, errors);
+            }
+            if rule.assertions.is_empty() {
+                errors.push(ModelError::RuleWithoutAssertions { at: at.clone() });
+            }
+            for (i, assertion) in rule.assertions.iter().enumerate() {
+                let at = format!("{at}.Assertions[{i}].Assert");
+                self.check_value(&assertion.assert, &at, true, errors);
+                let mut mapped = false;
+                assertion.assert.walk(&at, &mut |_, f| {
+                    mapped |= matches!(f, Intrinsic::FindInMap(..));
+                });
+                if mapped {
+                    errors.push(ModelError::FindInMapInRule { at });
                 }
             }
         }
@@ -810,6 +847,59 @@ mod tests {
                 "`Mappings.Bad_Name.a b.Key-1` is not a valid mapping key: use 1 to 255 ASCII letters and digits",
                 "`Mappings.Bad_Name.a b.Key-1` must be a literal string or list of strings: mappings cannot hold functions",
             ]
+        );
+    }
+}
+
+#[cfg(test)]
+mod rule_tests {
+    use super::*;
+    use crate::cfn::resources::iam;
+    use crate::cfn::{Parameter, Resource, Rule};
+
+    fn with_rule(rule: Rule) -> Template {
+        Template::new()
+            .parameter("Stage", Parameter::string().allowed_values(["dev"]))
+            .rule("DevAccount", rule)
+            .resource("Oidc", Resource::new(iam::OidcProvider::new("https://x")))
+    }
+
+    #[test]
+    fn rules_may_only_use_rule_functions_and_need_an_assertion() {
+        let good = Rule::when(Value::equals(Value::ref_to("Stage"), "dev")).assert(
+            Value::equals(Value::pseudo(Pseudo::AccountId), "111111111111"),
+            "dev belongs in 111111111111",
+        );
+        assert_eq!(with_rule(good).validate(), []);
+
+        let mapped = Rule::when(Value::equals(Value::ref_to("Stage"), "dev")).assert(
+            Value::equals(
+                Value::pseudo(Pseudo::AccountId),
+                Value::find_in_map("Stages", Value::ref_to("Stage"), "Account"),
+            ),
+            "x",
+        );
+        let errors = with_rule(mapped).validate();
+        assert!(
+            errors.contains(&ModelError::FindInMapInRule {
+                at: "Rules.DevAccount.Assertions[0].Assert".into()
+            }),
+            "{errors:?}"
+        );
+
+        let empty = Rule::when(Value::equals(Value::ref_to("Nope"), "dev"));
+        let errors = with_rule(empty).validate();
+        assert!(
+            errors.contains(&ModelError::RuleWithoutAssertions {
+                at: "Rules.DevAccount".into()
+            }),
+            "{errors:?}"
+        );
+        assert!(
+            errors
+                .iter()
+                .any(|e| matches!(e, ModelError::UnknownRef { .. })),
+            "{errors:?}"
         );
     }
 }

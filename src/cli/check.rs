@@ -1,16 +1,21 @@
-//! `sampipe check`: are the committed outputs what a fresh synth produces? Never writes.
+//! `sampipe check`: are the committed outputs what a fresh synth produces? Never writes. It
+//! checks the files where `synth` writes them: the template in the out directory, and the CI
+//! file where the CI system runs it, so what is checked is what runs.
 
 use std::io::Write;
 
 use clap::Args;
 
-use super::common::{load_and_synthesize, ConfigArg, OutArg};
+use super::common::{load_and_synthesize, ConfigArg, OutArg, TemplateFormat};
 use super::{EXIT_DIFFERENT, EXIT_OK};
-use crate::output::compare;
+use crate::output::{compare_files, is_generated};
 
 /// Exit 1 with a unified diff when the outputs on disk differ from a fresh synth.
 ///
-/// Run it in CI or as a pre-commit hook so generated files never drift from sampipe.yaml.
+/// Compares the template in the out directory and the CI file where the CI system runs it
+/// (`workflow_path`, .gitlab-ci.yml or bitbucket-pipelines.yml, relative to the config
+/// file's directory), the files `synth` writes. Run it in CI or as a pre-commit hook so
+/// generated files never drift from sampipe.yaml.
 #[derive(Debug, Args)]
 pub(super) struct Check {
     #[command(flatten)]
@@ -22,9 +27,15 @@ pub(super) struct Check {
 impl Check {
     pub(super) fn run(&self, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<u8, String> {
         let synthesis = load_and_synthesize(&self.config, stderr)?;
-        let stale = compare(&self.out.out, &self.out.artifacts(&synthesis)?);
+        let plan = self.out.plan(&self.config, &synthesis)?;
+        let stale = compare_files(&plan.files);
         if stale.is_empty() {
-            let _ = writeln!(stdout, "up to date: {}", self.out.out.display());
+            let _ = writeln!(
+                stdout,
+                "up to date: {}, {}",
+                plan.template.display(),
+                plan.ci_file.display()
+            );
             return Ok(EXIT_OK);
         }
         for file in &stale {
@@ -33,16 +44,23 @@ impl Check {
         let names: Vec<String> = stale
             .iter()
             .map(|f| {
-                format!(
-                    "`{}`{}",
-                    f.path.display(),
-                    if f.missing { " (missing)" } else { "" }
-                )
+                let note = if f.missing {
+                    " (missing)"
+                } else if std::fs::read(&f.path).is_ok_and(|old| !is_generated(&old)) {
+                    " (not written by sampipe, so synth will not replace it)"
+                } else {
+                    ""
+                };
+                format!("`{}`{note}", f.path.display())
             })
             .collect();
+        let format = match self.out.template_format {
+            TemplateFormat::Yaml => "",
+            TemplateFormat::Json => " --template-format json",
+        };
         let _ = writeln!(
             stderr,
-            "error[stale]: {} out of date: {}\n  = help: run `sampipe synth -c {} -o {}` and commit the result",
+            "error[stale]: {} out of date: {}\n  = help: run `sampipe synth -c {} -o {}{format}` and commit the result",
             crate::diag::count(stale.len(), "file"),
             names.join(", "),
             self.config.config.display(),

@@ -26,8 +26,9 @@ pub const EXIT_DIFFERENT: u8 = 1;
 /// Exit code: invalid config, usage or I/O error.
 pub const EXIT_ERROR: u8 = 2;
 
-/// Synthesize AWS SAM pipeline resources (CloudFormation) and a GitHub Actions workflow from
-/// one config, with the OIDC trust between them proven on every run.
+/// Synthesize AWS SAM pipeline resources (CloudFormation) and the CI file that deploys with
+/// them (GitHub Actions, GitLab CI/CD or Bitbucket Pipelines) from one config, with the OIDC
+/// trust between them proven on every run.
 #[derive(Debug, Parser)]
 #[command(
     name = "sampipe",

@@ -21,7 +21,8 @@ pub struct Config {
     #[serde(default = "defaults::sam_template")]
     #[schemars(example = &"template.yaml")]
     pub sam_template: String,
-    /// Where the generated workflow lives in the repository; the trust policies bind
+    /// GitHub: where `sampipe synth` writes the workflow and `sampipe check` compares it,
+    /// relative to the repository root (the config file's directory); the trust policies bind
     /// `job_workflow_ref` to it. Default: `.github/workflows/pipeline.yaml`.
     #[serde(default = "defaults::workflow_path")]
     #[schemars(example = &".github/workflows/pipeline.yaml")]
@@ -58,15 +59,15 @@ impl Config {
 #[serde(deny_unknown_fields)]
 #[schemars(extend("minProperties" = 1, "maxProperties" = 1))]
 pub struct Source {
-    /// GitHub Actions: writes `pipeline.yaml` (the workflow at `workflow_path`).
+    /// GitHub Actions: writes the workflow at `workflow_path`.
     #[serde(default)]
     #[schemars(example = serde_json::json!({"repository": "octo-org/sam-app"}))]
     pub github: Option<GitHubSource>,
-    /// GitLab CI/CD (gitlab.com or self-managed): writes `.gitlab-ci.yml`.
+    /// GitLab CI/CD (gitlab.com or self-managed): writes `.gitlab-ci.yml` at the repository root.
     #[serde(default)]
     #[schemars(example = serde_json::json!({"project": "octo-group/sam-app"}))]
     pub gitlab: Option<GitLabSource>,
-    /// Bitbucket Cloud Pipelines: writes `bitbucket-pipelines.yml`.
+    /// Bitbucket Cloud Pipelines: writes `bitbucket-pipelines.yml` at the repository root.
     #[serde(default)]
     #[schemars(example = serde_json::json!({"workspace": "octo-workspace", "workspace_uuid": "{8d5c2a4e-6f1b-4c3d-9e7a-0b1c2d3e4f50}", "repository_uuid": "{1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d}"}))]
     pub bitbucket: Option<BitbucketSource>,

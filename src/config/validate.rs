@@ -827,6 +827,21 @@ fn check_stage(out: &mut Vec<Diagnostic>, stage: &Stage, path: &ConfigPath) {
     check_existing(out, stage, path);
 }
 
+/// The checks of a stage's name, account and region, with the config validator's rules and
+/// messages, for a stage given outside a config (`sampipe init --stage`). The diagnostics
+/// are not located; warnings (an unlisted region) are among them.
+pub(crate) fn stage_problems(name: &str, account: &str, region: &str) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    check_name(&mut out, name, ConfigPath::root(), "stage");
+    check_account(
+        &mut out,
+        &AccountId::Quoted(account.to_owned()),
+        ConfigPath::root(),
+    );
+    check_region(&mut out, region, ConfigPath::root());
+    out
+}
+
 fn account_id(account: &AccountId) -> Option<&str> {
     match account {
         AccountId::Quoted(id) if id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit()) => {

@@ -240,6 +240,29 @@ impl<'t> Resolver<'t> {
         self.named_condition(name, &mut Stack::new())
     }
 
+    /// The template's `Rules` that fail for this deployment, as CloudFormation checks them
+    /// before it creates or updates anything: per rule whose `RuleCondition` holds (or that
+    /// has none), the id and the description of each assertion that is false.
+    pub fn failed_rules(&self) -> Result<Vec<(String, String)>, ResolveError> {
+        let mut failed = Vec::new();
+        for (id, rule) in self.template.rules() {
+            if let Some(condition) = &rule.rule_condition {
+                if !self.truth(condition, &mut Stack::new())? {
+                    continue;
+                }
+            }
+            for assertion in &rule.assertions {
+                if !self.truth(&assertion.assert, &mut Stack::new())? {
+                    failed.push((
+                        id.clone(),
+                        assertion.assert_description.clone().unwrap_or_default(),
+                    ));
+                }
+            }
+        }
+        Ok(failed)
+    }
+
     /// Whether the resource exists in this deployment (its condition, if any, holds).
     pub fn resource_enabled(&self, id: &str) -> Result<bool, ResolveError> {
         self.enabled(id, &mut Stack::new())
