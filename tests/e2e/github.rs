@@ -427,6 +427,15 @@ impl Runner<'_> {
                 .to_string(),
         );
         env.insert("LANG".to_owned(), "C.UTF-8".to_owned());
+        // pyenv's shims (where this machine's Python comes from) find their versions through
+        // PYENV_ROOT, which defaults to a folder under the HOME a job does not share.
+        if let Some(root) = std::env::var_os("PYENV_ROOT")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".pyenv")))
+            .filter(|r| r.is_dir())
+        {
+            env.insert("PYENV_ROOT".to_owned(), root.display().to_string());
+        }
         env.insert("CI".to_owned(), "true".to_owned());
         env.insert("GITHUB_ACTIONS".to_owned(), "true".to_owned());
         env.insert("RUNNER_TEMP".to_owned(), state.temp.display().to_string());
@@ -832,14 +841,26 @@ fn runtime_shim(
     let dir = temp.join(format!("{kind}-{version}"));
     std::fs::create_dir_all(&dir).expect("shim dir");
     for (name, program) in links {
-        let found = which(program).ok_or_else(|| {
-            format!("setup-{kind} {version}: this machine has no `{program}`; the real action would install it, this emulation cannot")
-        })?;
+        let found = which(program)
+            .and_then(|p| real_executable(&p))
+            .ok_or_else(|| {
+                format!("setup-{kind} {version}: this machine has no `{program}`; the real action would install it, this emulation cannot")
+            })?;
         let link = dir.join(name);
         let _ = std::fs::remove_file(&link);
         std::os::unix::fs::symlink(found, link).expect("shim link");
     }
     Ok(dir)
+}
+
+/// The interpreter behind `path`, which may be a version manager's shim script.
+fn real_executable(path: &Path) -> Option<PathBuf> {
+    let output = Command::new(path)
+        .args(["-c", "import sys; print(sys.executable)"])
+        .output()
+        .ok()?;
+    let found = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+    (output.status.success() && !found.is_empty()).then(|| PathBuf::from(found))
 }
 
 fn which(program: &str) -> Option<PathBuf> {
