@@ -381,7 +381,6 @@ def patch_oidc_provider_resource() -> None:
 # ---------------------------------------------------------------------------------------
 
 PLACEHOLDER_TYPES = (
-    "AWS::ApiGateway::Stage",
     "AWS::ApiGateway::Account",
     "AWS::ApiGateway::BasePathMapping",
     "AWS::ApiGateway::DomainName",
@@ -665,6 +664,29 @@ def patch_cloudformation() -> None:
 
     CloudFormationResponse.create_change_set = create_change_set_patched
 
+    # A TemplateURL on the local endpoint (`http://127.0.0.1:PORT/bucket/key`, what
+    # `sam deploy` and `aws cloudformation deploy --s3-bucket` produce with a custom endpoint)
+    # is path-style, as real S3 URLs are. moto recognises path style only on amazonaws.com
+    # or "localhost" and otherwise takes the first label of the host ("127") as the bucket.
+    from moto.cloudformation import responses as cfn_responses
+    from moto.cloudformation import utils as cfn_utils
+
+    from_s3_url = cfn_utils.get_stack_from_s3_url
+
+    def get_stack_from_s3_url(template_url: str, account_id: str, partition: str) -> str:
+        from urllib.parse import urlparse
+
+        host = (urlparse(template_url).hostname or "").lower()
+        if host and not host.endswith("amazonaws.com") and "localhost" not in template_url:
+            path = urlparse(template_url)
+            template_url = path._replace(netloc="localhost").geturl()
+        return from_s3_url(template_url, account_id=account_id, partition=partition)
+
+    cfn_utils.get_stack_from_s3_url = get_stack_from_s3_url
+    cfn_responses.get_stack_from_s3_url = get_stack_from_s3_url
+    if hasattr(cfn_models, "get_stack_from_s3_url"):
+        cfn_models.get_stack_from_s3_url = get_stack_from_s3_url
+
     # -- 5. Retain on removal during an update --
     delete_resource = parsing.ResourceMap._delete_resource
 
@@ -676,12 +698,132 @@ def patch_cloudformation() -> None:
     parsing.ResourceMap._delete_resource = delete_resource_patched
 
 
+# ---------------------------------------------------------------------------------------
+# 7. API Gateway from CloudFormation: RestApi Body, Stage
+# ---------------------------------------------------------------------------------------
+
+
+def patch_apigateway() -> None:
+    """Real CloudFormation creates a RestApi from its OpenAPI/Swagger `Body` (what SAM's
+    `AWS::Serverless::Api` and implicit APIs produce: no `Name`, the name is the document's
+    info.title) and creates the `AWS::ApiGateway::Stage` SAM adds (e.g. `Prod`). moto
+    requires `Name`, imports only OpenAPI 3 bodies through the API (not from
+    CloudFormation), and has no Stage model."""
+    from moto.apigateway import models as apigw
+    from moto.core.common_models import CloudFormationModel
+    from moto.s3.models import s3_backends
+    from moto.utilities.utils import get_partition
+
+    def create_rest_api(cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any) -> Any:
+        props = cloudformation_json["Properties"]
+        body = props.get("Body")
+        location = props.get("BodyS3Location")
+        if body is None and isinstance(location, dict):
+            key = s3_backends[account_id][get_partition(region_name)].get_object(
+                location["Bucket"], location["Key"]
+            )
+            body = Stack_parse(key.value.decode("utf-8"))
+        if isinstance(body, str):
+            body = Stack_parse(body)
+        title = (body or {}).get("info", {}).get("title") if isinstance(body, dict) else None
+        backend = apigw.apigateway_backends[account_id][region_name]
+        api = backend.create_rest_api(
+            name=props.get("Name") or title or resource_name,
+            description=props.get("Description", ""),
+            endpoint_configuration=props.get("EndpointConfiguration"),
+        )
+        if isinstance(body, dict) and isinstance(body.get("paths"), dict):
+            doc = {k: v for k, v in body.items() if k != "swagger"}
+            doc["openapi"] = "3.0.1"  # moto's importer reads paths the same way for both
+            doc["paths"] = {
+                path: {
+                    ("ANY" if verb == "x-amazon-apigateway-any-method" else verb): op
+                    for verb, op in ops.items()
+                    if isinstance(op, dict) and (verb.lower() in HTTP_VERBS or verb == "x-amazon-apigateway-any-method")
+                }
+                for path, ops in body["paths"].items()
+                if isinstance(ops, dict)
+            }
+            backend.put_rest_api(api.id, doc, fail_on_warnings=False, mode="overwrite")
+        return api
+
+    apigw.RestAPI.create_from_cloudformation_json = classmethod(create_rest_api)
+
+    # delete-stack deletes the RestApi (moto's model has no delete: it outlived its stack).
+    def delete_rest_api(self: Any, account_id: str, region_name: str) -> None:
+        apigw.apigateway_backends[self.account_id][self.region_name].apis.pop(self.id, None)
+
+    apigw.RestAPI.delete = delete_rest_api
+    # `Ref` to an AWS::ApiGateway::Deployment is its id (moto returns the object, so a
+    # Stage's DeploymentId was not a string).
+    apigw.Deployment.physical_resource_id = property(lambda self: self.id)
+
+    class CfnStage(CloudFormationModel):
+        __module__ = MOTO_MODULE
+
+        def __init__(self, account_id: str, region_name: str, api_id: str, name: str):
+            self.account_id, self.region_name, self.api_id, self.name = account_id, region_name, api_id, name
+
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "AWS::ApiGateway::Stage"
+
+        @staticmethod
+        def cloudformation_name_type() -> str:
+            return "StageName"
+
+        @property
+        def physical_resource_id(self) -> str:
+            return self.name
+
+        @classmethod
+        def create_from_cloudformation_json(  # type: ignore[override]
+            cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+        ) -> "CfnStage":
+            props = cloudformation_json["Properties"]
+            backend = apigw.apigateway_backends[account_id][region_name]
+            backend.create_stage(
+                props["RestApiId"],
+                props["StageName"],
+                props.get("DeploymentId"),
+                variables=props.get("Variables"),
+                description=props.get("Description", ""),
+                tracing_enabled=props.get("TracingEnabled"),
+            )
+            return cls(account_id, region_name, props["RestApiId"], props["StageName"])
+
+        @classmethod
+        def update_from_cloudformation_json(  # type: ignore[override]
+            cls, original_resource: "CfnStage", new_resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
+        ) -> "CfnStage":
+            original_resource.delete(account_id, region_name)
+            return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+
+        def delete(self, account_id: str, region_name: str) -> None:
+            try:
+                apigw.apigateway_backends[self.account_id][self.region_name].delete_stage(self.api_id, self.name)
+            except Exception:
+                pass  # the RestApi went first
+
+    globals()["CfnStage"] = CfnStage
+
+
+HTTP_VERBS = ("get", "put", "post", "delete", "options", "head", "patch")
+
+
+def Stack_parse(text: str) -> Any:
+    from moto.cloudformation.models import Stack
+
+    return Stack.parse_template(text)
+
+
 def apply_patches() -> list[str]:
     warnings.filterwarnings("ignore", message=".*not supported by moto's CloudFormation.*")
     from moto.cloudformation import parsing
 
     patch_sts()
     patch_oidc_provider_resource()
+    patch_apigateway()
     added = patch_placeholders()
     # parsing caches the CloudFormationModel subclasses: forget them so ours count.
     parsing.get_model_list.cache_clear()
