@@ -37,12 +37,13 @@ import argparse
 import base64
 import binascii
 import copy
-import hashlib
 import json
 import os
 import re
 import sys
 import threading
+import time
+import urllib.parse
 import warnings
 from typing import Any
 
@@ -130,6 +131,10 @@ def decode_token(token: str) -> dict[str, Any]:
         raise Refusal(
             "InvalidIdentityToken", 400, "The ID Token provided is not a valid JWT.", str(e)
         ) from e
+    exp = claims.get("exp")
+    if isinstance(exp, (int, float)) and not isinstance(exp, bool) and exp <= time.time():
+        # Real STS refuses an expired token (ExpiredTokenException, 400). No exp: no check.
+        raise Refusal("ExpiredTokenException", 400, "Token expired", f"exp {exp} is past")
     return claims
 
 
@@ -249,7 +254,7 @@ def decide(role_arn: str, claims: dict[str, Any]) -> tuple[str, str]:
         except json.JSONDecodeError:
             raise access_denied("trust policy is not JSON")
     statements = [s for s in listify(policy.get("Statement", [])) if isinstance(s, dict)]
-    allowed = None
+    allowed, refused = None, f"no statement trusts {provider_arn} for this action"
     for i, stmt in enumerate(statements):
         if not statement_applies(stmt, provider_arn):
             continue
@@ -257,14 +262,12 @@ def decide(role_arn: str, claims: dict[str, Any]) -> tuple[str, str]:
         sid = stmt.get("Sid", f"#{i}")
         if holds and stmt.get("Effect") == "Deny":
             raise access_denied(f"explicit Deny in statement {sid}: {why}")
-        if holds and stmt.get("Effect") == "Allow" and allowed is None:
-            allowed = f"statement {sid}: {why}"
+        if holds and stmt.get("Effect") == "Allow":
+            allowed = allowed or f"statement {sid}: {why}"
         elif not holds:
-            last = f"statement {sid}: {why}"
+            refused = f"statement {sid}: {why}"
     if allowed is None:
-        raise access_denied(
-            locals().get("last", f"no statement trusts {provider_arn} for this action")
-        )
+        raise access_denied(refused)
     return provider_arn, allowed
 
 
@@ -360,9 +363,8 @@ def patch_oidc_provider_resource() -> None:
             props = cloudformation_json.get("Properties", {})
             iam = iam_backends[original_resource.account_id][original_resource.partition]
             provider = iam.open_id_providers.get(original_resource.arn)
-            url = props["Url"]
-            host_path = re.sub(r"^https://", "", url)
-            if provider is None or provider.url != host_path.rstrip("/") and provider.url != host_path:
+            parsed = urllib.parse.urlparse(props["Url"])
+            if provider is None or provider.url != parsed.netloc + parsed.path:
                 new = cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
                 iam.delete_open_id_connect_provider(original_resource.arn)
                 return new
@@ -384,8 +386,6 @@ PLACEHOLDER_TYPES = (
     "AWS::ApiGateway::Account",
     "AWS::ApiGateway::BasePathMapping",
     "AWS::ApiGateway::DomainName",
-    "AWS::ApiGatewayV2::Api",
-    "AWS::ApiGatewayV2::Stage",
     "AWS::ApiGatewayV2::Integration",
     "AWS::ApiGatewayV2::Route",
     "AWS::ApiGatewayV2::Authorizer",
@@ -445,8 +445,6 @@ def patch_placeholders() -> list[str]:
 
                 def get_cfn_attribute(self, attribute_name: str) -> str:
                     # e.g. ApiGatewayV2::Api ApiEndpoint, Lambda::Url FunctionUrl
-                    if attribute_name == "ApiEndpoint":
-                        return f"https://{self.physical_id}.execute-api.localhost"
                     if attribute_name == "FunctionUrl":
                         return f"https://{self.physical_id}.lambda-url.localhost/"
                     return f"{self.physical_id}.{attribute_name}"
@@ -456,13 +454,7 @@ def patch_placeholders() -> list[str]:
                     cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
                 ) -> "Placeholder":
                     props = cloudformation_json.get("Properties", {})
-                    if rtype == "AWS::ApiGateway::Stage" and "StageName" in props:
-                        physical = str(props["StageName"])
-                    elif rtype == "AWS::ApiGatewayV2::Api":
-                        physical = hashlib.sha256(resource_name.encode()).hexdigest()[:10]
-                    else:
-                        physical = resource_name
-                    return cls(physical, props)
+                    return cls(resource_name, props)
 
                 @classmethod
                 def update_from_cloudformation_json(  # type: ignore[override]
@@ -569,6 +561,7 @@ def patch_cloudformation() -> None:
         self._local_aws_parameters = bound.get("parameters") or {}
         self._local_aws_region = bound.get("region_name")
         stack_init(self, *args, **kwargs)
+        self._local_aws_parameters = None  # from now on self.parameters is right
 
     def stack_parse_template(self: Any) -> None:
         raw = Stack.parse_template(self.template)
@@ -674,12 +667,10 @@ def patch_cloudformation() -> None:
     from_s3_url = cfn_utils.get_stack_from_s3_url
 
     def get_stack_from_s3_url(template_url: str, account_id: str, partition: str) -> str:
-        from urllib.parse import urlparse
-
-        host = (urlparse(template_url).hostname or "").lower()
+        url = urllib.parse.urlparse(template_url)
+        host = (url.hostname or "").lower()
         if host and not host.endswith("amazonaws.com") and "localhost" not in template_url:
-            path = urlparse(template_url)
-            template_url = path._replace(netloc="localhost").geturl()
+            template_url = url._replace(netloc="localhost").geturl()
         return from_s3_url(template_url, account_id=account_id, partition=partition)
 
     cfn_utils.get_stack_from_s3_url = get_stack_from_s3_url
@@ -806,6 +797,140 @@ def patch_apigateway() -> None:
                 pass  # the RestApi went first
 
     globals()["CfnStage"] = CfnStage
+
+    # HTTP APIs (SAM's AWS::Serverless::HttpApi and HttpApi events): real CloudFormation
+    # creates the API from its OpenAPI `Body` and the `$default` stage; moto's apigatewayv2
+    # has the API model (and an OpenAPI import) but no CloudFormation support.
+    from moto.apigatewayv2.models import apigatewayv2_backends
+
+    class CfnHttpApi(CloudFormationModel):
+        __module__ = MOTO_MODULE
+
+        def __init__(self, account_id: str, region_name: str, api: Any):
+            self.account_id, self.region_name, self.api = account_id, region_name, api
+
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "AWS::ApiGatewayV2::Api"
+
+        @staticmethod
+        def cloudformation_name_type() -> str:
+            return ""
+
+        @property
+        def physical_resource_id(self) -> str:
+            return self.api.api_id
+
+        @classmethod
+        def has_cfn_attr(cls, attr: str) -> bool:
+            return attr in ("ApiEndpoint", "ApiId")
+
+        def get_cfn_attribute(self, attribute_name: str) -> str:
+            if attribute_name == "ApiEndpoint":
+                return self.api.api_endpoint
+            return self.api.api_id
+
+        @classmethod
+        def create_from_cloudformation_json(  # type: ignore[override]
+            cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+        ) -> "CfnHttpApi":
+            props = cloudformation_json["Properties"]
+            body = props.get("Body")
+            location = props.get("BodyS3Location")
+            if body is None and isinstance(location, dict):
+                key = s3_backends[account_id][get_partition(region_name)].get_object(
+                    location["Bucket"], location["Key"]
+                )
+                body = Stack_parse(key.value.decode("utf-8"))
+            title = body.get("info", {}).get("title") if isinstance(body, dict) else None
+            backend = apigatewayv2_backends[account_id][region_name]
+            api = backend.create_api(
+                api_key_selection_expression=props.get("ApiKeySelectionExpression"),
+                cors_configuration=props.get("CorsConfiguration"),
+                description=props.get("Description") or (body or {}).get("info", {}).get("description"),
+                disable_schema_validation=props.get("DisableSchemaValidation"),
+                disable_execute_api_endpoint=props.get("DisableExecuteApiEndpoint"),
+                name=props.get("Name") or title or resource_name,
+                protocol_type=props.get("ProtocolType", "HTTP"),
+                route_selection_expression=props.get("RouteSelectionExpression"),
+                tags=props.get("Tags") or {},
+                version=props.get("Version"),
+            )
+            if isinstance(body, dict) and isinstance(body.get("paths"), dict):
+                paths = {
+                    path: {verb: op for verb, op in ops.items() if isinstance(op, dict)}
+                    for path, ops in body["paths"].items()
+                    if isinstance(ops, dict)
+                }
+                api.import_api(json.dumps({"paths": paths}), fail_on_warnings=False)
+            return cls(account_id, region_name, api)
+
+        @classmethod
+        def update_from_cloudformation_json(  # type: ignore[override]
+            cls, original_resource: "CfnHttpApi", new_resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
+        ) -> "CfnHttpApi":
+            props = cloudformation_json["Properties"]
+            body = props.get("Body")
+            if isinstance(body, dict) and isinstance(body.get("paths"), dict):
+                paths = {
+                    path: {verb: op for verb, op in ops.items() if isinstance(op, dict)}
+                    for path, ops in body["paths"].items()
+                    if isinstance(ops, dict)
+                }
+                original_resource.api.import_api(json.dumps({"paths": paths}), fail_on_warnings=False)
+            return original_resource
+
+        def delete(self, account_id: str, region_name: str) -> None:
+            apigatewayv2_backends[self.account_id][self.region_name].delete_api(self.api.api_id)
+
+    class CfnHttpStage(CloudFormationModel):
+        __module__ = MOTO_MODULE
+
+        def __init__(self, account_id: str, region_name: str, api_id: str, name: str):
+            self.account_id, self.region_name, self.api_id, self.name = account_id, region_name, api_id, name
+
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "AWS::ApiGatewayV2::Stage"
+
+        @staticmethod
+        def cloudformation_name_type() -> str:
+            return "StageName"
+
+        @property
+        def physical_resource_id(self) -> str:
+            return self.name
+
+        @classmethod
+        def create_from_cloudformation_json(  # type: ignore[override]
+            cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+        ) -> "CfnHttpStage":
+            props = cloudformation_json["Properties"]
+            api = apigatewayv2_backends[account_id][region_name].get_api(props["ApiId"])
+            api.create_stage(
+                {
+                    "stageName": props["StageName"],
+                    "autoDeploy": props.get("AutoDeploy"),
+                    "description": props.get("Description"),
+                    "stageVariables": props.get("StageVariables") or {},
+                    "tags": props.get("Tags") or {},
+                }
+            )
+            return cls(account_id, region_name, props["ApiId"], props["StageName"])
+
+        @classmethod
+        def update_from_cloudformation_json(  # type: ignore[override]
+            cls, original_resource: "CfnHttpStage", new_resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
+        ) -> "CfnHttpStage":
+            original_resource.delete(account_id, region_name)
+            return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+
+        def delete(self, account_id: str, region_name: str) -> None:
+            backend = apigatewayv2_backends[self.account_id][self.region_name]
+            if self.api_id in backend.apis:
+                backend.apis[self.api_id].delete_stage(self.name)
+
+    globals()["CfnHttpApi"], globals()["CfnHttpStage"] = CfnHttpApi, CfnHttpStage
 
 
 HTTP_VERBS = ("get", "put", "post", "delete", "options", "head", "patch")
