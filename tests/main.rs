@@ -6,6 +6,7 @@ mod crosscheck;
 mod deploy;
 mod errors;
 mod init;
+mod local_aws;
 mod output_safety;
 mod schema;
 mod synth;
