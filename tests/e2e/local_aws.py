@@ -254,7 +254,7 @@ def decide(role_arn: str, claims: dict[str, Any]) -> tuple[str, str]:
         except json.JSONDecodeError:
             raise access_denied("trust policy is not JSON")
     statements = [s for s in listify(policy.get("Statement", [])) if isinstance(s, dict)]
-    allowed, refused = None, f"no statement trusts {provider_arn} for this action"
+    allowed, refused = None, []
     for i, stmt in enumerate(statements):
         if not statement_applies(stmt, provider_arn):
             continue
@@ -265,9 +265,11 @@ def decide(role_arn: str, claims: dict[str, Any]) -> tuple[str, str]:
         if holds and stmt.get("Effect") == "Allow":
             allowed = allowed or f"statement {sid}: {why}"
         elif not holds:
-            refused = f"statement {sid}: {why}"
+            refused.append(f"statement {sid}: {why}")
     if allowed is None:
-        raise access_denied(refused)
+        raise access_denied(
+            "; ".join(refused) or f"no statement trusts {provider_arn} for sts:AssumeRoleWithWebIdentity"
+        )
     return provider_arn, allowed
 
 
