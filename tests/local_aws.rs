@@ -1014,3 +1014,111 @@ fn sam_template_deploys_through_change_sets() {
     let http_apis = aws_ok(&cli, &server, &creds, &["apigatewayv2", "get-apis"]);
     assert_eq!(http_apis["Items"], json!([]), "{http_apis}");
 }
+
+/// Version 1 of a provider stack; version 2 adds a client id to `Kept`, drops `Retained`
+/// (DeletionPolicy: Retain) and `Dropped` (no policy), and adds `Added`.
+const PROVIDERS_V1: &str = r#"
+Resources:
+  Kept:
+    Type: AWS::IAM::OIDCProvider
+    Properties: { Url: https://kept.example.com, ClientIdList: [one] }
+  Retained:
+    Type: AWS::IAM::OIDCProvider
+    DeletionPolicy: Retain
+    Properties: { Url: https://retained.example.com/path, ClientIdList: [one] }
+  Dropped:
+    Type: AWS::IAM::OIDCProvider
+    Properties: { Url: https://dropped.example.com, ClientIdList: [one] }
+"#;
+
+const PROVIDERS_V2: &str = r#"
+Resources:
+  Kept:
+    Type: AWS::IAM::OIDCProvider
+    Properties: { Url: https://kept.example.com, ClientIdList: [one, two] }
+  Added:
+    Type: AWS::IAM::OIDCProvider
+    DeletionPolicy: Retain
+    Properties: { Url: https://added.example.com, ClientIdList: [one] }
+"#;
+
+#[test]
+fn oidc_provider_resources_update_retain_and_delete() {
+    let (Some(server_bin), Some(cli)) = (tool("local-aws"), tool("aws")) else {
+        return;
+    };
+    let server = LocalAws::start(&server_bin);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let creds = credentials_in(&cli, &server, ACCOUNT_B);
+    let providers = || -> Vec<String> {
+        let listed = aws_ok(
+            &cli,
+            &server,
+            &creds,
+            &["iam", "list-open-id-connect-providers"],
+        );
+        let mut hosts: Vec<String> = listed["OpenIDConnectProviderList"]
+            .as_array()
+            .expect("list")
+            .iter()
+            .map(|p| {
+                let arn = p["Arn"].as_str().expect("arn");
+                let prefix = format!("arn:aws:iam::{ACCOUNT_B}:oidc-provider/");
+                arn.strip_prefix(&prefix)
+                    .unwrap_or_else(|| panic!("{arn} is not in {ACCOUNT_B}"))
+                    .to_owned()
+            })
+            .collect();
+        hosts.sort();
+        hosts
+    };
+    let v1 = write(dir.path(), "v1.yaml", PROVIDERS_V1);
+    let v2 = write(dir.path(), "v2.yaml", PROVIDERS_V2);
+    deploy(&cli, &server, &creds, "providers", &v1);
+    assert_eq!(
+        providers(),
+        [
+            "dropped.example.com",
+            "kept.example.com",
+            "retained.example.com/path"
+        ]
+    );
+    deploy(&cli, &server, &creds, "providers", &v2);
+    assert_eq!(
+        providers(),
+        [
+            "added.example.com",
+            "kept.example.com",
+            "retained.example.com/path"
+        ],
+        "an update deletes a removed provider unless it is retained"
+    );
+    let kept = aws_ok(
+        &cli,
+        &server,
+        &creds,
+        &[
+            "iam",
+            "get-open-id-connect-provider",
+            "--open-id-connect-provider-arn",
+            &format!("arn:aws:iam::{ACCOUNT_B}:oidc-provider/kept.example.com"),
+        ],
+    );
+    assert_eq!(kept["ClientIDList"], json!(["one", "two"]), "{kept}");
+    aws_ok(
+        &cli,
+        &server,
+        &creds,
+        &[
+            "cloudformation",
+            "delete-stack",
+            "--stack-name",
+            "providers",
+        ],
+    );
+    assert_eq!(
+        providers(),
+        ["added.example.com", "retained.example.com/path"],
+        "delete-stack deletes all but the retained providers"
+    );
+}
