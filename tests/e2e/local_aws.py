@@ -393,7 +393,6 @@ PLACEHOLDER_TYPES = (
     "AWS::ApiGatewayV2::Authorizer",
     "AWS::ApiGatewayV2::ApiMapping",
     "AWS::ApiGatewayV2::DomainName",
-    "AWS::Lambda::Alias",
     "AWS::Lambda::Url",
     "AWS::Lambda::EventInvokeConfig",
     "AWS::SQS::QueuePolicy",
@@ -481,7 +480,8 @@ def patch_placeholders() -> list[str]:
 # ---------------------------------------------------------------------------------------
 
 SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
-TRANSLATE_LOCK = threading.Lock()  # samtranslator keeps the region in a class attribute
+TRANSLATE_LOCK = threading.Lock()
+FUNCTION_LOCK = threading.Lock()  # samtranslator keeps the region in a class attribute
 
 
 class StaticPolicyLoader:
@@ -944,6 +944,126 @@ def Stack_parse(text: str) -> Any:
     return Stack.parse_template(text)
 
 
+# ---------------------------------------------------------------------------------------
+# 8. Lambda versions and aliases (SAM's AutoPublishAlias)
+# ---------------------------------------------------------------------------------------
+
+
+def patch_lambda_versions() -> None:
+    """`AutoPublishAlias` makes an AWS::Lambda::Version and an AWS::Lambda::Alias whose
+    FunctionVersion is `!GetAtt <Version>.Version`. In AWS, Ref of a Version is its ARN and
+    the Alias exists in Lambda; moto's Version has no attributes (GetAtt crashes the stack)
+    and moto has no Alias model."""
+    from moto.awslambda import models as lam
+    from moto.core.common_models import CloudFormationModel
+
+    version_create = lam.LambdaVersion.create_from_cloudformation_json.__func__
+
+    def create_version(cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any) -> Any:
+        version = version_create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        fn = lam.lambda_backends[account_id][region_name].get_function(
+            cloudformation_json["Properties"]["FunctionName"]
+        )
+        version.arn = f"{fn.function_arn}:{version.version}"
+        return version
+
+    lam.LambdaVersion.create_from_cloudformation_json = classmethod(create_version)
+    lam.LambdaVersion.physical_resource_id = property(lambda self: self.arn)
+    lam.LambdaVersion.has_cfn_attr = classmethod(lambda cls, attr: attr in ("Version", "FunctionArn"))
+    lam.LambdaVersion.get_cfn_attribute = lambda self, attr: str(self.version) if attr == "Version" else self.arn
+
+    # Ref of an AWS::Lambda::LayerVersion is its ARN (moto returns the object, so a
+    # function's `Layers: [!Ref Layer]` and outputs got a Python repr).
+    if not isinstance(getattr(lam.LayerVersion, "physical_resource_id", None), property):
+        lam.LayerVersion.physical_resource_id = property(lambda self: self.arn)
+
+    # CloudFormation passes every AWS::Lambda::Function property to Lambda; moto's
+    # CloudFormation model forwards only a few and drops Layers, Architectures, PackageType
+    # (image functions), TracingConfig, Tags... which its Lambda API does model.
+    function_create = lam.LambdaFunction.create_from_cloudformation_json.__func__
+    forwarded = (
+        "Architectures", "EphemeralStorage", "ImageConfig", "KmsKeyArn", "Layers",
+        "PackageType", "TracingConfig", "CodeSigningConfigArn", "DeadLetterConfig",
+    )
+
+    def create_function(cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any) -> Any:
+        props = cloudformation_json["Properties"]
+        extra = {k: props[k] for k in forwarded if k in props}
+        if "KmsKeyArn" in extra:
+            extra["KMSKeyArn"] = extra.pop("KmsKeyArn")
+        if isinstance(props.get("Tags"), list):
+            extra["Tags"] = {t["Key"]: t["Value"] for t in props["Tags"]}
+        backend = lam.lambda_backends[account_id][region_name]
+        create = backend.create_function
+
+        def create_with_extra(spec: dict[str, Any]) -> Any:
+            return create({**extra, **spec})
+
+        # create_function is looked up on the backend per call: shadow it for this call only
+        # (the server is threaded, so under a lock).
+        with FUNCTION_LOCK:
+            backend.create_function = create_with_extra
+            try:
+                return function_create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+            finally:
+                del backend.create_function
+
+    lam.LambdaFunction.create_from_cloudformation_json = classmethod(create_function)
+
+    class CfnAlias(CloudFormationModel):
+        __module__ = MOTO_MODULE
+
+        def __init__(self, account_id: str, region_name: str, function: str, alias: Any):
+            self.account_id, self.region_name, self.function, self.alias = account_id, region_name, function, alias
+
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "AWS::Lambda::Alias"
+
+        @staticmethod
+        def cloudformation_name_type() -> str:
+            return "Name"
+
+        @property
+        def physical_resource_id(self) -> str:
+            return self.alias.arn
+
+        @classmethod
+        def has_cfn_attr(cls, attr: str) -> bool:
+            return attr in ("AliasArn",)
+
+        def get_cfn_attribute(self, attribute_name: str) -> str:
+            return self.alias.arn
+
+        @classmethod
+        def create_from_cloudformation_json(  # type: ignore[override]
+            cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+        ) -> "CfnAlias":
+            props = cloudformation_json["Properties"]
+            backend = lam.lambda_backends[account_id][region_name]
+            function = backend.get_function(props["FunctionName"]).function_name
+            alias = backend.create_alias(
+                props["Name"], function, str(props["FunctionVersion"]),
+                props.get("Description", ""), props.get("RoutingConfig"),
+            )
+            return cls(account_id, region_name, function, alias)
+
+        @classmethod
+        def update_from_cloudformation_json(  # type: ignore[override]
+            cls, original_resource: "CfnAlias", new_resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
+        ) -> "CfnAlias":
+            original_resource.delete(account_id, region_name)
+            return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+
+        def delete(self, account_id: str, region_name: str) -> None:
+            try:
+                lam.lambda_backends[self.account_id][self.region_name].delete_alias(self.alias.name, self.function)
+            except Exception:
+                pass  # the function went first, and its aliases with it
+
+    globals()["CfnAlias"] = CfnAlias
+
+
 def apply_patches() -> list[str]:
     warnings.filterwarnings("ignore", message=".*not supported by moto's CloudFormation.*")
     from moto.cloudformation import parsing
@@ -951,6 +1071,7 @@ def apply_patches() -> list[str]:
     patch_sts()
     patch_oidc_provider_resource()
     patch_apigateway()
+    patch_lambda_versions()
     added = patch_placeholders()
     # parsing caches the CloudFormationModel subclasses: forget them so ours count.
     parsing.get_model_list.cache_clear()
