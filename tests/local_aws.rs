@@ -1122,3 +1122,147 @@ fn oidc_provider_resources_update_retain_and_delete() {
         "delete-stack deletes all but the retained providers"
     );
 }
+
+/// The CI flow end to end: a job's OIDC token buys the deploy role's credentials, and with
+/// them the real SAM CLI (`sam deploy`: package, upload, change set, execute) deploys an app.
+#[test]
+fn sam_cli_deploys_with_web_identity_credentials() {
+    let (Some(server_bin), Some(cli), Some(sam)) = (tool("local-aws"), tool("aws"), tool("sam"))
+    else {
+        return;
+    };
+    let server = LocalAws::start(&server_bin);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let admin = credentials_in(&cli, &server, ACCOUNT_A);
+    deploy(
+        &cli,
+        &server,
+        &admin,
+        "trust",
+        &write(dir.path(), "trust.yaml", ACCOUNT_A_TEMPLATE),
+    );
+    aws_ok(
+        &cli,
+        &server,
+        &admin,
+        &["s3api", "create-bucket", "--bucket", "sam-artifacts"],
+    );
+    let answer = assume(
+        &cli,
+        &server,
+        &role_arn(ACCOUNT_A, "deployer"),
+        &token(&github_claims(
+            "repo:acme/app:ref:refs/heads/main",
+            "sts.amazonaws.com",
+        )),
+    )
+    .unwrap_or_else(|(output, _)| panic!("deploy role refused:\n{}", printed(&output)));
+    let job = credentials_of(&answer);
+
+    let app = dir.path().join("app");
+    std::fs::create_dir_all(app.join("src")).expect("mkdir");
+    write(
+        &app.join("src"),
+        "app.py",
+        "def handler(event, context):\n    return {\"statusCode\": 200}\n",
+    );
+    write(
+        &app,
+        "template.yaml",
+        &SAM_TEMPLATE
+            .replace(
+                "CodeUri: { Bucket: !Ref CodeBucket, Key: !Ref CodeKey }",
+                "CodeUri: src/",
+            )
+            .replace(
+                "  CodeBucket: { Type: String }\n  CodeKey: { Type: String }\n",
+                "",
+            ),
+    );
+    let home = dir.path().join("home");
+    std::fs::create_dir_all(&home).expect("mkdir");
+    let sam_deploy = || {
+        run(Command::new(&sam)
+            .current_dir(&app)
+            .args(["deploy", "--stack-name", "app-sam", "--region", "us-east-1"])
+            .args([
+                "--s3-bucket",
+                "sam-artifacts",
+                "--capabilities",
+                "CAPABILITY_IAM",
+            ])
+            .args(["--no-confirm-changeset", "--no-progressbar"])
+            .args(["--no-fail-on-empty-changeset"])
+            .args(["--parameter-overrides", "Greeting=\"hi there a=b\""])
+            .env("HOME", &home)
+            .env("AWS_ENDPOINT_URL", &server.endpoint)
+            .env("AWS_ACCESS_KEY_ID", &job.0)
+            .env("AWS_SECRET_ACCESS_KEY", &job.1)
+            .env("AWS_SESSION_TOKEN", &job.2)
+            .env("AWS_CONFIG_FILE", "/dev/null")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+            .env("AWS_MAX_ATTEMPTS", "1")
+            .env_remove("AWS_PROFILE"))
+    };
+    let first = sam_deploy();
+    assert!(
+        first.status.success()
+            && String::from_utf8_lossy(&first.stdout)
+                .contains("Successfully created/updated stack - app-sam"),
+        "{}\n--- local-aws\n{}",
+        printed(&first),
+        server.log()
+    );
+
+    // The stack is in the role's account, complete, with its outputs.
+    let described = aws_ok(
+        &cli,
+        &server,
+        &job,
+        &[
+            "cloudformation",
+            "describe-stacks",
+            "--stack-name",
+            "app-sam",
+        ],
+    );
+    let stack = &described["Stacks"][0];
+    assert!(
+        stack["StackId"]
+            .as_str()
+            .is_some_and(|id| id.contains(&format!(":{ACCOUNT_A}:stack/app-sam/"))),
+        "{stack}"
+    );
+    assert_eq!(stack["StackStatus"], "CREATE_COMPLETE", "{stack}");
+    assert_eq!(output_of(stack, "Greeting"), "hi there a=b");
+    let function = output_of(stack, "FunctionArn");
+    // sam uploaded the zipped src/ and the function's code is that object.
+    let objects = aws_ok(
+        &cli,
+        &server,
+        &job,
+        &["s3api", "list-objects-v2", "--bucket", "sam-artifacts"],
+    );
+    let zipped = objects["Contents"]
+        .as_array()
+        .and_then(|c| {
+            c.iter()
+                .find(|o| !o["Key"].as_str().unwrap_or_default().ends_with(".template"))
+        })
+        .unwrap_or_else(|| panic!("no uploaded code: {objects}"));
+    let got = aws_ok(
+        &cli,
+        &server,
+        &job,
+        &["lambda", "get-function", "--function-name", &function],
+    );
+    assert_eq!(got["Configuration"]["CodeSize"], zipped["Size"], "{got}");
+
+    let second = sam_deploy();
+    assert!(
+        second.status.success()
+            && String::from_utf8_lossy(&second.stdout).contains("No changes to deploy"),
+        "{}",
+        printed(&second)
+    );
+}
