@@ -5,30 +5,43 @@ moto to behave like real AWS.
     local-aws --host 127.0.0.1 --port N [--decision-log FILE]
     local-aws --version           # prints moto's version
 
-Everything is local: no patch makes a network call. Each patch below says which AWS
-behaviour it reproduces and why moto (5.2.5) lacks it:
+Everything is local: no patch makes a network call. Each patch says which AWS behaviour
+it reproduces and why moto (5.2.5) lacks it:
 
-1. STS AssumeRoleWithWebIdentity enforces the role's trust policy against the token's
-   claims (moto admits any token for any role, existing or not).
+1. STS AssumeRoleWithWebIdentity enforces trust like STS (moto admits any token for any
+   role): the role's account must hold the token's OIDC provider, `aud` must be one of its
+   client ids, and the role's trust policy must allow the claims (see `decide`).
 2. CloudFormation creates, updates and deletes AWS::IAM::OIDCProvider (moto skips it).
-3. CloudFormation expands `Transform: AWS::Serverless-2016-10-31` with samtranslator
-   (moto ignores the Transform and then skips every AWS::Serverless::* resource).
-4. Change sets: an executed change set leaves the stack's Outputs, Parameters, Description
-   and exports in place (moto leaves the Outputs of the empty template the change set
-   was created against, so they read as null).
+3. CloudFormation expands `Transform: AWS::Serverless-2016-10-31` with samtranslator, with
+   the stack's parameter values and no IAM calls (moto ignores the Transform and then
+   skips every AWS::Serverless::* resource).
+4. Change sets: an executed change set leaves the stack's Outputs, Parameters,
+   Description and exports in place (moto kept the Outputs of the empty template the
+   change set was created on: null); CreateChangeSet with nothing to change gives a FAILED
+   "didn't contain changes" change set (moto raised "No updates are to be performed.");
+   a TemplateURL on the local endpoint is read path-style.
 5. DeletionPolicy Retain/RetainExceptOnCreate also holds when an update removes the
-   resource from the template (moto honours it only on delete-stack).
-6. Resource types SAM commonly produces that moto's CloudFormation does not model
-   (ApiGateway::Stage, ApiGatewayV2::*, Lambda::Alias, Lambda::Url, SQS::QueuePolicy,
-   SNS::Subscription, Scheduler::Schedule, CloudWatch::Alarm, ...) get a placeholder with
-   a stable physical id, so `Ref`/`Fn::GetAtt`/`Fn::Sub` on them yield strings instead of
-   breaking the stack. They create nothing in the service.
+   resource (moto honours it only on delete-stack).
+6. Placeholders (a physical id, no effect) for types SAM templates commonly hold that moto
+   cannot create: see PLACEHOLDER_TYPES.
+7. API Gateway: a RestApi from its Swagger/OpenAPI Body, real AWS::ApiGateway::Stage,
+   HTTP APIs (AWS::ApiGatewayV2::Api from its Body, ::Stage), RestApi deleted with its stack.
+8. Lambda: Version (Ref = ARN, GetAtt Version), real Alias, Ref of LayerVersion = ARN, and
+   Layers/Architectures/PackageType/TracingConfig/Tags reach the function.
+9. AWS::SNS::Subscription subscribes.
 
 Web identity tokens: the runner mints unsigned JWTs,
     base64url('{"alg":"none","typ":"JWT"}') + "." + base64url(claims JSON) + "."
-and exactly that shape is accepted (padding optional). Every decision is logged as one
-JSON line `local-aws: sts-decision {...}` on stderr (and appended to --decision-log or
-$LOCAL_AWS_DECISION_LOG when given).
+unpadded, as JWTs are; exactly that shape is accepted and `iss` must be an https:// URL.
+The answers are real STS's:
+    malformed token                         400 InvalidIdentityToken "The ID Token provided is not a valid JWT."
+    exp in the past (exp is optional)       400 ExpiredTokenException
+    no provider for iss in the role's account  400 InvalidIdentityToken "No OpenIDConnect provider found in your account for <iss>"
+    aud not a client id of that provider    400 InvalidIdentityToken "Incorrect token audience"
+    no such role / trust policy refuses     403 AccessDenied "Not authorized to perform sts:AssumeRoleWithWebIdentity"
+Every decision is logged as one JSON line `local-aws: sts-decision {...}` (role, claims,
+decision, error, why) on stderr, and appended to --decision-log FILE (or
+$LOCAL_AWS_DECISION_LOG) when given.
 """
 
 from __future__ import annotations
@@ -153,10 +166,11 @@ def listify(v: Any) -> list[Any]:
 def claim_for_key(key: str, provider_url: str, claims: dict[str, Any]) -> list[str] | None:
     """The token's values for condition key `key`, or None when IAM has no such key for
     this token (another provider's key, a claim IAM does not expose, an absent claim)."""
+    # Condition key names are case-insensitive in IAM; claim names are lower case.
     prefix = provider_url.lower() + ":"
     if not key.lower().startswith(prefix):
         return None
-    claim = key[len(prefix):]
+    claim = key[len(prefix):].lower()
     exposed = COMMON_KEYS + (GITHUB_KEYS if provider_url == GITHUB_ISSUER else ())
     if claim not in exposed or claim not in claims:
         return None
@@ -396,12 +410,15 @@ PLACEHOLDER_TYPES = (
     "AWS::Lambda::Url",
     "AWS::Lambda::EventInvokeConfig",
     "AWS::SQS::QueuePolicy",
-    "AWS::SNS::Subscription",
     "AWS::SNS::TopicPolicy",
     "AWS::Scheduler::Schedule",
     "AWS::CloudWatch::Alarm",
     "AWS::CodeDeploy::Application",
     "AWS::CodeDeploy::DeploymentGroup",
+    # Deliberately not applied: moto enforces a bucket policy's Deny statements without
+    # their Conditions, so the pipeline template's DenyInsecureTransport
+    # (aws:SecureTransport = false) would refuse every request, including the HTTPS-in-
+    # real-life uploads `sam deploy` makes. get-bucket-policy therefore finds nothing.
     "AWS::S3::BucketPolicy",
 )
 
@@ -480,8 +497,8 @@ def patch_placeholders() -> list[str]:
 # ---------------------------------------------------------------------------------------
 
 SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
-TRANSLATE_LOCK = threading.Lock()
-FUNCTION_LOCK = threading.Lock()  # samtranslator keeps the region in a class attribute
+TRANSLATE_LOCK = threading.Lock()  # samtranslator keeps the region in a class attribute
+FUNCTION_LOCK = threading.Lock()
 
 
 class StaticPolicyLoader:
@@ -1064,6 +1081,62 @@ def patch_lambda_versions() -> None:
     globals()["CfnAlias"] = CfnAlias
 
 
+# ---------------------------------------------------------------------------------------
+# 9. SNS subscriptions
+# ---------------------------------------------------------------------------------------
+
+
+def patch_subscriptions() -> None:
+    """AWS::SNS::Subscription (SAM's SNS events) subscribes in AWS; moto's CloudFormation
+    skips it although its SNS models subscriptions."""
+    from moto.core.common_models import CloudFormationModel
+    from moto.sns.models import sns_backends
+
+    class CfnSubscription(CloudFormationModel):
+        __module__ = MOTO_MODULE
+
+        def __init__(self, account_id: str, region_name: str, arn: str):
+            self.account_id, self.region_name, self.arn = account_id, region_name, arn
+
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "AWS::SNS::Subscription"
+
+        @staticmethod
+        def cloudformation_name_type() -> str:
+            return ""
+
+        @property
+        def physical_resource_id(self) -> str:
+            return self.arn
+
+        @classmethod
+        def create_from_cloudformation_json(  # type: ignore[override]
+            cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+        ) -> "CfnSubscription":
+            props = cloudformation_json["Properties"]
+            backend = sns_backends[account_id][props.get("Region") or region_name]
+            sub = backend.subscribe(props["TopicArn"], props["Endpoint"], props["Protocol"])
+            for attr in ("FilterPolicy", "RawMessageDelivery", "FilterPolicyScope"):
+                if attr in props:
+                    value = props[attr]
+                    value = json.dumps(value) if isinstance(value, dict) else str(value).lower() if isinstance(value, bool) else value
+                    backend.set_subscription_attributes(sub.arn, attr, value)
+            return cls(account_id, props.get("Region") or region_name, sub.arn)
+
+        @classmethod
+        def update_from_cloudformation_json(  # type: ignore[override]
+            cls, original_resource: "CfnSubscription", new_resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
+        ) -> "CfnSubscription":
+            original_resource.delete(account_id, region_name)
+            return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+
+        def delete(self, account_id: str, region_name: str) -> None:
+            sns_backends[self.account_id][self.region_name].unsubscribe(self.arn)
+
+    globals()["CfnSubscription"] = CfnSubscription
+
+
 def apply_patches() -> list[str]:
     warnings.filterwarnings("ignore", message=".*not supported by moto's CloudFormation.*")
     from moto.cloudformation import parsing
@@ -1072,6 +1145,7 @@ def apply_patches() -> list[str]:
     patch_oidc_provider_resource()
     patch_apigateway()
     patch_lambda_versions()
+    patch_subscriptions()
     added = patch_placeholders()
     # parsing caches the CloudFormationModel subclasses: forget them so ours count.
     parsing.get_model_list.cache_clear()
