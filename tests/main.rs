@@ -7,6 +7,7 @@ mod deploy;
 mod e2e;
 mod errors;
 mod init;
+mod local_aws;
 mod output_safety;
 mod schema;
 mod synth;

@@ -1,0 +1,1194 @@
+#!/usr/bin/env python3
+"""A local AWS for sampipe's end-to-end tests: moto's server, patched where our suite needs
+moto to behave like real AWS.
+
+    local-aws --host 127.0.0.1 --port N [--decision-log FILE]
+    local-aws --version           # prints moto's version
+
+Everything is local: no patch makes a network call. Each patch says which AWS behaviour
+it reproduces and why moto (5.2.5) lacks it:
+
+1. STS AssumeRoleWithWebIdentity enforces trust like STS (moto admits any token for any
+   role): the role's account must hold the token's OIDC provider, `aud` must be one of its
+   client ids, and the role's trust policy must allow the claims (see `decide`).
+2. CloudFormation creates, updates and deletes AWS::IAM::OIDCProvider (moto skips it).
+3. CloudFormation expands `Transform: AWS::Serverless-2016-10-31` with samtranslator, with
+   the stack's parameter values and no IAM calls (moto ignores the Transform and then
+   skips every AWS::Serverless::* resource).
+4. Change sets: an executed change set leaves the stack's Outputs, Parameters,
+   Description and exports in place (moto kept the Outputs of the empty template the
+   change set was created on: null); CreateChangeSet with nothing to change gives a FAILED
+   "didn't contain changes" change set (moto raised "No updates are to be performed.");
+   a TemplateURL on the local endpoint is read path-style.
+5. DeletionPolicy Retain/RetainExceptOnCreate also holds when an update removes the
+   resource (moto honours it only on delete-stack).
+6. Placeholders (a physical id, no effect) for types SAM templates commonly hold that moto
+   cannot create: see PLACEHOLDER_TYPES.
+7. API Gateway: a RestApi from its Swagger/OpenAPI Body, real AWS::ApiGateway::Stage,
+   HTTP APIs (AWS::ApiGatewayV2::Api from its Body, ::Stage), RestApi deleted with its stack.
+8. Lambda: Version (Ref = ARN, GetAtt Version), real Alias, Ref of LayerVersion = ARN, and
+   Layers/Architectures/PackageType/TracingConfig/Tags reach the function.
+9. AWS::SNS::Subscription subscribes.
+
+Web identity tokens: the runner mints unsigned JWTs,
+    base64url('{"alg":"none","typ":"JWT"}') + "." + base64url(claims JSON) + "."
+unpadded, as JWTs are; exactly that shape is accepted and `iss` must be an https:// URL.
+The answers are real STS's:
+    malformed token                         400 InvalidIdentityToken "The ID Token provided is not a valid JWT."
+    exp in the past (exp is optional)       400 ExpiredTokenException
+    no provider for iss in the role's account  400 InvalidIdentityToken "No OpenIDConnect provider found in your account for <iss>"
+    aud not a client id of that provider    400 InvalidIdentityToken "Incorrect token audience"
+    no such role / trust policy refuses     403 AccessDenied "Not authorized to perform sts:AssumeRoleWithWebIdentity"
+Every decision is logged as one JSON line `local-aws: sts-decision {...}` (role, claims,
+decision, error, why) on stderr, and appended to --decision-log FILE (or
+$LOCAL_AWS_DECISION_LOG) when given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import binascii
+import copy
+import json
+import os
+import re
+import sys
+import threading
+import time
+import urllib.parse
+import warnings
+from typing import Any
+
+# moto's model metaclass files every model under the service named by `moto.<service>...`.
+MOTO_MODULE = "moto.local_aws"
+LOG_LOCK = threading.Lock()
+DECISION_LOG: str | None = None
+
+
+def log_decision(record: dict[str, Any]) -> None:
+    line = "local-aws: sts-decision " + json.dumps(record, sort_keys=True)
+    with LOG_LOCK:
+        print(line, file=sys.stderr, flush=True)
+        if DECISION_LOG:
+            with open(DECISION_LOG, "a", encoding="utf-8") as f:
+                f.write(line + "\n")
+
+
+# ---------------------------------------------------------------------------------------
+# 1. AssumeRoleWithWebIdentity trust evaluation
+# ---------------------------------------------------------------------------------------
+
+GITHUB_ISSUER = "token.actions.githubusercontent.com"
+# The claims IAM exposes as condition keys `<provider>:<claim>`. For every OIDC provider:
+# aud and sub. For GitHub's issuer IAM also exposes these (AWS IAM User Guide, "Available
+# keys for AWS web identity federation" / GitHub OIDC claims).
+COMMON_KEYS = ("aud", "sub")
+GITHUB_KEYS = (
+    "actor",
+    "actor_id",
+    "job_workflow_ref",
+    "repository",
+    "repository_id",
+    "workflow",
+    "ref",
+    "environment",
+    "enterprise_id",
+)
+EXPECTED_HEADER = {"alg": "none", "typ": "JWT"}
+
+
+class Refusal(Exception):
+    """Why STS refuses: `code` is the STS error code, `status` its HTTP status."""
+
+    def __init__(self, code: str, status: int, message: str, why: str):
+        super().__init__(message)
+        self.code, self.status, self.message, self.why = code, status, message, why
+
+
+def access_denied(why: str) -> Refusal:
+    return Refusal(
+        "AccessDenied", 403, "Not authorized to perform sts:AssumeRoleWithWebIdentity", why
+    )
+
+
+def b64url_json(part: str, what: str) -> Any:
+    if not re.fullmatch(r"[A-Za-z0-9_-]+", part):
+        raise ValueError(f"{what} is not base64url")
+    try:
+        raw = base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+        return json.loads(raw.decode("utf-8"))
+    except (binascii.Error, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ValueError(f"{what} is not base64url JSON: {e}") from e
+
+
+def decode_token(token: str) -> dict[str, Any]:
+    """The claims of an unsigned test JWT; raises Refusal(InvalidIdentityToken) otherwise."""
+    try:
+        if not isinstance(token, str):
+            raise ValueError("no token")
+        parts = token.split(".")
+        if len(parts) != 3 or parts[2] != "":
+            raise ValueError("not header.claims. (three parts, empty signature)")
+        header = b64url_json(parts[0], "header")
+        if header != EXPECTED_HEADER:
+            raise ValueError(f"header must be {EXPECTED_HEADER}, got {header}")
+        claims = b64url_json(parts[1], "claims")
+        if not isinstance(claims, dict):
+            raise ValueError("claims are not a JSON object")
+        iss = claims.get("iss")
+        if not isinstance(iss, str) or not iss.startswith("https://"):
+            raise ValueError("iss must be an https:// URL")
+    except ValueError as e:
+        # Real STS: InvalidIdentityToken (400) for a token it cannot parse.
+        raise Refusal(
+            "InvalidIdentityToken", 400, "The ID Token provided is not a valid JWT.", str(e)
+        ) from e
+    exp = claims.get("exp")
+    if isinstance(exp, (int, float)) and not isinstance(exp, bool) and exp <= time.time():
+        # Real STS refuses an expired token (ExpiredTokenException, 400). No exp: no check.
+        raise Refusal("ExpiredTokenException", 400, "Token expired", f"exp {exp} is past")
+    return claims
+
+
+def like(pattern: str, value: str) -> bool:
+    """IAM StringLike: `*` any run of characters (including none and `/`), `?` one."""
+    rx = "".join(
+        ".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern
+    )
+    return re.fullmatch(rx, value, flags=re.DOTALL) is not None
+
+
+def listify(v: Any) -> list[Any]:
+    return v if isinstance(v, list) else [v]
+
+
+def claim_for_key(key: str, provider_url: str, claims: dict[str, Any]) -> list[str] | None:
+    """The token's values for condition key `key`, or None when IAM has no such key for
+    this token (another provider's key, a claim IAM does not expose, an absent claim)."""
+    # Condition key names are case-insensitive in IAM; claim names are lower case.
+    prefix = provider_url.lower() + ":"
+    if not key.lower().startswith(prefix):
+        return None
+    claim = key[len(prefix):].lower()
+    exposed = COMMON_KEYS + (GITHUB_KEYS if provider_url == GITHUB_ISSUER else ())
+    if claim not in exposed or claim not in claims:
+        return None
+    return [str(v) for v in listify(claims[claim])]
+
+
+def condition_holds(condition: Any, provider_url: str, claims: dict[str, Any]) -> tuple[bool, str]:
+    """Evaluates a statement's Condition block (all operators and keys must hold: AND;
+    the values listed for one key: OR)."""
+    if condition is None:
+        return True, "no condition"
+    if not isinstance(condition, dict):
+        raise access_denied(f"malformed Condition {condition!r}")
+    for operator, keys in condition.items():
+        qualifier, _, op = operator.rpartition(":")
+        if op not in ("StringEquals", "StringLike", "StringNotEquals", "StringNotLike") or (
+            qualifier not in ("", "ForAnyValue", "ForAllValues")
+        ):
+            # Fail closed: an operator we do not model must not let a token in (nor let a
+            # Deny be skipped), so the whole request is refused.
+            raise access_denied(f"condition operator {operator} is not modelled by local-aws")
+        if not isinstance(keys, dict):
+            raise access_denied(f"malformed condition {operator}: {keys!r}")
+        for key, wanted in keys.items():
+            patterns = [str(w) for w in listify(wanted)]
+            values = claim_for_key(key, provider_url, claims)
+            if values is None:
+                # StringEquals/StringLike are not ...IfExists: a missing key fails them.
+                # (IAM evaluates the negated forms to true on a missing key.)
+                if op.startswith("StringNot"):
+                    continue
+                return False, f"{operator} {key}: no such key for this token"
+            match = like if op.endswith("Like") else (lambda p, v: p == v)
+
+            def one(v: str) -> bool:
+                hit = any(match(p, v) for p in patterns)
+                return not hit if op.startswith("StringNot") else hit
+
+            ok = all(one(v) for v in values) if qualifier == "ForAllValues" else any(
+                one(v) for v in values
+            )
+            if not ok:
+                return False, f"{operator} {key}: {values} against {patterns}"
+    return True, "conditions hold"
+
+
+def statement_applies(stmt: dict[str, Any], provider_arn: str) -> bool:
+    principal = stmt.get("Principal")
+    if not isinstance(principal, dict):
+        return False
+    if provider_arn not in listify(principal.get("Federated", [])):
+        return False
+    actions = [str(a).lower() for a in listify(stmt.get("Action", []))]
+    return any(like(a, "sts:assumerolewithwebidentity") for a in actions)
+
+
+def decide(role_arn: str, claims: dict[str, Any]) -> tuple[str, str]:
+    """Returns (provider ARN, why) when STS would admit the token; raises Refusal otherwise."""
+    from moto.iam.models import iam_backends
+
+    m = re.fullmatch(r"arn:(aws[a-z-]*):iam::(\d{12}):role/(.+)", role_arn or "")
+    if not m:
+        raise Refusal("ValidationError", 400, f"{role_arn} is invalid", "malformed role ARN")
+    partition, account, _ = m.groups()
+    iam = iam_backends[account][partition]
+    issuer = claims["iss"][len("https://"):].rstrip("/")
+    provider_arn = f"arn:{partition}:iam::{account}:oidc-provider/{issuer}"
+    provider = iam.open_id_providers.get(provider_arn)
+    if provider is None:
+        # Real STS answers InvalidIdentityToken (400) when the role's account has no
+        # provider for the token's issuer.
+        raise Refusal(
+            "InvalidIdentityToken",
+            400,
+            f"No OpenIDConnect provider found in your account for {claims['iss']}",
+            f"no {provider_arn}",
+        )
+    auds = [str(a) for a in listify(claims.get("aud"))]
+    if not any(a in provider.client_id_list for a in auds):
+        # Real STS: InvalidIdentityToken "Incorrect token audience" (400).
+        raise Refusal(
+            "InvalidIdentityToken",
+            400,
+            "Incorrect token audience",
+            f"aud {auds} not in the provider's client ids {provider.client_id_list}",
+        )
+    try:
+        role = iam.get_role_by_arn(role_arn)
+    except Exception:
+        raise access_denied(f"no role {role_arn} in account {account}")
+    policy = role.assume_role_policy_document
+    if isinstance(policy, str):
+        try:
+            policy = json.loads(policy)
+        except json.JSONDecodeError:
+            raise access_denied("trust policy is not JSON")
+    statements = [s for s in listify(policy.get("Statement", [])) if isinstance(s, dict)]
+    allowed, refused = None, []
+    for i, stmt in enumerate(statements):
+        if not statement_applies(stmt, provider_arn):
+            continue
+        holds, why = condition_holds(stmt.get("Condition"), issuer, claims)
+        sid = stmt.get("Sid", f"#{i}")
+        if holds and stmt.get("Effect") == "Deny":
+            raise access_denied(f"explicit Deny in statement {sid}: {why}")
+        if holds and stmt.get("Effect") == "Allow":
+            allowed = allowed or f"statement {sid}: {why}"
+        elif not holds:
+            refused.append(f"statement {sid}: {why}")
+    if allowed is None:
+        raise access_denied(
+            "; ".join(refused) or f"no statement trusts {provider_arn} for sts:AssumeRoleWithWebIdentity"
+        )
+    return provider_arn, allowed
+
+
+def patch_sts() -> None:
+    from moto.core.responses import ActionResult
+    from moto.sts.exceptions import STSClientError
+    from moto.sts.responses import TokenResponse
+
+    original = TokenResponse.assume_role_with_web_identity
+
+    def assume_role_with_web_identity(self: Any) -> Any:
+        role_arn = self._get_param("RoleArn")
+        token = self._get_param("WebIdentityToken")
+        record: dict[str, Any] = {"role": role_arn}
+        try:
+            claims = decode_token(token)
+            record["claims"] = claims
+            provider_arn, why = decide(role_arn, claims)
+        except Refusal as refusal:
+            record.update(decision="deny", error=refusal.code, why=refusal.why)
+            log_decision(record)
+            error = STSClientError(refusal.code, refusal.message)
+            status, headers, body = self.serialized(ActionResult(error))
+            headers["status"] = refusal.status
+            return body, headers
+        record.update(decision="allow", provider=provider_arn, why=why)
+        log_decision(record)
+        # moto's own implementation then mints keys that moto maps to the role's account
+        # (sts/models.py _create_access_key), so the session acts in that account.
+        return original(self)
+
+    TokenResponse.assume_role_with_web_identity = assume_role_with_web_identity
+
+
+# ---------------------------------------------------------------------------------------
+# 2. AWS::IAM::OIDCProvider in CloudFormation
+# ---------------------------------------------------------------------------------------
+
+
+def patch_oidc_provider_resource() -> None:
+    from moto.core.common_models import CloudFormationModel
+    from moto.iam.models import iam_backends
+    from moto.utilities.utils import get_partition
+
+    class CfnOIDCProvider(CloudFormationModel):
+        """AWS::IAM::OIDCProvider: Ref and GetAtt Arn are the provider's ARN. Changing Url
+        replaces the provider; ClientIdList/ThumbprintList/Tags update it in place."""
+
+        __module__ = MOTO_MODULE
+
+        def __init__(self, account_id: str, partition: str, arn: str):
+            self.account_id, self.partition, self.arn = account_id, partition, arn
+
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "AWS::IAM::OIDCProvider"
+
+        @staticmethod
+        def cloudformation_name_type() -> str:
+            return ""
+
+        @property
+        def physical_resource_id(self) -> str:
+            return self.arn
+
+        @classmethod
+        def has_cfn_attr(cls, attr: str) -> bool:
+            return attr == "Arn"
+
+        def get_cfn_attribute(self, attribute_name: str) -> str:
+            if attribute_name == "Arn":
+                return self.arn
+            from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
+
+            raise UnformattedGetAttTemplateException()
+
+        @classmethod
+        def create_from_cloudformation_json(  # type: ignore[override]
+            cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+        ) -> "CfnOIDCProvider":
+            props = cloudformation_json.get("Properties", {})
+            partition = get_partition(region_name)
+            tags = [{"Key": t["Key"], "Value": t["Value"]} for t in props.get("Tags", [])]
+            provider = iam_backends[account_id][partition].create_open_id_connect_provider(
+                props["Url"], props.get("ThumbprintList", []), props.get("ClientIdList", []), tags
+            )
+            return cls(account_id, partition, provider.arn)
+
+        @classmethod
+        def update_from_cloudformation_json(  # type: ignore[override]
+            cls, original_resource: "CfnOIDCProvider", new_resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
+        ) -> "CfnOIDCProvider":
+            props = cloudformation_json.get("Properties", {})
+            iam = iam_backends[original_resource.account_id][original_resource.partition]
+            provider = iam.open_id_providers.get(original_resource.arn)
+            parsed = urllib.parse.urlparse(props["Url"])
+            if provider is None or provider.url != parsed.netloc + parsed.path:
+                new = cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+                iam.delete_open_id_connect_provider(original_resource.arn)
+                return new
+            provider.client_id_list = list(props.get("ClientIdList", []))
+            provider.thumbprint_list = list(props.get("ThumbprintList", []))
+            return original_resource
+
+        def delete(self, account_id: str, region_name: str) -> None:
+            iam_backends[self.account_id][self.partition].delete_open_id_connect_provider(self.arn)
+
+    globals()["CfnOIDCProvider"] = CfnOIDCProvider
+
+
+# ---------------------------------------------------------------------------------------
+# 6. Placeholders for resource types moto's CloudFormation does not model
+# ---------------------------------------------------------------------------------------
+
+PLACEHOLDER_TYPES = (
+    "AWS::ApiGateway::Account",
+    "AWS::ApiGateway::BasePathMapping",
+    "AWS::ApiGateway::DomainName",
+    "AWS::ApiGatewayV2::Integration",
+    "AWS::ApiGatewayV2::Route",
+    "AWS::ApiGatewayV2::Authorizer",
+    "AWS::ApiGatewayV2::ApiMapping",
+    "AWS::ApiGatewayV2::DomainName",
+    "AWS::Lambda::Url",
+    "AWS::Lambda::EventInvokeConfig",
+    "AWS::SQS::QueuePolicy",
+    "AWS::SNS::TopicPolicy",
+    "AWS::Scheduler::Schedule",
+    "AWS::CloudWatch::Alarm",
+    "AWS::CodeDeploy::Application",
+    "AWS::CodeDeploy::DeploymentGroup",
+    # Deliberately not applied: moto enforces a bucket policy's Deny statements without
+    # their Conditions, so the pipeline template's DenyInsecureTransport
+    # (aws:SecureTransport = false) would refuse every request, including the HTTPS-in-
+    # real-life uploads `sam deploy` makes. get-bucket-policy therefore finds nothing.
+    "AWS::S3::BucketPolicy",
+)
+
+
+def patch_placeholders() -> list[str]:
+    """Registers a placeholder model for each type in PLACEHOLDER_TYPES moto lacks; returns
+    the types registered. Real AWS creates these; the e2e suite only needs the stack to reach
+    *_COMPLETE and references to them to resolve."""
+    from moto.cloudformation import parsing
+    from moto.core.common_models import CloudFormationModel
+
+    known = set(parsing.get_model_map())
+    added = []
+    for rtype in PLACEHOLDER_TYPES:
+        if rtype in known:
+            continue
+        short = rtype.split("::", 1)[1].replace("::", "")
+
+        def make(rtype: str) -> type:
+            class Placeholder(CloudFormationModel):
+                __module__ = MOTO_MODULE
+
+                def __init__(self, physical_id: str, properties: dict[str, Any]):
+                    self.physical_id = physical_id
+                    self.properties = properties
+
+                @staticmethod
+                def cloudformation_type() -> str:
+                    return rtype
+
+                @staticmethod
+                def cloudformation_name_type() -> str:
+                    return ""
+
+                @property
+                def physical_resource_id(self) -> str:
+                    return self.physical_id
+
+                @classmethod
+                def has_cfn_attr(cls, attr: str) -> bool:
+                    return True
+
+                def get_cfn_attribute(self, attribute_name: str) -> str:
+                    # e.g. ApiGatewayV2::Api ApiEndpoint, Lambda::Url FunctionUrl
+                    if attribute_name == "FunctionUrl":
+                        return f"https://{self.physical_id}.lambda-url.localhost/"
+                    return f"{self.physical_id}.{attribute_name}"
+
+                @classmethod
+                def create_from_cloudformation_json(  # type: ignore[override]
+                    cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+                ) -> "Placeholder":
+                    props = cloudformation_json.get("Properties", {})
+                    return cls(resource_name, props)
+
+                @classmethod
+                def update_from_cloudformation_json(  # type: ignore[override]
+                    cls, original_resource: Any, new_resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
+                ) -> Any:
+                    original_resource.properties = cloudformation_json.get("Properties", {})
+                    return original_resource
+
+                def delete(self, account_id: str, region_name: str) -> None:
+                    pass
+
+            Placeholder.__name__ = Placeholder.__qualname__ = f"Placeholder{short}"
+            return Placeholder
+
+        globals()[f"Placeholder{short}"] = make(rtype)
+        added.append(rtype)
+    return added
+
+
+# ---------------------------------------------------------------------------------------
+# 3. The SAM transform, 4. change sets, 5. Retain on update
+# ---------------------------------------------------------------------------------------
+
+SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
+TRANSLATE_LOCK = threading.Lock()  # samtranslator keeps the region in a class attribute
+FUNCTION_LOCK = threading.Lock()
+
+
+class StaticPolicyLoader:
+    """samtranslator's ManagedPolicyLoader without IAM calls: AWS managed policy names to
+    ARNs from the list moto ships (moto/iam/aws_managed_policies.py)."""
+
+    def __init__(self, partition: str):
+        self.partition = partition
+
+    def load(self) -> dict[str, str]:
+        from moto.iam.aws_managed_policies import aws_managed_policies_data
+
+        data = json.loads(aws_managed_policies_data)
+        return {
+            name: f"arn:{self.partition}:iam::aws:policy{p.get('Path', '/')}{name}"
+            for name, p in data.items()
+        }
+
+
+class RegionSession:
+    """What samtranslator reads from a boto session: the region."""
+
+    def __init__(self, region_name: str):
+        self.region_name = region_name
+
+
+def has_sam_transform(template: Any) -> bool:
+    if not isinstance(template, dict):
+        return False
+    return SAM_TRANSFORM in listify(template.get("Transform", []))
+
+
+def sam_transform(template: dict[str, Any], parameters: dict[str, Any], account_id: str, region: str) -> dict[str, Any]:
+    """Real CloudFormation expands AWS::Serverless-2016-10-31 before it reads the resources;
+    moto has no transforms. Parameter values are the stack's (as CloudFormation passes them)."""
+    from moto.cloudformation.exceptions import ValidationError
+    from moto.utilities.utils import get_partition
+    from samtranslator.model.exceptions import InvalidDocumentException
+    from samtranslator.parser.parser import Parser
+    from samtranslator.translator.translator import Translator
+
+    partition = get_partition(region)
+    values = dict(parameters or {})
+    values.setdefault("AWS::AccountId", account_id)
+    values.setdefault("AWS::Region", region)
+    values.setdefault("AWS::Partition", partition)
+    loader = StaticPolicyLoader(partition)
+    fragment = copy.deepcopy(template)
+    with TRANSLATE_LOCK:
+        translator = Translator(None, Parser(), boto_session=RegionSession(region))
+        try:
+            out = translator.translate(
+                fragment, parameter_values=values, get_managed_policy_map=loader.load
+            )
+        except InvalidDocumentException as e:
+            causes = " ".join(c.message for c in e.causes)
+            raise ValidationError(message=f"Transform {SAM_TRANSFORM} failed with: {causes}")
+    # The Transform is consumed; further transforms (other macros) are not modelled.
+    rest = [t for t in listify(out.pop("Transform", [])) if t != SAM_TRANSFORM]
+    if rest:
+        out["Transform"] = rest
+    return out
+
+
+def patch_cloudformation() -> None:
+    from moto.cloudformation import models as cfn_models
+    from moto.cloudformation import parsing
+
+    Stack, ChangeSet = cfn_models.Stack, cfn_models.ChangeSet
+
+    # -- 3. transform every template moto parses, with that stack's parameters --
+    stack_init = Stack.__init__
+
+    def stack_init_patched(self: Any, *args: Any, **kwargs: Any) -> None:
+        # _parse_template runs inside __init__ before moto stores the parameters.
+        names = ("stack_id", "name", "template", "parameters", "account_id", "region_name")
+        bound = dict(zip(names, args))
+        bound.update(kwargs)
+        self._local_aws_parameters = bound.get("parameters") or {}
+        self._local_aws_region = bound.get("region_name")
+        stack_init(self, *args, **kwargs)
+        self._local_aws_parameters = None  # from now on self.parameters is right
+
+    def stack_parse_template(self: Any) -> None:
+        raw = Stack.parse_template(self.template)
+        if has_sam_transform(raw):
+            params = getattr(self, "_local_aws_parameters", None)
+            if params is None:
+                params = getattr(self, "parameters", {})
+            region = getattr(self, "region_name", None) or self._local_aws_region
+            raw = sam_transform(raw, params, self.account_id, region)
+        self.template_dict = raw
+
+    def stack_has_template(self: Any, other_template: str) -> bool:
+        # Compare what was submitted, as CloudFormation does, not the expansion.
+        if self.template in ({}, None, ""):
+            return False
+        return Stack.parse_template(self.template) == Stack.parse_template(other_template)
+
+    stack_update = Stack.update
+
+    def stack_update_patched(self: Any, template: str, role_arn: Any = None, parameters: Any = None, tags: Any = None) -> None:
+        self._local_aws_parameters = parameters if parameters else self.parameters
+        try:
+            stack_update(self, template, role_arn, parameters=parameters, tags=tags)
+        finally:
+            self._local_aws_parameters = None
+
+    Stack.__init__ = stack_init_patched
+    Stack._parse_template = stack_parse_template
+    Stack.has_template = stack_has_template
+    Stack.update = stack_update_patched
+
+    def change_set_parse_template(self: Any) -> None:
+        raw = Stack.parse_template(self.template)
+        if has_sam_transform(raw):
+            raw = sam_transform(raw, self.parameters, self.stack.account_id, self.stack.region_name)
+        self.template_dict = raw
+
+    ChangeSet._parse_template = change_set_parse_template
+
+    # -- 4. execute-change-set leaves the stack as an update-stack would --
+    backend_cls = cfn_models.CloudFormationBackend
+    execute = backend_cls.execute_change_set
+
+    def execute_change_set(self: Any, change_set_name: str, stack_name: str | None = None) -> None:
+        change_set = self.change_sets.get(change_set_name) or next(
+            (
+                cs
+                for cs in self.change_sets.values()
+                if cs.change_set_name == change_set_name
+                and (stack_name is None or stack_name in (cs.stack_name, cs.stack_id))
+            ),
+            None,
+        )
+        if change_set is None:
+            return execute(self, change_set_name, stack_name)
+        if change_set.execution_status != "AVAILABLE":
+            # Real CloudFormation refuses to execute a FAILED (e.g. empty) change set.
+            from moto.cloudformation.exceptions import ValidationError
+
+            raise ValidationError(
+                message=f"ChangeSet [{change_set.change_set_id}] cannot be executed in its current status of [{change_set.status}]"
+            )
+        execute(self, change_set.change_set_id, stack_name)
+        stack = self.stacks[change_set.stack_id]
+        stack.parameters = change_set.parameters
+        stack.template_dict = change_set.template_dict
+        stack.description = stack.template_dict.get("Description")
+        if change_set.tags is not None:
+            stack.tags = change_set.tags
+        # moto built the OutputMap from the empty template the change set was created on.
+        old_exports = {e.name for e in stack.exports}
+        stack.output_map = stack._create_output_map()
+        for name in old_exports:
+            self.exports.pop(name, None)
+        self._validate_export_uniqueness(stack)
+        for export in stack.exports:
+            self.exports[export.name] = export
+
+    backend_cls.execute_change_set = execute_change_set
+
+    # CreateChangeSet with nothing to change succeeds in real CloudFormation: the change set
+    # is FAILED with "The submitted information didn't contain changes..." (the backend
+    # already does that), which `deploy --no-fail-on-empty-changeset` and `sam deploy`
+    # read as "No changes to deploy". moto's response layer instead raises UpdateStack's
+    # "No updates are to be performed." before the backend sees the request.
+    from moto.cloudformation.responses import CloudFormationResponse
+
+    create_change_set = CloudFormationResponse.create_change_set
+
+    def create_change_set_patched(self: Any) -> Any:
+        self._validate_different_update = lambda *args, **kwargs: None
+        return create_change_set(self)
+
+    CloudFormationResponse.create_change_set = create_change_set_patched
+
+    # A TemplateURL on the local endpoint (`http://127.0.0.1:PORT/bucket/key`, what
+    # `sam deploy` and `aws cloudformation deploy --s3-bucket` produce with a custom endpoint)
+    # is path-style, as real S3 URLs are. moto recognises path style only on amazonaws.com
+    # or "localhost" and otherwise takes the first label of the host ("127") as the bucket.
+    from moto.cloudformation import responses as cfn_responses
+    from moto.cloudformation import utils as cfn_utils
+
+    from_s3_url = cfn_utils.get_stack_from_s3_url
+
+    def get_stack_from_s3_url(template_url: str, account_id: str, partition: str) -> str:
+        url = urllib.parse.urlparse(template_url)
+        host = (url.hostname or "").lower()
+        if host and not host.endswith("amazonaws.com") and "localhost" not in template_url:
+            template_url = url._replace(netloc="localhost").geturl()
+        return from_s3_url(template_url, account_id=account_id, partition=partition)
+
+    cfn_utils.get_stack_from_s3_url = get_stack_from_s3_url
+    cfn_responses.get_stack_from_s3_url = get_stack_from_s3_url
+    if hasattr(cfn_models, "get_stack_from_s3_url"):
+        cfn_models.get_stack_from_s3_url = get_stack_from_s3_url
+
+    # -- 5. Retain on removal during an update --
+    delete_resource = parsing.ResourceMap._delete_resource
+
+    def delete_resource_patched(self: Any, parsed_resource: Any, resource_json: dict[str, Any]) -> None:
+        if resource_json.get("DeletionPolicy") in ("Retain", "RetainExceptOnCreate"):
+            return
+        delete_resource(self, parsed_resource, resource_json)
+
+    parsing.ResourceMap._delete_resource = delete_resource_patched
+
+
+# ---------------------------------------------------------------------------------------
+# 7. API Gateway from CloudFormation: RestApi Body, Stage
+# ---------------------------------------------------------------------------------------
+
+
+def patch_apigateway() -> None:
+    """Real CloudFormation creates a RestApi from its OpenAPI/Swagger `Body` (what SAM's
+    `AWS::Serverless::Api` and implicit APIs produce: no `Name`, the name is the document's
+    info.title) and creates the `AWS::ApiGateway::Stage` SAM adds (e.g. `Prod`). moto
+    requires `Name`, imports only OpenAPI 3 bodies through the API (not from
+    CloudFormation), and has no Stage model."""
+    from moto.apigateway import models as apigw
+    from moto.core.common_models import CloudFormationModel
+    from moto.s3.models import s3_backends
+    from moto.utilities.utils import get_partition
+
+    def create_rest_api(cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any) -> Any:
+        props = cloudformation_json["Properties"]
+        body = props.get("Body")
+        location = props.get("BodyS3Location")
+        if body is None and isinstance(location, dict):
+            key = s3_backends[account_id][get_partition(region_name)].get_object(
+                location["Bucket"], location["Key"]
+            )
+            body = Stack_parse(key.value.decode("utf-8"))
+        if isinstance(body, str):
+            body = Stack_parse(body)
+        title = (body or {}).get("info", {}).get("title") if isinstance(body, dict) else None
+        backend = apigw.apigateway_backends[account_id][region_name]
+        api = backend.create_rest_api(
+            name=props.get("Name") or title or resource_name,
+            description=props.get("Description", ""),
+            endpoint_configuration=props.get("EndpointConfiguration"),
+        )
+        if isinstance(body, dict) and isinstance(body.get("paths"), dict):
+            doc = {k: v for k, v in body.items() if k != "swagger"}
+            doc["openapi"] = "3.0.1"  # moto's importer reads paths the same way for both
+            doc["paths"] = {
+                path: {
+                    ("ANY" if verb == "x-amazon-apigateway-any-method" else verb): op
+                    for verb, op in ops.items()
+                    if isinstance(op, dict) and (verb.lower() in HTTP_VERBS or verb == "x-amazon-apigateway-any-method")
+                }
+                for path, ops in body["paths"].items()
+                if isinstance(ops, dict)
+            }
+            backend.put_rest_api(api.id, doc, fail_on_warnings=False, mode="overwrite")
+        return api
+
+    apigw.RestAPI.create_from_cloudformation_json = classmethod(create_rest_api)
+
+    # delete-stack deletes the RestApi (moto's model has no delete: it outlived its stack).
+    def delete_rest_api(self: Any, account_id: str, region_name: str) -> None:
+        apigw.apigateway_backends[self.account_id][self.region_name].apis.pop(self.id, None)
+
+    apigw.RestAPI.delete = delete_rest_api
+    # `Ref` to an AWS::ApiGateway::Deployment is its id (moto returns the object, so a
+    # Stage's DeploymentId was not a string).
+    apigw.Deployment.physical_resource_id = property(lambda self: self.id)
+
+    class CfnStage(CloudFormationModel):
+        __module__ = MOTO_MODULE
+
+        def __init__(self, account_id: str, region_name: str, api_id: str, name: str):
+            self.account_id, self.region_name, self.api_id, self.name = account_id, region_name, api_id, name
+
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "AWS::ApiGateway::Stage"
+
+        @staticmethod
+        def cloudformation_name_type() -> str:
+            return "StageName"
+
+        @property
+        def physical_resource_id(self) -> str:
+            return self.name
+
+        @classmethod
+        def create_from_cloudformation_json(  # type: ignore[override]
+            cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+        ) -> "CfnStage":
+            props = cloudformation_json["Properties"]
+            backend = apigw.apigateway_backends[account_id][region_name]
+            backend.create_stage(
+                props["RestApiId"],
+                props["StageName"],
+                props.get("DeploymentId"),
+                variables=props.get("Variables"),
+                description=props.get("Description", ""),
+                tracing_enabled=props.get("TracingEnabled"),
+            )
+            return cls(account_id, region_name, props["RestApiId"], props["StageName"])
+
+        @classmethod
+        def update_from_cloudformation_json(  # type: ignore[override]
+            cls, original_resource: "CfnStage", new_resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
+        ) -> "CfnStage":
+            original_resource.delete(account_id, region_name)
+            return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+
+        def delete(self, account_id: str, region_name: str) -> None:
+            try:
+                apigw.apigateway_backends[self.account_id][self.region_name].delete_stage(self.api_id, self.name)
+            except Exception:
+                pass  # the RestApi went first
+
+    globals()["CfnStage"] = CfnStage
+
+    # HTTP APIs (SAM's AWS::Serverless::HttpApi and HttpApi events): real CloudFormation
+    # creates the API from its OpenAPI `Body` and the `$default` stage; moto's apigatewayv2
+    # has the API model (and an OpenAPI import) but no CloudFormation support.
+    from moto.apigatewayv2.models import apigatewayv2_backends
+
+    class CfnHttpApi(CloudFormationModel):
+        __module__ = MOTO_MODULE
+
+        def __init__(self, account_id: str, region_name: str, api: Any):
+            self.account_id, self.region_name, self.api = account_id, region_name, api
+
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "AWS::ApiGatewayV2::Api"
+
+        @staticmethod
+        def cloudformation_name_type() -> str:
+            return ""
+
+        @property
+        def physical_resource_id(self) -> str:
+            return self.api.api_id
+
+        @classmethod
+        def has_cfn_attr(cls, attr: str) -> bool:
+            return attr in ("ApiEndpoint", "ApiId")
+
+        def get_cfn_attribute(self, attribute_name: str) -> str:
+            if attribute_name == "ApiEndpoint":
+                return self.api.api_endpoint
+            return self.api.api_id
+
+        @classmethod
+        def create_from_cloudformation_json(  # type: ignore[override]
+            cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+        ) -> "CfnHttpApi":
+            props = cloudformation_json["Properties"]
+            body = props.get("Body")
+            location = props.get("BodyS3Location")
+            if body is None and isinstance(location, dict):
+                key = s3_backends[account_id][get_partition(region_name)].get_object(
+                    location["Bucket"], location["Key"]
+                )
+                body = Stack_parse(key.value.decode("utf-8"))
+            title = body.get("info", {}).get("title") if isinstance(body, dict) else None
+            backend = apigatewayv2_backends[account_id][region_name]
+            api = backend.create_api(
+                api_key_selection_expression=props.get("ApiKeySelectionExpression"),
+                cors_configuration=props.get("CorsConfiguration"),
+                description=props.get("Description") or (body or {}).get("info", {}).get("description"),
+                disable_schema_validation=props.get("DisableSchemaValidation"),
+                disable_execute_api_endpoint=props.get("DisableExecuteApiEndpoint"),
+                name=props.get("Name") or title or resource_name,
+                protocol_type=props.get("ProtocolType", "HTTP"),
+                route_selection_expression=props.get("RouteSelectionExpression"),
+                tags=props.get("Tags") or {},
+                version=props.get("Version"),
+            )
+            if isinstance(body, dict) and isinstance(body.get("paths"), dict):
+                paths = {
+                    path: {verb: op for verb, op in ops.items() if isinstance(op, dict)}
+                    for path, ops in body["paths"].items()
+                    if isinstance(ops, dict)
+                }
+                api.import_api(json.dumps({"paths": paths}), fail_on_warnings=False)
+            return cls(account_id, region_name, api)
+
+        @classmethod
+        def update_from_cloudformation_json(  # type: ignore[override]
+            cls, original_resource: "CfnHttpApi", new_resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
+        ) -> "CfnHttpApi":
+            props = cloudformation_json["Properties"]
+            body = props.get("Body")
+            if isinstance(body, dict) and isinstance(body.get("paths"), dict):
+                paths = {
+                    path: {verb: op for verb, op in ops.items() if isinstance(op, dict)}
+                    for path, ops in body["paths"].items()
+                    if isinstance(ops, dict)
+                }
+                original_resource.api.import_api(json.dumps({"paths": paths}), fail_on_warnings=False)
+            return original_resource
+
+        def delete(self, account_id: str, region_name: str) -> None:
+            apigatewayv2_backends[self.account_id][self.region_name].delete_api(self.api.api_id)
+
+    class CfnHttpStage(CloudFormationModel):
+        __module__ = MOTO_MODULE
+
+        def __init__(self, account_id: str, region_name: str, api_id: str, name: str):
+            self.account_id, self.region_name, self.api_id, self.name = account_id, region_name, api_id, name
+
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "AWS::ApiGatewayV2::Stage"
+
+        @staticmethod
+        def cloudformation_name_type() -> str:
+            return "StageName"
+
+        @property
+        def physical_resource_id(self) -> str:
+            return self.name
+
+        @classmethod
+        def create_from_cloudformation_json(  # type: ignore[override]
+            cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+        ) -> "CfnHttpStage":
+            props = cloudformation_json["Properties"]
+            api = apigatewayv2_backends[account_id][region_name].get_api(props["ApiId"])
+            api.create_stage(
+                {
+                    "stageName": props["StageName"],
+                    "autoDeploy": props.get("AutoDeploy"),
+                    "description": props.get("Description"),
+                    "stageVariables": props.get("StageVariables") or {},
+                    "tags": props.get("Tags") or {},
+                }
+            )
+            return cls(account_id, region_name, props["ApiId"], props["StageName"])
+
+        @classmethod
+        def update_from_cloudformation_json(  # type: ignore[override]
+            cls, original_resource: "CfnHttpStage", new_resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
+        ) -> "CfnHttpStage":
+            original_resource.delete(account_id, region_name)
+            return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+
+        def delete(self, account_id: str, region_name: str) -> None:
+            backend = apigatewayv2_backends[self.account_id][self.region_name]
+            if self.api_id in backend.apis:
+                backend.apis[self.api_id].delete_stage(self.name)
+
+    globals()["CfnHttpApi"], globals()["CfnHttpStage"] = CfnHttpApi, CfnHttpStage
+
+
+HTTP_VERBS = ("get", "put", "post", "delete", "options", "head", "patch")
+
+
+def Stack_parse(text: str) -> Any:
+    from moto.cloudformation.models import Stack
+
+    return Stack.parse_template(text)
+
+
+# ---------------------------------------------------------------------------------------
+# 8. Lambda versions and aliases (SAM's AutoPublishAlias)
+# ---------------------------------------------------------------------------------------
+
+
+def patch_lambda_versions() -> None:
+    """`AutoPublishAlias` makes an AWS::Lambda::Version and an AWS::Lambda::Alias whose
+    FunctionVersion is `!GetAtt <Version>.Version`. In AWS, Ref of a Version is its ARN and
+    the Alias exists in Lambda; moto's Version has no attributes (GetAtt crashes the stack)
+    and moto has no Alias model."""
+    from moto.awslambda import models as lam
+    from moto.core.common_models import CloudFormationModel
+
+    version_create = lam.LambdaVersion.create_from_cloudformation_json.__func__
+
+    def create_version(cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any) -> Any:
+        version = version_create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        fn = lam.lambda_backends[account_id][region_name].get_function(
+            cloudformation_json["Properties"]["FunctionName"]
+        )
+        version.arn = f"{fn.function_arn}:{version.version}"
+        return version
+
+    lam.LambdaVersion.create_from_cloudformation_json = classmethod(create_version)
+    lam.LambdaVersion.physical_resource_id = property(lambda self: self.arn)
+    lam.LambdaVersion.has_cfn_attr = classmethod(lambda cls, attr: attr in ("Version", "FunctionArn"))
+    lam.LambdaVersion.get_cfn_attribute = lambda self, attr: str(self.version) if attr == "Version" else self.arn
+
+    # Ref of an AWS::Lambda::LayerVersion is its ARN (moto returns the object, so a
+    # function's `Layers: [!Ref Layer]` and outputs got a Python repr).
+    if not isinstance(getattr(lam.LayerVersion, "physical_resource_id", None), property):
+        lam.LayerVersion.physical_resource_id = property(lambda self: self.arn)
+
+    # CloudFormation passes every AWS::Lambda::Function property to Lambda; moto's
+    # CloudFormation model forwards only a few and drops Layers, Architectures, PackageType
+    # (image functions), TracingConfig, Tags... which its Lambda API does model.
+    function_create = lam.LambdaFunction.create_from_cloudformation_json.__func__
+    forwarded = (
+        "Architectures", "EphemeralStorage", "ImageConfig", "KmsKeyArn", "Layers",
+        "PackageType", "TracingConfig", "CodeSigningConfigArn", "DeadLetterConfig",
+    )
+
+    def create_function(cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any) -> Any:
+        props = cloudformation_json["Properties"]
+        extra = {k: props[k] for k in forwarded if k in props}
+        if "KmsKeyArn" in extra:
+            extra["KMSKeyArn"] = extra.pop("KmsKeyArn")
+        if isinstance(props.get("Tags"), list):
+            extra["Tags"] = {t["Key"]: t["Value"] for t in props["Tags"]}
+        backend = lam.lambda_backends[account_id][region_name]
+        create = backend.create_function
+
+        def create_with_extra(spec: dict[str, Any]) -> Any:
+            return create({**extra, **spec})
+
+        # create_function is looked up on the backend per call: shadow it for this call only
+        # (the server is threaded, so under a lock).
+        with FUNCTION_LOCK:
+            backend.create_function = create_with_extra
+            try:
+                return function_create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+            finally:
+                del backend.create_function
+
+    lam.LambdaFunction.create_from_cloudformation_json = classmethod(create_function)
+
+    class CfnAlias(CloudFormationModel):
+        __module__ = MOTO_MODULE
+
+        def __init__(self, account_id: str, region_name: str, function: str, alias: Any):
+            self.account_id, self.region_name, self.function, self.alias = account_id, region_name, function, alias
+
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "AWS::Lambda::Alias"
+
+        @staticmethod
+        def cloudformation_name_type() -> str:
+            return "Name"
+
+        @property
+        def physical_resource_id(self) -> str:
+            return self.alias.arn
+
+        @classmethod
+        def has_cfn_attr(cls, attr: str) -> bool:
+            return attr in ("AliasArn",)
+
+        def get_cfn_attribute(self, attribute_name: str) -> str:
+            return self.alias.arn
+
+        @classmethod
+        def create_from_cloudformation_json(  # type: ignore[override]
+            cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+        ) -> "CfnAlias":
+            props = cloudformation_json["Properties"]
+            backend = lam.lambda_backends[account_id][region_name]
+            function = backend.get_function(props["FunctionName"]).function_name
+            alias = backend.create_alias(
+                props["Name"], function, str(props["FunctionVersion"]),
+                props.get("Description", ""), props.get("RoutingConfig"),
+            )
+            return cls(account_id, region_name, function, alias)
+
+        @classmethod
+        def update_from_cloudformation_json(  # type: ignore[override]
+            cls, original_resource: "CfnAlias", new_resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
+        ) -> "CfnAlias":
+            original_resource.delete(account_id, region_name)
+            return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+
+        def delete(self, account_id: str, region_name: str) -> None:
+            try:
+                lam.lambda_backends[self.account_id][self.region_name].delete_alias(self.alias.name, self.function)
+            except Exception:
+                pass  # the function went first, and its aliases with it
+
+    globals()["CfnAlias"] = CfnAlias
+
+
+# ---------------------------------------------------------------------------------------
+# 9. SNS subscriptions
+# ---------------------------------------------------------------------------------------
+
+
+def patch_subscriptions() -> None:
+    """AWS::SNS::Subscription (SAM's SNS events) subscribes in AWS; moto's CloudFormation
+    skips it although its SNS models subscriptions."""
+    from moto.core.common_models import CloudFormationModel
+    from moto.sns.models import sns_backends
+
+    class CfnSubscription(CloudFormationModel):
+        __module__ = MOTO_MODULE
+
+        def __init__(self, account_id: str, region_name: str, arn: str):
+            self.account_id, self.region_name, self.arn = account_id, region_name, arn
+
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "AWS::SNS::Subscription"
+
+        @staticmethod
+        def cloudformation_name_type() -> str:
+            return ""
+
+        @property
+        def physical_resource_id(self) -> str:
+            return self.arn
+
+        @classmethod
+        def create_from_cloudformation_json(  # type: ignore[override]
+            cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+        ) -> "CfnSubscription":
+            props = cloudformation_json["Properties"]
+            backend = sns_backends[account_id][props.get("Region") or region_name]
+            sub = backend.subscribe(props["TopicArn"], props["Endpoint"], props["Protocol"])
+            for attr in ("FilterPolicy", "RawMessageDelivery", "FilterPolicyScope"):
+                if attr in props:
+                    value = props[attr]
+                    value = json.dumps(value) if isinstance(value, dict) else str(value).lower() if isinstance(value, bool) else value
+                    backend.set_subscription_attributes(sub.arn, attr, value)
+            return cls(account_id, props.get("Region") or region_name, sub.arn)
+
+        @classmethod
+        def update_from_cloudformation_json(  # type: ignore[override]
+            cls, original_resource: "CfnSubscription", new_resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
+        ) -> "CfnSubscription":
+            original_resource.delete(account_id, region_name)
+            return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+
+        def delete(self, account_id: str, region_name: str) -> None:
+            sns_backends[self.account_id][self.region_name].unsubscribe(self.arn)
+
+    globals()["CfnSubscription"] = CfnSubscription
+
+
+def apply_patches() -> list[str]:
+    warnings.filterwarnings("ignore", message=".*not supported by moto's CloudFormation.*")
+    from moto.cloudformation import parsing
+
+    patch_sts()
+    patch_oidc_provider_resource()
+    patch_apigateway()
+    patch_lambda_versions()
+    patch_subscriptions()
+    added = patch_placeholders()
+    # parsing caches the CloudFormationModel subclasses: forget them so ours count.
+    parsing.get_model_list.cache_clear()
+    parsing.get_model_map.cache_clear()
+    parsing.get_name_type_map.cache_clear()
+    patch_cloudformation()
+    return added
+
+
+def main(argv: list[str] | None = None) -> None:
+    global DECISION_LOG
+    parser = argparse.ArgumentParser(prog="local-aws", description=__doc__.split("\n\n")[0])
+    parser.add_argument("-H", "--host", default="127.0.0.1")
+    parser.add_argument("-p", "--port", type=int, default=5000)
+    parser.add_argument("--decision-log", default=os.environ.get("LOCAL_AWS_DECISION_LOG"))
+    parser.add_argument("--version", action="store_true", help="print moto's version")
+    args = parser.parse_args(argv)
+    if args.version:
+        import moto
+
+        print(moto.__version__)
+        return
+    DECISION_LOG = args.decision_log
+    os.environ.setdefault("MOTO_PORT", str(args.port))
+
+    from werkzeug.serving import run_simple
+
+    from moto.moto_server.werkzeug_app import (
+        DomainDispatcherApplication,
+        MotoRequestHandler,
+        create_backend_app,
+    )
+
+    added = apply_patches()
+    print(
+        f"local-aws: moto patched (placeholders for {len(added)} types); "
+        f"listening on http://{args.host}:{args.port}",
+        file=sys.stderr,
+        flush=True,
+    )
+    app = DomainDispatcherApplication(create_backend_app)
+    run_simple(args.host, args.port, app, threaded=True, request_handler=MotoRequestHandler)
+
+
+if __name__ == "__main__":
+    main()
