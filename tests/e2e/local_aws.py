@@ -1137,6 +1137,30 @@ def patch_subscriptions() -> None:
     globals()["CfnSubscription"] = CfnSubscription
 
 
+def patch_parameter_echo() -> None:
+    """DescribeStacks reports each parameter as it was given: CloudFormation echoes a
+    CommaDelimitedList as `a,b` and a Number as its text. moto resolves lists to Python
+    lists and prints their repr (`['a', 'b']`), so a byte-exact check of a deployed
+    parameter could never pass. NoEcho parameters stay masked (moto compared their values
+    with the NoEcho key names, so it never masked them)."""
+    from moto.cloudformation.models import Stack
+
+    def parameter_list(self: Any) -> list[dict[str, Any]]:
+        hidden = self.resource_map.no_echo_parameter_keys
+        listed = []
+        for key, value in self.resource_map.resolved_parameters.items():
+            if key in hidden:
+                text = "****"
+            elif isinstance(value, list):
+                text = ",".join(str(v) for v in value)
+            else:
+                text = str(value)
+            listed.append({"ParameterKey": key, "ParameterValue": text})
+        return listed
+
+    Stack.parameter_list = property(parameter_list)  # type: ignore[assignment]
+
+
 def apply_patches() -> list[str]:
     warnings.filterwarnings("ignore", message=".*not supported by moto's CloudFormation.*")
     from moto.cloudformation import parsing
@@ -1146,6 +1170,7 @@ def apply_patches() -> list[str]:
     patch_apigateway()
     patch_lambda_versions()
     patch_subscriptions()
+    patch_parameter_echo()
     added = patch_placeholders()
     # parsing caches the CloudFormationModel subclasses: forget them so ours count.
     parsing.get_model_list.cache_clear()
