@@ -645,7 +645,10 @@ def patch_cloudformation() -> None:
             )
         execute(self, change_set.change_set_id, stack_name)
         stack = self.stacks[change_set.stack_id]
-        stack.parameters = change_set.parameters
+        stack.parameters = {
+            key: ",".join(str(v) for v in value) if isinstance(value, list) else value
+            for key, value in (change_set.parameters or {}).items()
+        }
         stack.template_dict = change_set.template_dict
         stack.description = stack.template_dict.get("Description")
         if change_set.tags is not None:
@@ -1159,6 +1162,30 @@ def patch_parameter_echo() -> None:
         return listed
 
     Stack.parameter_list = property(parameter_list)  # type: ignore[assignment]
+
+    # `UsePreviousValue` (what `sam deploy` sends for every parameter it does not override)
+    # takes moto's resolved value, a list for a CommaDelimitedList: an unchanged stack then
+    # looked changed, and a redeploy of the same build was never "No changes to deploy".
+    # CloudFormation compares parameters as the text they were given.
+    def as_given(parameters: Any) -> dict[str, str]:
+        return {
+            key: ",".join(str(v) for v in value) if isinstance(value, list) else str(value)
+            for key, value in (parameters or {}).items()
+        }
+
+    # A parameter left out takes its default, on create and on update alike, so "given the
+    # default" and "given nothing" are the same stack.
+    def effective(stack: Any, parameters: Any) -> dict[str, str]:
+        declared = (stack.template_dict or {}).get("Parameters") or {}
+        values = {
+            key: as_given({key: spec["Default"]})[key]
+            for key, spec in declared.items()
+            if isinstance(spec, dict) and "Default" in spec
+        }
+        values.update(as_given(parameters))
+        return values
+
+    Stack.has_parameters = lambda self, other: effective(self, self.parameters) == effective(self, other)  # type: ignore[method-assign]
 
 
 def apply_patches() -> list[str]:
