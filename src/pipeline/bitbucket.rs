@@ -178,11 +178,9 @@ fn test_step(p: &Pipeline) -> Option<Step> {
 }
 
 fn build_step(p: &Pipeline) -> Step {
-    let mut command =
-        format!("sam build --template-file \"$SAM_TEMPLATE\" --build-dir {BUILD_DIR}");
+    let command = scripts::build_command(p);
     let mut step = Step::new(format!("Build once for every stage ({})", job_ids::BUILD));
     if p.workflow.use_container {
-        command.push_str(" --use-container");
         step.services.push("docker".into());
     }
     step.artifacts.push(format!("{BUILD_DIR}/**"));
@@ -215,7 +213,7 @@ fn assume_role(stage: &StagePlan, session: &str) -> Vec<String> {
 fn feature_stack(p: &Pipeline, variable: &str) -> Vec<String> {
     let prefix = feature_stack_prefix(&p.app);
     vec![
-        scripts::feature_slug(&p.app, variable),
+        scripts::feature_slug(&p.app, p.feature_branches.as_deref(), variable),
         "if [ -z \"$slug\" ]; then echo \"No branch name to name a stack after.\"; exit 1; fi"
             .into(),
         format!("export STACK_NAME={}\"$slug\"", sh_quote(&prefix)),
@@ -252,27 +250,11 @@ fn deploy_step(
     };
     step = step.commands(assume_role(stage, &use_.job_id));
 
-    let mut deploy = format!(
-        "sam deploy \\\n  --template-file {BUILD_DIR}/template.yaml \\\n  --stack-name \"$STACK_NAME\" \\\n  --s3-bucket {bucket} \\\n  --s3-prefix \"$STACK_NAME\" \\\n  --region {region} \\\n  --role-arn {role} \\\n",
-        bucket = sh_quote(&stage.artifacts_bucket),
-        region = sh_quote(&stage.region),
-        role = sh_quote(&stage.cfn_role_arn),
-    );
-    if let Some(repository) = &stage.image_repository {
-        deploy.push_str(&format!(
-            "  --image-repository {} \\\n",
-            sh_quote(&repository.uri)
-        ));
-    }
-    if matches!(target, DeployTarget::Stage) && !stage.parameter_overrides.is_empty() {
-        let overrides: Vec<String> = stage
-            .parameter_overrides
-            .iter()
-            .map(|o| sh_quote(o))
-            .collect();
-        deploy.push_str(&format!(
-            "  --parameter-overrides {} \\\n",
-            overrides.join(" ")
+    if let Some(json) = scripts::parameter_overrides_json(stage) {
+        step = step.command(format!(
+            "export {}={}",
+            scripts::PARAMETER_OVERRIDES_VARIABLE,
+            sh_quote(&json)
         ));
     }
     let capabilities: Vec<String> = p
@@ -281,10 +263,21 @@ fn deploy_step(
         .iter()
         .map(|c| sh_quote(c))
         .collect();
-    deploy.push_str(&format!(
-        "  --capabilities {} \\\n  --no-confirm-changeset \\\n  --no-fail-on-empty-changeset",
-        capabilities.join(" ")
-    ));
+    let words = scripts::DeployWords {
+        stack: "\"$STACK_NAME\"".into(),
+        bucket: sh_quote(&stage.artifacts_bucket),
+        region: sh_quote(&stage.region),
+        role: sh_quote(&stage.cfn_role_arn),
+        image_repository: stage
+            .image_repository
+            .as_ref()
+            .map(|r| sh_quote(&r.uri))
+            .unwrap_or_default(),
+        capabilities: capabilities.join(" "),
+    };
+    // Feature stacks get the first stage's parameters too: they stand in for it.
+    let deploy = scripts::sam_deploy(stage, &words, true);
+    let deploy = deploy.strip_suffix('\n').unwrap_or(&deploy).to_owned();
     Ok(step.command(deploy))
 }
 
@@ -577,7 +570,7 @@ mod tests {
                         assert!(last.contains(&format!("--region '{}'", stage.region)));
                         assert!(last.contains("--no-prompts"));
                     } else {
-                        assert!(last.starts_with("sam deploy"));
+                        assert!(last.starts_with("sam deploy") || last.starts_with("parameters="));
                         assert!(last.contains(&format!("--role-arn '{}'", stage.cfn_role_arn)));
                         assert!(last.contains(&format!("--s3-bucket '{}'", stage.artifacts_bucket)));
                         assert!(last.contains(&format!("--region '{}'", stage.region)));
@@ -698,7 +691,7 @@ mod tests {
                     p.workflow.use_container
                 );
                 assert_eq!(build.contains_key("services"), p.workflow.use_container);
-                assert_eq!(build["artifacts"][0].as_str(), Some("sam-build/**"));
+                assert_eq!(build["artifacts"][0].as_str(), Some(".aws-sam/build/**"));
             }
         }
     }

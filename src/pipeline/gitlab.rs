@@ -145,11 +145,7 @@ pub fn ci_file(p: &Pipeline) -> Result<CiFile, Diagnostic> {
         build_needs.push(need(job_ids::TEST, false));
     }
 
-    let mut build_command =
-        format!("sam build --template-file \"$SAM_TEMPLATE\" --build-dir {BUILD_DIR}");
-    if p.workflow.use_container {
-        build_command.push_str(" --use-container");
-    }
+    let build_command = scripts::build_command(p);
     file.stages.push(job_ids::BUILD.into());
     let mut build = Job::new(job_ids::BUILD)
         .variable("SAM_TEMPLATE", &p.sam_template)
@@ -202,10 +198,8 @@ pub fn ci_file(p: &Pipeline) -> Result<CiFile, Diagnostic> {
         let job = job
             .variable("STACK_NAME", &stage.stack_name)
             .script_line(scripts::sam_deploy(
-                p,
                 stage,
-                "\"$STACK_NAME\"",
-                "AWS_REGION",
+                &scripts::DeployWords::from_env(p, "\"$STACK_NAME\"", "AWS_REGION"),
                 true,
             ));
         file.stages.push(id.clone());
@@ -273,6 +267,9 @@ fn assuming_job(
     if let Some(repository) = &stage.image_repository {
         job = job.variable("IMAGE_REPOSITORY", &repository.uri);
     }
+    if let Some(json) = scripts::parameter_overrides_json(stage) {
+        job = job.variable(scripts::PARAMETER_OVERRIDES_VARIABLE, json);
+    }
     job.interruptible = Some(false);
     job.id_tokens = vec![IdToken {
         name: GITLAB_TOKEN_VARIABLE.into(),
@@ -295,7 +292,7 @@ fn assuming_job(
 fn feature_stack_script(p: &Pipeline) -> String {
     format!(
         "{}\nstack=\"${{FEATURE_STACK_PREFIX}}${{slug}}\"\n",
-        scripts::feature_slug(&p.app, "CI_COMMIT_REF_NAME")
+        scripts::feature_slug(&p.app, p.feature_branches.as_deref(), "CI_COMMIT_REF_NAME")
     )
 }
 
@@ -320,12 +317,11 @@ fn deploy_feature(
     // The deploy and the stop job of one environment must share a resource group.
     job.resource_group = Some(FEATURE_ENVIRONMENT.into());
     let mut deploy = feature_stack_script(p);
+    // Feature stacks get the first stage's parameters too: they stand in for it.
     deploy.push_str(&scripts::sam_deploy(
-        p,
         stage,
-        "\"$stack\"",
-        "AWS_REGION",
-        false,
+        &scripts::DeployWords::from_env(p, "\"$stack\"", "AWS_REGION"),
+        true,
     ));
     Ok(job
         .variable("FEATURE_STACK_PREFIX", feature_stack_prefix(&p.app))
@@ -602,7 +598,7 @@ mod tests {
     /// variable or a shell variable the script sets; branch names never appear as text.
     #[test]
     fn scripts_read_only_defined_variables() {
-        const SHELL_LOCALS: &[&str] = &["slug", "stack", "caller"];
+        const SHELL_LOCALS: &[&str] = &["slug", "stack", "caller", "name", "parameters"];
         for (p, file) in fixtures() {
             for (id, job) in &file.jobs {
                 let defined: HashSet<&str> =
@@ -751,7 +747,7 @@ mod tests {
         assert!(!build.script[0].contains("--use-container"));
         assert_eq!(
             build.artifacts.as_ref().map(|a| a.paths.clone()),
-            Some(vec!["sam-build/".to_owned()])
+            Some(vec![".aws-sam/build/".to_owned()])
         );
     }
 }

@@ -130,6 +130,8 @@ pub struct Pipeline {
     pub role_uses: Vec<RoleUse>,
     pub workflow: WorkflowSettings,
     pub execution_role: ExecutionRoleSettings,
+    /// What synth read from the SAM template (empty when the config came without one).
+    pub sam_app: crate::app::SamApp,
 }
 
 /// The job ids the workflow uses; the trust model refers to jobs by these.
@@ -239,6 +241,8 @@ impl Pipeline {
                 account,
             });
         }
+        let sam_app = config.sam_app.clone().unwrap_or_default();
+        problems.extend(image_repository_problems(&sam_app, &stages));
         if !problems.is_empty() {
             return Err(problems);
         }
@@ -255,6 +259,7 @@ impl Pipeline {
             role_uses,
             workflow: config.workflow.clone(),
             execution_role: config.cloudformation_execution_role.clone(),
+            sam_app,
         })
     }
 
@@ -274,6 +279,35 @@ impl Pipeline {
         }
         by_stage
     }
+}
+
+/// Image functions are pushed by `sam deploy` to the stage's ECR repository: a stage without
+/// one cannot deploy them.
+fn image_repository_problems(app: &crate::app::SamApp, stages: &[StagePlan]) -> Vec<Diagnostic> {
+    let functions: Vec<String> = app.image_functions().map(|f| format!("`{f}`")).collect();
+    if functions.is_empty() {
+        return Vec::new();
+    }
+    stages
+        .iter()
+        .enumerate()
+        .filter(|(_, stage)| stage.image_repository.is_none())
+        .map(|(index, stage)| {
+            Diagnostic::error(
+                "image-function-without-repository",
+                format!(
+                    "stage `{}` has no image repository, but the SAM template has image functions ({})",
+                    stage.name,
+                    functions.join(", ")
+                ),
+            )
+            .at(ConfigPath::root().key("stages").index(index).key("name"))
+            .help(format!(
+                "add `image_repository: true` to stage `{}` (or `existing.image_repository: <ECR repository URI>`): `sam deploy` pushes the images there",
+                stage.name
+            ))
+        })
+        .collect()
 }
 
 /// The provider named by a validated config's `source`.

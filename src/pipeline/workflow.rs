@@ -87,11 +87,7 @@ pub fn workflow(p: &Pipeline) -> Result<Workflow, Diagnostic> {
         build_needs = Some(job_ids::TEST);
     }
 
-    let mut build_command =
-        format!("sam build --template-file \"$SAM_TEMPLATE\" --build-dir {BUILD_DIR}");
-    if p.workflow.use_container {
-        build_command.push_str(" --use-container");
-    }
+    let build_command = scripts::build_command(p);
     let mut build = base_job(p, "Build")
         .if_(expr("github.event_name != 'delete'")?)
         .permission(Scope::Contents, Permission::Read);
@@ -106,12 +102,11 @@ pub fn workflow(p: &Pipeline) -> Result<Workflow, Diagnostic> {
                 .name("Build once for every stage")
                 .env("SAM_TEMPLATE", text(&p.sam_template)?),
         )
-        .step(upload_artifact(
-            &pins,
-            text(BUILD_ARTIFACT)?,
-            text(BUILD_DIR)?,
-            Some(7),
-        ));
+        .step(
+            upload_artifact(&pins, text(BUILD_ARTIFACT)?, text(BUILD_DIR)?, Some(7))
+                // `.aws-sam/build` is hidden, and so may be files in the functions' code.
+                .with("include-hidden-files", true),
+        );
     w = w.job(job_ids::BUILD, build);
 
     for use_ in p
@@ -242,7 +237,7 @@ enum DeployTarget {
 fn feature_stack_script(p: &Pipeline) -> String {
     format!(
         "{}\nstack=\"{}${{slug}}\"\n",
-        scripts::feature_slug(&p.app, "BRANCH"),
+        scripts::feature_slug(&p.app, p.feature_branches.as_deref(), "BRANCH"),
         feature_stack_prefix(&p.app)
     )
 }
@@ -256,8 +251,12 @@ fn sam_deploy(p: &Pipeline, stage: &StagePlan, target: DeployTarget) -> Result<S
             "\"$stack\""
         }
     };
-    let overrides = matches!(target, DeployTarget::StageStack);
-    source.push_str(&scripts::sam_deploy(p, stage, stack, "REGION", overrides));
+    // Feature stacks get the first stage's parameters too: they stand in for it.
+    source.push_str(&scripts::sam_deploy(
+        stage,
+        &scripts::DeployWords::from_env(p, stack, "REGION"),
+        true,
+    ));
     let name = match target {
         DeployTarget::StageStack => format!("Deploy {} to {}", stage.stack_name, stage.name),
         DeployTarget::FeatureStack => {
@@ -276,6 +275,9 @@ fn sam_deploy(p: &Pipeline, stage: &StagePlan, target: DeployTarget) -> Result<S
         .env("CLOUDFORMATION_EXECUTION_ROLE", text(&stage.cfn_role_arn)?);
     if let Some(repository) = &stage.image_repository {
         step = step.env("IMAGE_REPOSITORY", text(&repository.uri)?);
+    }
+    if let Some(json) = scripts::parameter_overrides_json(stage) {
+        step = step.env(scripts::PARAMETER_OVERRIDES_VARIABLE, text(json)?);
     }
     Ok(step.into())
 }
