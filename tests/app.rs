@@ -185,3 +185,73 @@ fn the_build_leaves_build_toml_outside_the_artifact_and_the_functions() {
         );
     }
 }
+
+#[test]
+fn the_build_and_test_jobs_set_up_every_runtime_the_template_needs() {
+    let synthesis = synth_fixture(&repo_root().join("fixtures/existing-resources.yaml"));
+    let workflow: serde_yaml::Value =
+        serde_yaml::from_str(file(&synthesis, "pipeline.yaml")).expect("yaml");
+    for job in ["test", "build"] {
+        let uses: Vec<&str> = workflow["jobs"][job]["steps"]
+            .as_sequence()
+            .expect("steps")
+            .iter()
+            .filter_map(|s| s["uses"].as_str())
+            .map(|u| u.split('@').next().unwrap_or(u))
+            .collect();
+        for action in [
+            "actions/setup-python",
+            "actions/setup-node",
+            "actions/setup-java",
+            "actions/setup-go",
+            "actions/setup-dotnet",
+            "ruby/setup-ruby",
+        ] {
+            assert!(uses.contains(&action), "{job} lacks {action}: {uses:?}");
+        }
+    }
+}
+
+#[test]
+fn image_functions_are_built_once_saved_and_loaded_by_every_deploy_job() {
+    let synthesis = synth_fixture(&repo_root().join("fixtures/two-stages.yaml"));
+    let workflow: serde_yaml::Value =
+        serde_yaml::from_str(file(&synthesis, "pipeline.yaml")).expect("yaml");
+    let runs = |job: &str| -> Vec<String> {
+        workflow["jobs"][job]["steps"]
+            .as_sequence()
+            .expect("steps")
+            .iter()
+            .filter_map(|s| s["run"].as_str().map(str::to_owned))
+            .collect()
+    };
+    let build = runs("build");
+    let build_at = build
+        .iter()
+        .position(|r| r.starts_with("sam build"))
+        .expect("build");
+    let save_at = build
+        .iter()
+        .position(|r| {
+            r.starts_with(
+                "docker save --output .aws-sam/build/sampipe-images.tar 'imagefunction:v1'",
+            )
+        })
+        .expect("save");
+    assert!(build_at < save_at);
+    for job in ["deploy-feature", "deploy-dev", "deploy-prod"] {
+        let steps = runs(job);
+        let load = steps
+            .iter()
+            .position(|r| {
+                r == "docker load --input .aws-sam/build/sampipe-images.tar\n"
+                    || r == "docker load --input .aws-sam/build/sampipe-images.tar"
+            })
+            .unwrap_or_else(|| panic!("{job}: {steps:?}"));
+        let deploy = steps
+            .iter()
+            .position(|r| r.contains("--image-repository \"$IMAGE_REPOSITORY\""))
+            .expect("deploy pushes to the stage's repository");
+        assert!(load < deploy, "{job}");
+    }
+}

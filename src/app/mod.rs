@@ -37,6 +37,8 @@ pub struct Function {
     pub build_method: Option<String>,
     /// What the build job must install for it; `None` for image functions.
     pub toolchain: Option<Toolchain>,
+    /// Image functions: `Metadata.DockerTag` (SAM's default is `latest`).
+    pub docker_tag: Option<String>,
 }
 
 /// One layer sam builds (`AWS::Serverless::LayerVersion` or `AWS::Lambda::LayerVersion` with
@@ -73,6 +75,22 @@ impl SamApp {
             .iter()
             .filter(|f| f.package_type == PackageType::Image)
             .map(|f| f.logical_id.as_str())
+    }
+
+    /// The local images `sam build` tags for the image functions: `<logical id, lowercase>:<DockerTag>`
+    /// (SAM CLI's `ApplicationBuilder._build_lambda_image`), in template order.
+    pub fn built_images(&self) -> Vec<String> {
+        self.functions
+            .iter()
+            .filter(|f| f.package_type == PackageType::Image)
+            .map(|f| {
+                format!(
+                    "{}:{}",
+                    f.logical_id.to_lowercase(),
+                    f.docker_tag.as_deref().unwrap_or("latest")
+                )
+            })
+            .collect()
     }
 
     /// Every toolchain the build needs, without repeats, in a stable order.
@@ -191,6 +209,18 @@ pub fn parse(text: &str) -> Result<SamApp, Vec<Diagnostic>> {
             .and_then(|m| m.get("BuildMethod"))
             .and_then(Value::as_str)
             .map(str::to_owned);
+        let docker_tag = match metadata.and_then(|m| m.get("DockerTag")) {
+            None => None,
+            Some(Value::String(tag)) if is_docker_tag(tag) => Some(tag.clone()),
+            Some(_) => {
+                problems.push(
+                    Diagnostic::error("invalid-docker-tag", format!("function `{id}`'s `DockerTag` is not a Docker tag"))
+                        .at(path.key("Metadata").key("DockerTag"))
+                        .help("write letters, digits, `_`, `.` and `-` (at most 128, not starting with `.` or `-`), e.g. `DockerTag: v1`"),
+                );
+                None
+            }
+        };
         match kind {
             "AWS::Serverless::Function" => {
                 match function(id, &path, properties, global_runtime, global_package_type) {
@@ -213,6 +243,7 @@ pub fn parse(text: &str) -> Result<SamApp, Vec<Diagnostic>> {
                             runtime,
                             build_method,
                             toolchain,
+                            docker_tag,
                         });
                     }
                     Err(problem) => problems.push(problem),
@@ -265,6 +296,18 @@ pub fn parse(text: &str) -> Result<SamApp, Vec<Diagnostic>> {
     } else {
         Err(problems)
     }
+}
+
+/// Docker's tag grammar: `[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`.
+fn is_docker_tag(tag: &str) -> bool {
+    tag.len() <= 128
+        && tag
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+        && tag
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
 }
 
 fn has_serverless_transform(transform: Option<&Value>) -> bool {
@@ -369,6 +412,7 @@ mod tests {
         assert_eq!(runtimes, [Some("python3.12"), Some("nodejs20.x"), None]);
         assert!(app.has_image_functions());
         assert_eq!(app.image_functions().collect::<Vec<_>>(), ["C"]);
+        assert_eq!(app.built_images(), ["c:latest"]);
         assert_eq!(app.outputs, ["Api", "Arn"]);
         assert_eq!(app.runtimes(), ["nodejs20.x", "python3.12"]);
     }

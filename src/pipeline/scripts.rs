@@ -21,6 +21,37 @@ pub fn build_command(p: &Pipeline) -> String {
     command
 }
 
+/// Image functions: the archive (`docker save`) of the images `sam build` built, inside the
+/// build artifact, that every deploy job loads before `sam deploy` pushes them to its own
+/// stage's repository.
+pub const IMAGES_ARCHIVE: &str = ".aws-sam/build/sampipe-images.tar";
+
+/// `value` as one single-quoted shell word.
+pub fn sh_quote(value: &str) -> String {
+    format!("'{}'", value.replace('\'', r"'\''"))
+}
+
+/// The build job's command that saves the built images into [`IMAGES_ARCHIVE`], if the app
+/// has image functions.
+pub fn save_images(p: &Pipeline) -> Option<String> {
+    let images = p.sam_app.built_images();
+    if images.is_empty() {
+        return None;
+    }
+    let images: Vec<String> = images.iter().map(|i| sh_quote(i)).collect();
+    Some(format!(
+        "docker save --output {IMAGES_ARCHIVE} {}",
+        images.join(" ")
+    ))
+}
+
+/// A deploy job's command that loads the images the build job saved, if any.
+pub fn load_images(p: &Pipeline) -> Option<String> {
+    p.sam_app
+        .has_image_functions()
+        .then(|| format!("docker load --input {IMAGES_ARCHIVE}"))
+}
+
 /// The environment variable that carries a stage's parameter overrides to `sam deploy`, as
 /// the text of [`parameter_overrides_json`].
 pub const PARAMETER_OVERRIDES_VARIABLE: &str = "PARAMETER_OVERRIDES";
