@@ -255,3 +255,127 @@ fn image_functions_are_built_once_saved_and_loaded_by_every_deploy_job() {
         assert!(load < deploy, "{job}");
     }
 }
+
+/// A config for `provider_source` with `workflow` settings, and the SAM template `sam`
+/// parsed without a filesystem (as a library caller would).
+fn synth_with(
+    provider_source: &str,
+    workflow: &str,
+    sam: &str,
+) -> Result<sampipe::pipeline::Synthesis, Vec<&'static str>> {
+    let text = format!(
+        "version: 1\napp: sam-app\nsource:\n{provider_source}stages:\n  - name: dev\n    account: \"111111111111\"\n    region: us-east-2\n    image_repository: true\n{workflow}"
+    );
+    let mut loaded = load_str("sampipe.yaml", &text).unwrap_or_else(|e| panic!("{e:?}"));
+    let sam = std::fs::read_to_string(repo_root().join("fixtures").join(sam)).expect("read");
+    loaded.config.sam_app = Some(sampipe::app::parse(&sam).expect("SAM template"));
+    synthesize(&loaded.config).map_err(|d| d.iter().map(|d| d.code).collect())
+}
+
+const GITLAB: &str = "  gitlab:\n    project: group/app\n";
+const BITBUCKET: &str = "  bitbucket:\n    workspace: ws\n    workspace_uuid: \"{11111111-2222-4333-8444-555555555555}\"\n    repository_uuid: \"{66666666-7777-4888-8999-000000000000}\"\n";
+
+fn yaml(synthesis: &sampipe::pipeline::Synthesis) -> serde_yaml::Value {
+    serde_yaml::from_str(file(synthesis, synthesis.pipeline.provider.file_name())).expect("yaml")
+}
+
+#[test]
+fn gitlab_and_bitbucket_pick_the_build_image_of_the_one_runtime() {
+    for source in [GITLAB, BITBUCKET] {
+        let synthesis = synth_with(source, "", "sam/node.yaml").expect("synth");
+        let value = yaml(&synthesis);
+        let image = value["default"]["image"]
+            .as_str()
+            .or(value["image"].as_str())
+            .expect("image");
+        assert_eq!(image, "public.ecr.aws/sam/build-nodejs22.x:1.142.1");
+        assert_eq!(
+            synth_with(source, "", "sam/polyglot.yaml").err(),
+            Some(vec!["several-runtimes-need-an-image"])
+        );
+        assert!(synth_with(source, "workflow:\n  image: registry.example.com/all@sha256:0000000000000000000000000000000000000000000000000000000000000000\n", "sam/polyglot.yaml").is_ok());
+        assert!(synth_with(
+            source,
+            "workflow:\n  use_container: true\n",
+            "sam/polyglot.yaml"
+        )
+        .is_ok());
+    }
+}
+
+#[test]
+fn gitlab_builds_in_containers_with_docker_in_docker() {
+    let synthesis = synth_with(
+        GITLAB,
+        "workflow:\n  use_container: true\n",
+        "template.yaml",
+    )
+    .expect("synth");
+    let build = &yaml(&synthesis)["build"];
+    assert_eq!(build["services"][0].as_str(), Some("docker:29.7.2-dind"));
+    assert_eq!(
+        build["variables"]["DOCKER_HOST"].as_str(),
+        Some("tcp://docker:2376")
+    );
+    assert_eq!(
+        build["variables"]["DOCKER_TLS_CERTDIR"].as_str(),
+        Some("/certs")
+    );
+}
+
+#[test]
+fn gitlab_image_functions_need_a_docker_capable_image_and_get_docker_in_docker() {
+    assert_eq!(
+        synth_with(GITLAB, "", "sam/image.yaml").err(),
+        Some(vec!["image-functions-need-an-image"])
+    );
+    let synthesis = synth_with(
+        GITLAB,
+        "workflow:\n  image: registry.example.com/sam-docker@sha256:0000000000000000000000000000000000000000000000000000000000000000\n",
+        "sam/image.yaml",
+    )
+    .expect("synth");
+    let value = yaml(&synthesis);
+    for job in ["build", "deploy-dev"] {
+        assert_eq!(
+            value[job]["services"][0].as_str(),
+            Some("docker:29.7.2-dind"),
+            "{job}"
+        );
+    }
+    let script = |job: &str| -> Vec<String> {
+        value[job]["script"]
+            .as_sequence()
+            .expect("script")
+            .iter()
+            .filter_map(|l| l.as_str().map(str::to_owned))
+            .collect()
+    };
+    assert!(script("build").iter().any(|l| l.starts_with("docker save")));
+    let deploy = script("deploy-dev");
+    let load = deploy
+        .iter()
+        .position(|l| l.starts_with("docker load"))
+        .expect("load");
+    let push = deploy
+        .iter()
+        .position(|l| l.contains("--image-repository"))
+        .expect("deploy");
+    assert!(load < push);
+}
+
+#[test]
+fn bitbucket_image_functions_use_the_docker_service_in_build_and_deploy() {
+    // Bitbucket's Docker service mounts the Docker CLI: the default image does.
+    let synthesis = synth_with(BITBUCKET, "", "sam/image.yaml").expect("synth");
+    let text = file(&synthesis, "bitbucket-pipelines.yml");
+    assert!(
+        text.contains("docker save --output .aws-sam/build/sampipe-images.tar"),
+        "{text}"
+    );
+    assert!(
+        text.contains("docker load --input .aws-sam/build/sampipe-images.tar"),
+        "{text}"
+    );
+    assert!(text.matches("- docker").count() >= 2, "{text}");
+}

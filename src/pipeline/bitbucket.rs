@@ -16,7 +16,7 @@ use std::collections::{HashMap, HashSet};
 use crate::bitbucket::{Pipeline as StepList, PipelinesFile, Step, Trigger};
 use crate::diag::Diagnostic;
 use crate::pipeline::names::feature_stack_prefix;
-use crate::pipeline::scripts::{self, BUILD_DIR, DEFAULT_IMAGE};
+use crate::pipeline::scripts::{self, BUILD_DIR};
 use crate::pipeline::{job_ids, Pipeline, RoleUse, StagePlan};
 
 /// The custom pipeline that deletes a feature branch's stack, and the variable naming it.
@@ -117,7 +117,7 @@ pub fn pipelines_file(p: &Pipeline) -> Result<PipelinesFile, Diagnostic> {
         }
     }
 
-    let mut file = PipelinesFile::new(p.workflow.image.as_deref().unwrap_or(DEFAULT_IMAGE));
+    let mut file = PipelinesFile::new(&p.ci_image()?);
     file.max_time = Some(p.workflow.timeout_minutes);
     file = file.branch(&p.branch, main);
 
@@ -180,12 +180,17 @@ fn test_step(p: &Pipeline) -> Option<Step> {
 fn build_step(p: &Pipeline) -> Step {
     let command = scripts::build_command(p);
     let mut step = Step::new(format!("Build once for every stage ({})", job_ids::BUILD));
-    if p.workflow.use_container {
+    if p.workflow.use_container || p.sam_app.has_image_functions() {
         step.services.push("docker".into());
     }
     step.artifacts.push(format!("{BUILD_DIR}/**"));
-    step.command(format!("export SAM_TEMPLATE={}", sh_quote(&p.sam_template)))
-        .command(command)
+    let step = step
+        .command(format!("export SAM_TEMPLATE={}", sh_quote(&p.sam_template)))
+        .command(command);
+    match scripts::save_images(p) {
+        Some(save) => step.command(save),
+        None => step,
+    }
 }
 
 /// Commands that let the AWS CLI and SAM CLI assume `stage`'s pipeline execution role, and no
@@ -249,6 +254,11 @@ fn deploy_step(
         DeployTarget::Feature => step.commands(feature_stack(p, "BITBUCKET_BRANCH")),
     };
     step = step.commands(assume_role(stage, &use_.job_id));
+    if let Some(load) = scripts::load_images(p) {
+        // Bitbucket's Docker service brings the Docker CLI into the step.
+        step.services.push("docker".into());
+        step = step.command(load);
+    }
 
     if let Some(json) = scripts::parameter_overrides_json(stage) {
         step = step.command(format!(
@@ -700,7 +710,10 @@ mod tests {
     fn image_defaults_to_the_pinned_sam_image() {
         let p = pipeline(PLAIN);
         let value: Value = serde_yaml::from_str(&render(&p).unwrap()).unwrap();
-        assert_eq!(value["image"].as_str(), Some(super::DEFAULT_IMAGE));
+        assert_eq!(
+            value["image"].as_str(),
+            Some(crate::pipeline::scripts::DEFAULT_IMAGE)
+        );
         let custom = PLAIN.to_owned() + "workflow:\n  image: example.com/sam:1.2.3\n";
         let value: Value = serde_yaml::from_str(&render(&pipeline(&custom)).unwrap()).unwrap();
         assert_eq!(value["image"].as_str(), Some("example.com/sam:1.2.3"));

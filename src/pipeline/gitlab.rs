@@ -25,7 +25,7 @@ use crate::gitlab::{
 };
 use crate::pipeline::names::feature_stack_prefix;
 use crate::pipeline::provider::GITLAB_TOKEN_VARIABLE;
-use crate::pipeline::scripts::{self, BUILD_DIR, DEFAULT_IMAGE};
+use crate::pipeline::scripts::{self, BUILD_DIR};
 use crate::pipeline::{job_ids, Pipeline, RoleUse, StagePlan};
 
 /// How long the build output is kept: as long as the GitHub workflow keeps its artifact, and
@@ -120,13 +120,7 @@ pub fn ci_file(p: &Pipeline) -> Result<CiFile, Diagnostic> {
     let mut file = CiFile {
         workflow_rules,
         default: Defaults {
-            image: Some(
-                p.workflow
-                    .image
-                    .as_deref()
-                    .unwrap_or(DEFAULT_IMAGE)
-                    .to_owned(),
-            ),
+            image: Some(p.ci_image()?),
             // A newer pipeline on the same branch cancels this one's tests and build; deploy
             // jobs opt out, so once a deployment starts the pipeline is never cancelled.
             interruptible: Some(true),
@@ -150,6 +144,12 @@ pub fn ci_file(p: &Pipeline) -> Result<CiFile, Diagnostic> {
     let mut build = Job::new(job_ids::BUILD)
         .variable("SAM_TEMPLATE", &p.sam_template)
         .script_line(build_command);
+    if p.workflow.use_container || p.sam_app.has_image_functions() {
+        build = with_docker(build);
+    }
+    if let Some(save) = scripts::save_images(p) {
+        build = build.script_line(save);
+    }
     build.needs = Some(build_needs);
     build.artifacts = Some(Artifacts {
         paths: vec![format!("{BUILD_DIR}/")],
@@ -195,13 +195,15 @@ pub fn ci_file(p: &Pipeline) -> Result<CiFile, Diagnostic> {
         job.environment = use_.environment.clone().map(Environment::new);
         // Deployments to one stage never overlap, across pipelines too.
         job.resource_group = Some(stage.name.clone());
-        let job = job
-            .variable("STACK_NAME", &stage.stack_name)
-            .script_line(scripts::sam_deploy(
-                stage,
-                &scripts::DeployWords::from_env(p, "\"$STACK_NAME\"", "AWS_REGION"),
-                true,
-            ));
+        let mut job = job.variable("STACK_NAME", &stage.stack_name);
+        if let Some(load) = scripts::load_images(p) {
+            job = with_docker(job).script_line(load);
+        }
+        let job = job.script_line(scripts::sam_deploy(
+            stage,
+            &scripts::DeployWords::from_env(p, "\"$STACK_NAME\"", "AWS_REGION"),
+            true,
+        ));
         file.stages.push(id.clone());
         file.jobs.push((id.clone(), job));
         previous = Some(id);
@@ -223,6 +225,15 @@ pub fn ci_file(p: &Pipeline) -> Result<CiFile, Diagnostic> {
         return Err(internal(problem));
     }
     Ok(file)
+}
+
+/// `job` with a Docker daemon: the Docker-in-Docker service and the variables that reach it.
+fn with_docker(mut job: Job) -> Job {
+    job.services.push(scripts::GITLAB_DIND_SERVICE.into());
+    for (name, value) in scripts::GITLAB_DIND_VARIABLES {
+        job = job.variable(name, *value);
+    }
+    job
 }
 
 /// A job in its own GitLab stage `stage_name` that assumes `stage`'s pipeline execution role,
@@ -323,9 +334,11 @@ fn deploy_feature(
         &scripts::DeployWords::from_env(p, "\"$stack\"", "AWS_REGION"),
         true,
     ));
-    Ok(job
-        .variable("FEATURE_STACK_PREFIX", feature_stack_prefix(&p.app))
-        .script_line(deploy))
+    let mut job = job.variable("FEATURE_STACK_PREFIX", feature_stack_prefix(&p.app));
+    if let Some(load) = scripts::load_images(p) {
+        job = with_docker(job).script_line(load);
+    }
+    Ok(job.script_line(deploy))
 }
 
 /// The stop job of a feature branch's environment. GitLab runs it when the branch is deleted
@@ -736,7 +749,7 @@ mod tests {
     #[test]
     fn default_image_and_timeout_follow_the_config() {
         let (p, file) = fixtures().remove(0);
-        assert_eq!(file.default.image.as_deref(), Some(DEFAULT_IMAGE));
+        assert_eq!(file.default.image.as_deref(), Some(scripts::DEFAULT_IMAGE));
         assert_eq!(
             file.default.timeout,
             Some(format!("{}m", p.workflow.timeout_minutes))

@@ -243,6 +243,11 @@ impl Pipeline {
         }
         let sam_app = config.sam_app.clone().unwrap_or_default();
         problems.extend(image_repository_problems(&sam_app, &stages));
+        if !matches!(provider, Provider::GitHub(_)) {
+            if let Err(problem) = ci_image(&provider, &config.workflow, &sam_app) {
+                problems.push(problem);
+            }
+        }
         if !problems.is_empty() {
             return Err(problems);
         }
@@ -263,6 +268,11 @@ impl Pipeline {
         })
     }
 
+    /// GitLab and Bitbucket: the image the jobs run in (see [`ci_image`]).
+    pub fn ci_image(&self) -> Result<String, Diagnostic> {
+        ci_image(&self.provider, &self.workflow, &self.sam_app)
+    }
+
     /// The jobs that assume `stage`'s role.
     pub fn role_uses_of(&self, stage: usize) -> impl Iterator<Item = &RoleUse> {
         self.role_uses.iter().filter(move |u| u.stage == stage)
@@ -278,6 +288,52 @@ impl Pipeline {
             }
         }
         by_stage
+    }
+}
+
+/// GitLab and Bitbucket: the image every job runs in. `workflow.image` when set; otherwise the
+/// AWS SAM build image of the one runtime the functions and layers build for (the Python
+/// 3.12 one when there is none, or when `use_container` builds each in its own image). Several
+/// runtimes cannot share one SAM build image, and on GitLab image functions need a Docker CLI
+/// (`docker save`/`load`), which the SAM build images lack: both need `workflow.image`.
+fn ci_image(
+    provider: &Provider,
+    workflow: &WorkflowSettings,
+    app: &crate::app::SamApp,
+) -> Result<String, Diagnostic> {
+    if let Some(image) = &workflow.image {
+        return Ok(image.clone());
+    }
+    let at = ConfigPath::root().key("workflow");
+    if app.has_image_functions() && matches!(provider, Provider::GitLab(_)) {
+        let functions: Vec<String> = app.image_functions().map(|f| format!("`{f}`")).collect();
+        return Err(Diagnostic::error(
+            "image-functions-need-an-image",
+            format!(
+                "the SAM template has image functions ({}), and the default job image has no Docker CLI to pass their images from the build job to the deploy jobs",
+                functions.join(", ")
+            ),
+        )
+        .at(at)
+        .help("set `workflow.image` to an image with the SAM CLI, the AWS CLI and the Docker CLI (for example one built `FROM public.ecr.aws/sam/build-python3.12` with `docker` installed), pinned to a digest"));
+    }
+    let runtimes = app.runtimes();
+    if workflow.use_container {
+        return Ok(scripts::DEFAULT_IMAGE.to_owned());
+    }
+    match runtimes.as_slice() {
+        [] => Ok(scripts::DEFAULT_IMAGE.to_owned()),
+        [runtime] => Ok(crate::app::runtime::sam_build_image(runtime)),
+        several => Err(Diagnostic::error(
+            "several-runtimes-need-an-image",
+            format!(
+                "the SAM template builds for {} runtimes ({}), and no AWS SAM build image has them all",
+                several.len(),
+                several.iter().map(|r| format!("`{r}`")).collect::<Vec<_>>().join(", ")
+            ),
+        )
+        .at(at)
+        .help("set `workflow.image` to an image with every one of them plus the SAM and AWS CLIs, or `workflow.use_container: true` so that `sam build` builds each function in its runtime's own image")),
     }
 }
 

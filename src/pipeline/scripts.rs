@@ -26,6 +26,21 @@ pub fn build_command(p: &Pipeline) -> String {
 /// stage's repository.
 pub const IMAGES_ARCHIVE: &str = ".aws-sam/build/sampipe-images.tar";
 
+/// GitLab: the Docker-in-Docker service the build job (`use_container`, image functions) and
+/// the deploy jobs (image functions) talk to. docker-library's `docker` image at the latest
+/// 29.x release in github.com/docker-library/docker `versions.json` (2026-08-06).
+pub const GITLAB_DIND_SERVICE: &str = "docker:29.7.2-dind";
+
+/// GitLab: the variables that point Docker clients (the Docker CLI, and SAM CLI's Docker SDK)
+/// at [`GITLAB_DIND_SERVICE`] over TLS. The runner must run services privileged and share
+/// `/certs/client` (`volumes = ["/certs/client"]`), as GitLab's Docker-in-Docker guide says.
+pub const GITLAB_DIND_VARIABLES: &[(&str, &str)] = &[
+    ("DOCKER_HOST", "tcp://docker:2376"),
+    ("DOCKER_TLS_CERTDIR", "/certs"),
+    ("DOCKER_TLS_VERIFY", "1"),
+    ("DOCKER_CERT_PATH", "/certs/client"),
+];
+
 /// `value` as one single-quoted shell word.
 pub fn sh_quote(value: &str) -> String {
     format!("'{}'", value.replace('\'', r"'\''"))
