@@ -2,7 +2,7 @@
 //! passes to `sam deploy` (checked against SAM CLI's own parser), feature stacks' names, and
 //! the build directory.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use sampipe::config::load_str;
@@ -378,4 +378,280 @@ fn bitbucket_image_functions_use_the_docker_service_in_build_and_deploy() {
         "{text}"
     );
     assert!(text.matches("- docker").count() >= 2, "{text}");
+}
+
+/// A SAM template mangled at one place: bytes cut, replaced or inserted.
+fn mangled_template() -> impl proptest::strategy::Strategy<Value = String> {
+    use proptest::prelude::*;
+    let templates: Vec<String> = [
+        "template.yaml",
+        "sam/image.yaml",
+        "sam/polyglot.yaml",
+        "invalid/sam/broken.yaml",
+    ]
+    .iter()
+    .map(|f| std::fs::read_to_string(repo_root().join("fixtures").join(f)).expect("read"))
+    .collect();
+    (
+        proptest::sample::select(templates),
+        any::<proptest::sample::Index>(),
+        0..40usize,
+        ".{0,12}",
+    )
+        .prop_map(|(text, at, cut, insert)| {
+            let mut at = at.index(text.len() + 1);
+            while !text.is_char_boundary(at) {
+                at -= 1;
+            }
+            let mut end = (at + cut).min(text.len());
+            while !text.is_char_boundary(end) {
+                end -= 1;
+            }
+            format!("{}{insert}{}", &text[..at], &text[end..])
+        })
+}
+
+proptest::proptest! {
+    #[test]
+    fn the_sam_template_parser_never_panics(text in mangled_template()) {
+        match sampipe::app::parse(&text) {
+            Ok(app) => {
+                let _ = (app.toolchains(), app.runtimes(), app.built_images());
+            }
+            Err(diagnostics) => {
+                proptest::prop_assert!(!diagnostics.is_empty());
+                let source = sampipe::config::ConfigSource::new("template.yaml", text.as_str());
+                let rendered = source.render(&diagnostics);
+                proptest::prop_assert!(rendered.starts_with("error["), "{}", rendered);
+            }
+        }
+    }
+
+    #[test]
+    fn arbitrary_text_never_panics_the_sam_template_parser(text in ".{0,300}") {
+        let _ = sampipe::app::parse(&text);
+    }
+}
+
+/// `python3 --version` as a Lambda runtime (`python3.12`), if it is one sampipe knows.
+fn local_python_runtime() -> Option<String> {
+    let output = Command::new("python3").arg("--version").output().ok()?;
+    let version = String::from_utf8(output.stdout).ok()?;
+    let mut parts = version.trim().strip_prefix("Python ")?.split('.');
+    let runtime = format!("python{}.{}", parts.next()?, parts.next()?);
+    sampipe::app::Toolchain::for_runtime(&runtime, None)
+        .ok()
+        .flatten()
+        .map(|_| runtime)
+}
+
+/// Two checkouts of one commit at different paths, built with the generated build step by
+/// the real SAM CLI, package byte-identical function zips, with `CodeUri: .` (the whole
+/// repository, pipeline files included) and no `build.toml` in the repository or artifact.
+#[test]
+fn two_builds_of_one_commit_zip_byte_identically() {
+    let (Some(python), Some(runtime)) = (sam_python(), local_python_runtime()) else {
+        eprintln!("SKIPPED: needs the SAM CLI in .tools/bin/sam and a python3 Lambda runtime");
+        return;
+    };
+    let sam_bin = python.parent().expect("venv bin").to_path_buf();
+    let root = tempfile::tempdir().expect("tempdir");
+    let mut checksums = Vec::new();
+    for checkout in ["a", "b-at-another-path"] {
+        let repo = root.path().join(checkout);
+        std::fs::create_dir_all(&repo).expect("mkdir");
+        std::fs::write(
+            repo.join("template.yaml"),
+            format!("AWSTemplateFormatVersion: '2010-09-09'\nTransform: AWS::Serverless-2016-10-31\nResources:\n  HelloFunction:\n    Type: AWS::Serverless::Function\n    Properties:\n      CodeUri: .\n      Handler: app.handler\n      Runtime: {runtime}\n"),
+        )
+        .expect("write");
+        std::fs::write(
+            repo.join("app.py"),
+            "def handler(event, context):\n    return 1\n",
+        )
+        .expect("write");
+        std::fs::write(repo.join("requirements.txt"), "").expect("write");
+        std::fs::write(
+            repo.join("sampipe.yaml"),
+            "version: 1\napp: sam-app\nsource:\n  github:\n    repository: o/r\nstages:\n  - name: dev\n    account: \"111111111111\"\n    region: us-east-2\n",
+        )
+        .expect("write");
+        let synthesis = synth_fixture(&repo.join("sampipe.yaml"));
+        let workflow: serde_yaml::Value =
+            serde_yaml::from_str(file(&synthesis, "pipeline.yaml")).expect("yaml");
+        let step = workflow["jobs"]["build"]["steps"]
+            .as_sequence()
+            .expect("steps")
+            .iter()
+            .find(|s| {
+                s["run"]
+                    .as_str()
+                    .is_some_and(|r| r.starts_with("sam build"))
+            })
+            .expect("build step")
+            .clone();
+        let path = format!(
+            "{}:{}",
+            sam_bin.display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        let output = Command::new("bash")
+            .arg("-c")
+            .arg(step["run"].as_str().expect("run"))
+            .current_dir(&repo)
+            .env(
+                "SAM_TEMPLATE",
+                step["env"]["SAM_TEMPLATE"].as_str().expect("env"),
+            )
+            .env("SAM_CLI_TELEMETRY", "0")
+            .env("PATH", path)
+            .output()
+            .expect("sam build runs");
+        assert!(
+            output.status.success(),
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let artifact = repo.join(scripts::BUILD_DIR);
+        assert!(
+            !repo.join("build.toml").exists(),
+            "build.toml in the repository root"
+        );
+        assert!(
+            !artifact.join("build.toml").exists(),
+            "build.toml in the artifact"
+        );
+        assert!(!artifact.join("HelloFunction/.aws-sam").exists());
+        let output = Command::new(&python)
+            .arg("-c")
+            .arg(
+                "import hashlib, sys\n\
+                 from samcli.lib.package.utils import make_zip\n\
+                 z = make_zip(sys.argv[1], sys.argv[2])\n\
+                 print(hashlib.sha256(open(z, 'rb').read()).hexdigest())",
+            )
+            .arg(root.path().join(format!("{checkout}-function")))
+            .arg(artifact.join("HelloFunction"))
+            .output()
+            .expect("zip");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        checksums.push(String::from_utf8(output.stdout).expect("utf-8"));
+    }
+    assert_eq!(checksums[0], checksums[1]);
+}
+
+/// The real `sam deploy`, run as the generated deploy step runs it, against moto: every
+/// parameter value arrives in the stack byte for byte, and deploying again changes nothing.
+#[test]
+fn sam_deploy_against_moto_gets_every_parameter_value_byte_for_byte() {
+    let (Some(python), Some(moto_server), Some(aws)) = (
+        sam_python(),
+        crate::common::tool("moto_server"),
+        crate::common::tool("aws"),
+    ) else {
+        eprintln!("SKIPPED: needs the SAM CLI in .tools/bin/sam, moto_server and aws");
+        return;
+    };
+    let sam_bin = python.parent().expect("venv bin").to_path_buf();
+    let moto = crate::deploy::start_moto(&moto_server);
+    // moto reads a change set's TemplateURL path-style only from a `localhost` URL.
+    let endpoint = format!("http://localhost:{}", moto.endpoint_port);
+    let values: Vec<&str> = VALUES.iter().copied().filter(|v| !v.is_empty()).collect();
+    let text = config_with(&values)
+        .replace("111111111111", "123456789012")
+        .replace("us-east-2", "us-east-1");
+    let loaded = load_str("sampipe.yaml", &text).expect("valid");
+    let synthesis = synthesize(&loaded.config).expect("synth");
+    let workflow: serde_yaml::Value =
+        serde_yaml::from_str(file(&synthesis, "pipeline.yaml")).expect("yaml");
+    let step = workflow["jobs"]["deploy-dev"]["steps"]
+        .as_sequence()
+        .and_then(|s| s.last())
+        .expect("deploy step")
+        .clone();
+
+    let repo = tempfile::tempdir().expect("tempdir");
+    let build = repo.path().join(scripts::BUILD_DIR);
+    std::fs::create_dir_all(&build).expect("mkdir");
+    let mut template = String::from("AWSTemplateFormatVersion: '2010-09-09'\nParameters:\n");
+    for i in 0..values.len() {
+        template.push_str(&format!("  P{i}:\n    Type: String\n"));
+    }
+    template.push_str("Resources:\n  Topic:\n    Type: AWS::SNS::Topic\n");
+    std::fs::write(build.join("template.yaml"), template).expect("write");
+
+    let path = format!(
+        "{}:{}",
+        sam_bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let command = |program: &Path| {
+        let mut command = Command::new(program);
+        command
+            .current_dir(repo.path())
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env_remove("AWS_SESSION_TOKEN")
+            .env_remove("AWS_PROFILE")
+            .env("AWS_ENDPOINT_URL", &endpoint)
+            .env("AWS_DEFAULT_REGION", "us-east-1")
+            .env("SAM_CLI_TELEMETRY", "0")
+            .env("PATH", &path);
+        command
+    };
+    let bucket = synthesis.pipeline.stages[0].artifacts_bucket.clone();
+    let made = command(&aws)
+        .args(["s3api", "create-bucket", "--bucket", &bucket])
+        .output()
+        .expect("aws runs");
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let deploy = || {
+        let mut bash = command(Path::new("bash"));
+        bash.arg("-ec").arg(step["run"].as_str().expect("run"));
+        for (key, value) in step["env"].as_mapping().expect("env") {
+            bash.env(key.as_str().expect("key"), value.as_str().expect("value"));
+        }
+        let output = bash.output().expect("bash runs");
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(output.status.success(), "{all}");
+        all
+    };
+    deploy();
+    let described = command(&aws)
+        .args([
+            "cloudformation",
+            "describe-stacks",
+            "--stack-name",
+            "sam-app-dev",
+            "--query",
+            "Stacks[0].Parameters",
+            "--output",
+            "json",
+        ])
+        .output()
+        .expect("aws runs");
+    let parameters: Vec<serde_json::Value> =
+        serde_json::from_slice(&described.stdout).expect("json");
+    for (i, value) in values.iter().enumerate() {
+        let got = parameters
+            .iter()
+            .find(|p| p["ParameterKey"] == format!("P{i}").as_str())
+            .and_then(|p| p["ParameterValue"].as_str());
+        assert_eq!(got, Some(*value), "P{i}");
+    }
+    let again = deploy();
+    assert!(again.contains("No changes to deploy"), "{again}");
 }
