@@ -195,7 +195,8 @@ pub fn ci_file(p: &Pipeline) -> Result<CiFile, Diagnostic> {
         job.environment = use_.environment.clone().map(Environment::new);
         // Deployments to one stage never overlap, across pipelines too.
         job.resource_group = Some(stage.name.clone());
-        let mut job = job.variable("STACK_NAME", &stage.stack_name);
+        let mut job =
+            with_parameter_overrides(job.variable("STACK_NAME", &stage.stack_name), stage);
         if let Some(load) = scripts::load_images(p) {
             job = with_docker(job).script_line(load);
         }
@@ -225,6 +226,14 @@ pub fn ci_file(p: &Pipeline) -> Result<CiFile, Diagnostic> {
         return Err(internal(problem));
     }
     Ok(file)
+}
+
+/// `job` with the stage's parameter overrides in `$PARAMETER_OVERRIDES`, for `sam deploy`.
+fn with_parameter_overrides(job: Job, stage: &StagePlan) -> Job {
+    match scripts::parameter_overrides_json(stage) {
+        Some(json) => job.variable(scripts::PARAMETER_OVERRIDES_VARIABLE, json),
+        None => job,
+    }
 }
 
 /// `job` with a Docker daemon: the Docker-in-Docker service and the variables that reach it.
@@ -277,9 +286,6 @@ fn assuming_job(
         .variable("CLOUDFORMATION_EXECUTION_ROLE", &stage.cfn_role_arn);
     if let Some(repository) = &stage.image_repository {
         job = job.variable("IMAGE_REPOSITORY", &repository.uri);
-    }
-    if let Some(json) = scripts::parameter_overrides_json(stage) {
-        job = job.variable(scripts::PARAMETER_OVERRIDES_VARIABLE, json);
     }
     job.interruptible = Some(false);
     job.id_tokens = vec![IdToken {
@@ -334,7 +340,10 @@ fn deploy_feature(
         &scripts::DeployWords::from_env(p, "\"$stack\"", "AWS_REGION"),
         true,
     ));
-    let mut job = job.variable("FEATURE_STACK_PREFIX", feature_stack_prefix(&p.app));
+    let mut job = with_parameter_overrides(
+        job.variable("FEATURE_STACK_PREFIX", feature_stack_prefix(&p.app)),
+        stage,
+    );
     if let Some(load) = scripts::load_images(p) {
         job = with_docker(job).script_line(load);
     }
