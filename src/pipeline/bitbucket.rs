@@ -753,8 +753,9 @@ mod tests {
     fn the_delete_pipeline_accepts_only_feature_branches_and_names_their_stack() {
         let run = |pattern: &str, branch: &str| -> Option<String> {
             let script = format!(
-                "FEATURE_BRANCH='{branch}'\ncase \"$FEATURE_BRANCH\" in {}) ;; *) exit 1 ;; esac\nslug=$(printf '%s' \"$FEATURE_BRANCH\" | tr -c 'A-Za-z0-9' '-' | tr -s '-' | cut -c1-115)\nprintf '%s' \"$slug\"",
-                case_pattern(pattern)
+                "FEATURE_BRANCH='{branch}'\ncase \"$FEATURE_BRANCH\" in {}) ;; *) exit 1 ;; esac\n{}\nprintf '%s' \"$slug\"",
+                case_pattern(pattern),
+                crate::pipeline::scripts::feature_slug("app", Some(pattern), super::FEATURE_BRANCH_VARIABLE)
             );
             let output = std::process::Command::new("sh")
                 .arg("-c")
@@ -774,16 +775,14 @@ mod tests {
         {
             return;
         }
-        assert_eq!(
-            run("feature/*", "feature/a/b").as_deref(),
-            Some("feature-a-b")
-        );
+        // The stack is named without the pattern's literal prefix.
+        assert_eq!(run("feature/*", "feature/a/b").as_deref(), Some("a-b"));
         assert_eq!(run("feature/*", "main"), None);
         assert_eq!(run("feature/*", "feature"), None);
         assert_eq!(run("*-wip", "x/y-wip").as_deref(), Some("x-y-wip"));
         assert_eq!(run("*-wip", "x-wipe"), None);
         assert_eq!(run("a.*", "abc"), None, "`.` is literal");
-        assert_eq!(run("a.*", "a.b").as_deref(), Some("a-b"));
+        assert_eq!(run("a.*", "a.b").as_deref(), Some("b"));
     }
 
     #[test]
