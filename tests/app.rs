@@ -655,3 +655,30 @@ fn sam_deploy_against_moto_gets_every_parameter_value_byte_for_byte() {
     let again = deploy();
     assert!(again.contains("No changes to deploy"), "{again}");
 }
+
+#[test]
+fn a_missing_default_sam_template_is_reported_without_pointing_at_an_unrelated_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("sampipe.yaml");
+    std::fs::write(
+        &config,
+        "version: 1\napp: a\nsource:\n  github:\n    repository: o/r\nstages:\n  - name: dev\n    account: \"111111111111\"\n    region: us-east-2\n",
+    )
+    .expect("write");
+    let out = dir.path().join("out");
+    let (code, _, stderr) = crate::common::sampipe(&[
+        "synth",
+        "-c",
+        config.to_str().expect("utf-8"),
+        "-o",
+        out.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(!out.exists());
+    assert!(stderr.starts_with("error[read-sam-template]"), "{stderr}");
+    assert!(!stderr.contains("version: 1"), "{stderr}");
+    assert!(
+        stderr.contains("relative to the directory of the config file"),
+        "{stderr}"
+    );
+}

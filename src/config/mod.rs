@@ -185,7 +185,7 @@ fn load_sam_template(root: &Path, loaded: &Loaded) -> Result<crate::app::SamApp,
     let name = path.display().to_string();
     let at_key = |diagnostic: Diagnostic| {
         let key = ConfigPath::root().key("sam_template");
-        if loaded.source.map().locate(&key, false).is_some() {
+        if loaded.source.map().scalar_span(&key).is_some() {
             diagnostic.at(key)
         } else {
             diagnostic
@@ -210,7 +210,7 @@ fn load_sam_template(root: &Path, loaded: &Loaded) -> Result<crate::app::SamApp,
                 )
                 .label("relative to the directory of the config file (the repository root)")
                 .help(format!(
-                    "set `sam_template` to the application's SAM template, relative to `{}`",
+                    "create it, or set `sam_template` to the application's SAM template, relative to the directory of the config file (`{}`)",
                     if root.as_os_str().is_empty() {
                         ".".to_owned()
                     } else {
