@@ -456,6 +456,25 @@ mod tests {
             )),
             ["missing-runtime"]
         );
+        let mut laughs = String::from(
+            "Transform: AWS::Serverless-2016-10-31\na: &a [x, x, x, x, x, x, x, x, x, x]\n",
+        );
+        for level in 1..12 {
+            let previous = level - 1;
+            laughs.push_str(&format!(
+                "l{level}: &l{level} [*{}, *{0}, *{0}, *{0}, *{0}, *{0}, *{0}, *{0}, *{0}, *{0}]\n",
+                if previous == 0 {
+                    "a".to_owned()
+                } else {
+                    format!("l{previous}")
+                }
+            ));
+        }
+        laughs.push_str("Resources: *l11\n");
+        assert!(
+            parse(&laughs).is_err(),
+            "an alias bomb is refused, not expanded"
+        );
         for text in ["", "~", "!Ref x", "Transform: 1", "\u{feff}Transform: [x]"] {
             assert!(parse(text).is_err(), "{text:?}");
         }
