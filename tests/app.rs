@@ -682,3 +682,17 @@ fn a_missing_default_sam_template_is_reported_without_pointing_at_an_unrelated_l
         "{stderr}"
     );
 }
+
+#[test]
+fn a_sam_build_image_for_another_runtime_is_refused() {
+    for source in [GITLAB, BITBUCKET] {
+        let image = "workflow:\n  image: public.ecr.aws/sam/build-python3.12:1.142.1-20250701194731-x86_64\n";
+        assert_eq!(
+            synth_with(source, image, "sam/node.yaml").err(),
+            Some(vec!["image-runtime-mismatch"])
+        );
+        assert!(synth_with(source, image, "template.yaml").is_ok());
+        let containers = format!("{image}  use_container: true\n");
+        assert!(synth_with(source, &containers, "sam/node.yaml").is_ok());
+    }
+}

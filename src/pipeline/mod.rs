@@ -302,6 +302,32 @@ fn ci_image(
     app: &crate::app::SamApp,
 ) -> Result<String, Diagnostic> {
     if let Some(image) = &workflow.image {
+        // A SAM build image has one runtime's tools: it cannot build for another.
+        let built_for = image
+            .strip_prefix("public.ecr.aws/sam/build-")
+            .and_then(|rest| rest.split([':', '@']).next());
+        let runtimes = app.runtimes();
+        if let (Some(built_for), false) = (built_for, workflow.use_container) {
+            let others: Vec<String> = runtimes
+                .iter()
+                .filter(|r| r.as_str() != built_for)
+                .map(|r| format!("`{r}`"))
+                .collect();
+            if !others.is_empty() {
+                return Err(Diagnostic::error(
+                    "image-runtime-mismatch",
+                    format!(
+                        "`workflow.image` is the AWS SAM build image for `{built_for}`, but the SAM template also builds for {}",
+                        others.join(", ")
+                    ),
+                )
+                .at(ConfigPath::root().key("workflow").key("image"))
+                .help(match runtimes.as_slice() {
+                    [one] => format!("use the build image for `{one}` (`{}`), or remove `workflow.image` to get it", crate::app::runtime::sam_build_image(one)),
+                    _ => "use an image with every runtime the template builds for, or `workflow.use_container: true`".to_owned(),
+                }));
+            }
+        }
         return Ok(image.clone());
     }
     let at = ConfigPath::root().key("workflow");
