@@ -10,21 +10,27 @@ use sampipe::pipeline::{scripts, synthesize};
 
 use crate::common::{file, repo_root, synth_fixture};
 
-/// The Python interpreter of the SAM CLI in `.tools/bin/sam` (from its `#!` line), if any:
-/// SAM is not one of the validators `make tools` installs, so without it these checks skip.
+/// The Python interpreter of the SAM CLI that `.tools/bin/sam` runs, if any: the
+/// `.tools/sam-venv` one, or the `#!` line of the script `bin/sam` is (or links to). SAM is
+/// not a validator, so without it these checks skip, saying so.
 fn sam_python() -> Option<PathBuf> {
     let tools = std::env::var_os("SAMPIPE_TOOLS")
         .map(PathBuf::from)
         .unwrap_or_else(|| repo_root().join(".tools"));
-    let sam = std::fs::read_to_string(tools.join("bin/sam")).ok()?;
-    let python = PathBuf::from(sam.lines().next()?.strip_prefix("#!")?.trim());
-    let ok = Command::new(&python)
-        .args(["-c", "import samcli.cli.types"])
-        .output()
-        .ok()?
-        .status
-        .success();
-    ok.then_some(python)
+    let from_shebang = || -> Option<PathBuf> {
+        let script = std::fs::canonicalize(tools.join("bin/sam")).ok()?;
+        let text = std::fs::read_to_string(script).ok()?;
+        Some(PathBuf::from(
+            text.lines().next()?.strip_prefix("#!")?.trim(),
+        ))
+    };
+    let candidates = [Some(tools.join("sam-venv/bin/python")), from_shebang()];
+    candidates.into_iter().flatten().find(|python| {
+        Command::new(python)
+            .args(["-c", "import samcli.cli.types"])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    })
 }
 
 const VALUES: &[&str] = &[
