@@ -6,6 +6,7 @@
 //! - [`cfn`]: typed CloudFormation builders (template, intrinsics, IAM policy documents).
 //! - [`gha`]: typed GitHub Actions builders (workflow, triggers, jobs, steps, permissions).
 
+pub mod app;
 pub mod bitbucket;
 pub mod cfn;
 pub mod cli;

@@ -137,6 +137,7 @@ fn synth_asks_for_a_staging_bucket_when_the_template_is_too_big_to_send_inline()
     let dir = tempfile::tempdir().expect("tempdir");
     let config = dir.path().join("sampipe.yaml");
     std::fs::write(&config, text).expect("write");
+    crate::common::write_sam_template(dir.path());
     let out = dir.path().join("out");
     let (code, stdout, stderr) = sampipe(&[
         "synth",

@@ -9,12 +9,27 @@ pub(crate) fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// Every valid fixture (`fixtures/*.yaml`), sorted.
+/// Whether `path` is the SAM template the fixtures read (`fixtures/template.yaml`), not a config.
+pub(crate) fn is_sam_template(path: &Path) -> bool {
+    path.file_name().is_some_and(|n| n == "template.yaml")
+}
+
+/// Writes the fixtures' SAM template as `template.yaml` into `dir` (a repository root), for
+/// configs written into temporary directories.
+pub(crate) fn write_sam_template(dir: &Path) {
+    std::fs::copy(
+        repo_root().join("fixtures/template.yaml"),
+        dir.join("template.yaml"),
+    )
+    .expect("copy the SAM template");
+}
+
+/// Every valid fixture (`fixtures/*.yaml` but the SAM template), sorted.
 pub(crate) fn fixtures() -> Vec<PathBuf> {
     let mut paths: Vec<PathBuf> = std::fs::read_dir(repo_root().join("fixtures"))
         .expect("fixtures/ is readable")
         .map(|entry| entry.expect("fixture entry").path())
-        .filter(|path| path.extension().is_some_and(|e| e == "yaml"))
+        .filter(|path| path.extension().is_some_and(|e| e == "yaml") && !is_sam_template(path))
         .collect();
     paths.sort();
     assert!(paths.len() >= 2, "expected at least two fixtures");

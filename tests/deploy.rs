@@ -28,8 +28,9 @@ use serde_json::Value;
 
 use crate::common::{fixture_name, fixtures, printed, run, sampipe, synth_to_tempdir, tool};
 
-struct Moto {
+pub(crate) struct Moto {
     child: Child,
+    pub(crate) endpoint_port: u16,
     endpoint: String,
 }
 
@@ -40,7 +41,7 @@ impl Drop for Moto {
     }
 }
 
-fn start_moto(binary: &Path) -> Moto {
+pub(crate) fn start_moto(binary: &Path) -> Moto {
     let port = TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("free port")
@@ -53,6 +54,7 @@ fn start_moto(binary: &Path) -> Moto {
         .expect("start moto_server");
     let moto = Moto {
         child,
+        endpoint_port: port,
         endpoint: format!("http://127.0.0.1:{port}"),
     };
     let deadline = Instant::now() + Duration::from_secs(30);

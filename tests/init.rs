@@ -98,6 +98,7 @@ fn init_then_synth_then_check_round_trip_on_gitlab() {
         "make test",
     );
     std::fs::write(&config, text).expect("write");
+    crate::common::write_sam_template(repo.path());
     let config = config.to_str().expect("utf-8");
     let out = repo.path().join("out");
     let out = out.to_str().expect("utf-8");
@@ -167,6 +168,7 @@ fn init_then_synth_then_check_round_trip() {
         "make test",
     );
     std::fs::write(&config, text).expect("write");
+    crate::common::write_sam_template(repo.path());
     let config = config.to_str().expect("utf-8");
     let out = repo.path().join("out");
     let out = out.to_str().expect("utf-8");

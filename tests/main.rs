@@ -1,5 +1,6 @@
 //! The integration test binary: one binary, a module per area (see STYLE.md).
 
+mod app;
 mod cli;
 mod common;
 mod crosscheck;

@@ -171,7 +171,68 @@ pub fn load_file(path: &Path) -> Result<Loaded, LoadError> {
         path: name.clone(),
         source,
     })?;
-    load_bytes(&name, &bytes)
+    let mut loaded = load_bytes(&name, &bytes)?;
+    let root = path.parent().unwrap_or_else(|| Path::new(""));
+    loaded.config.sam_app = Some(load_sam_template(root, &loaded)?);
+    Ok(loaded)
+}
+
+/// Reads and parses the application's SAM template: `sam_template` is relative to the
+/// repository root, which is taken to be the directory that holds the config file.
+fn load_sam_template(root: &Path, loaded: &Loaded) -> Result<crate::app::SamApp, LoadError> {
+    let config = &loaded.config;
+    let path = root.join(&config.sam_template);
+    let name = path.display().to_string();
+    let at_key = |diagnostic: Diagnostic| {
+        let key = ConfigPath::root().key("sam_template");
+        if loaded.source.map().scalar_span(&key).is_some() {
+            diagnostic.at(key)
+        } else {
+            diagnostic
+        }
+    };
+    let config_error = |diagnostic: Diagnostic| LoadError::Invalid {
+        config: ConfigSource::new(loaded.source.name.clone(), loaded.source.text.clone()),
+        diagnostics: vec![at_key(diagnostic)],
+    };
+    let bytes = match std::fs::read(&path) {
+        Ok(bytes) => bytes,
+        Err(error) => {
+            let what = if error.kind() == std::io::ErrorKind::NotFound {
+                "does not exist".to_owned()
+            } else {
+                format!("cannot be read: {error}")
+            };
+            return Err(config_error(
+                Diagnostic::error(
+                    "read-sam-template",
+                    format!("the SAM template `{name}` {what}"),
+                )
+                .label("relative to the directory of the config file (the repository root)")
+                .help(format!(
+                    "create it, or set `sam_template` to the application's SAM template, relative to the directory of the config file (`{}`)",
+                    if root.as_os_str().is_empty() {
+                        ".".to_owned()
+                    } else {
+                        root.display().to_string()
+                    }
+                )),
+            ));
+        }
+    };
+    let Ok(text) = String::from_utf8(bytes) else {
+        return Err(config_error(
+            Diagnostic::error(
+                "read-sam-template",
+                format!("the SAM template `{name}` is not UTF-8"),
+            )
+            .help("save the SAM template as UTF-8"),
+        ));
+    };
+    crate::app::parse(&text).map_err(|diagnostics| LoadError::Invalid {
+        config: ConfigSource::new(name, text.strip_prefix('\u{feff}').unwrap_or(&text)),
+        diagnostics,
+    })
 }
 
 /// Parses and validates config bytes named `name` (for messages). A UTF-8 byte order mark is

@@ -46,6 +46,12 @@ pub struct Config {
     /// What the CloudFormation execution role (the role that deploys the application) may do.
     #[serde(default)]
     pub cloudformation_execution_role: ExecutionRoleSettings,
+    /// The application's SAM template as synth read it ([`crate::app::parse`]): filled in by
+    /// [`crate::config::load_file`] from `sam_template`; `None` when the config was loaded from
+    /// text alone (synth then assumes nothing about the functions). Not a config key.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub sam_app: Option<crate::app::SamApp>,
 }
 
 impl Config {

@@ -105,7 +105,9 @@ pub enum PinError {
     #[error(
         "no preset uses `{repo}`; known actions are `actions/checkout`, \
          `aws-actions/configure-aws-credentials`, `aws-actions/setup-sam`, \
-         `actions/upload-artifact` and `actions/download-artifact`"
+         `actions/upload-artifact`, `actions/download-artifact`, `actions/setup-python`, \
+         `actions/setup-node`, `actions/setup-java`, `actions/setup-go`, \
+         `actions/setup-dotnet` and `ruby/setup-ruby`"
     )]
     UnknownAction {
         /// The action.
@@ -121,6 +123,12 @@ pub struct Pins {
     setup_sam: ActionRef,
     upload_artifact: ActionRef,
     download_artifact: ActionRef,
+    setup_python: ActionRef,
+    setup_node: ActionRef,
+    setup_java: ActionRef,
+    setup_go: ActionRef,
+    setup_dotnet: ActionRef,
+    setup_ruby: ActionRef,
 }
 
 pub(crate) const CHECKOUT: &str = "actions/checkout";
@@ -128,6 +136,12 @@ pub(crate) const CONFIGURE_AWS_CREDENTIALS: &str = "aws-actions/configure-aws-cr
 const SETUP_SAM: &str = "aws-actions/setup-sam";
 const UPLOAD_ARTIFACT: &str = "actions/upload-artifact";
 const DOWNLOAD_ARTIFACT: &str = "actions/download-artifact";
+const SETUP_PYTHON: &str = "actions/setup-python";
+const SETUP_NODE: &str = "actions/setup-node";
+const SETUP_JAVA: &str = "actions/setup-java";
+const SETUP_GO: &str = "actions/setup-go";
+const SETUP_DOTNET: &str = "actions/setup-dotnet";
+const SETUP_RUBY: &str = "ruby/setup-ruby";
 
 impl Default for Pins {
     fn default() -> Self {
@@ -158,6 +172,39 @@ impl Default for Pins {
                 "3e5f45b2cfb9172054b4087a40e8e0b5a5461e7c",
                 "v8.0.1",
             ),
+            // The language set-up actions: each repository's latest release tag (highest
+            // `vX.Y.Z`) and the commit it points to (`git rev-parse 'vX.Y.Z^{commit}'` in a
+            // clone of github.com/<repo>), read on 2026-12-03.
+            setup_python: pin(
+                SETUP_PYTHON,
+                "5fda3b95a4ea91299a34e894583c3862153e4b97",
+                "v7.0.0",
+            ),
+            setup_node: pin(
+                SETUP_NODE,
+                "820762786026740c76f36085b0efc47a31fe5020",
+                "v7.0.0",
+            ),
+            setup_java: pin(
+                SETUP_JAVA,
+                "b6effb05e454b25005698d916606bdc6ffcbf961",
+                "v5.7.0",
+            ),
+            setup_go: pin(
+                SETUP_GO,
+                "b7ad1dad31e06c5925ef5d2fc7ad053ef454303e",
+                "v7.0.0",
+            ),
+            setup_dotnet: pin(
+                SETUP_DOTNET,
+                "a98b56852c35b8e3190ac28c8c2271da59106c68",
+                "v6.0.0",
+            ),
+            setup_ruby: pin(
+                SETUP_RUBY,
+                "0dafeac902942906541bc140009cdbf32665b601",
+                "v1.315.0",
+            ),
         }
     }
 }
@@ -172,6 +219,12 @@ impl Pins {
             SETUP_SAM => &mut self.setup_sam,
             UPLOAD_ARTIFACT => &mut self.upload_artifact,
             DOWNLOAD_ARTIFACT => &mut self.download_artifact,
+            SETUP_PYTHON => &mut self.setup_python,
+            SETUP_NODE => &mut self.setup_node,
+            SETUP_JAVA => &mut self.setup_java,
+            SETUP_GO => &mut self.setup_go,
+            SETUP_DOTNET => &mut self.setup_dotnet,
+            SETUP_RUBY => &mut self.setup_ruby,
             _ => return Err(PinError::UnknownAction { repo: repo.into() }),
         };
         *slot = action;
@@ -191,8 +244,47 @@ impl Pins {
             &self.setup_sam,
             &self.upload_artifact,
             &self.download_artifact,
+            &self.setup_python,
+            &self.setup_node,
+            &self.setup_java,
+            &self.setup_go,
+            &self.setup_dotnet,
+            &self.setup_ruby,
         ]
         .into_iter()
+    }
+}
+
+/// Installs the language toolchain a Lambda runtime builds with, at the runtime's version.
+/// Caches stay off: the build job's output is deployed, and a cache another branch could
+/// write must not feed it.
+///
+/// ```yaml
+/// - uses: actions/setup-python@5fda3b95a4ea91299a34e894583c3862153e4b97
+///   with:
+///     python-version: '3.12'
+/// ```
+pub fn setup_toolchain(pins: &Pins, toolchain: &crate::app::Toolchain) -> Step<Uses> {
+    use crate::app::Toolchain;
+    let version = |v: &str| Literal::constant_owned(v.to_owned());
+    match toolchain {
+        Toolchain::Python(v) => {
+            Step::uses(pins.setup_python.clone()).with("python-version", version(v))
+        }
+        Toolchain::Node(v) => Step::uses(pins.setup_node.clone())
+            .with("node-version", version(v))
+            .with("package-manager-cache", false),
+        Toolchain::Java(v) => Step::uses(pins.setup_java.clone())
+            // Amazon Corretto: the JDK Lambda's Java runtimes run.
+            .with("distribution", Literal::constant("corretto"))
+            .with("java-version", version(v)),
+        Toolchain::Go => Step::uses(pins.setup_go.clone())
+            .with("go-version", Literal::constant("stable"))
+            .with("cache", false),
+        Toolchain::Dotnet(v) => {
+            Step::uses(pins.setup_dotnet.clone()).with("dotnet-version", version(v))
+        }
+        Toolchain::Ruby(v) => Step::uses(pins.setup_ruby.clone()).with("ruby-version", version(v)),
     }
 }
 

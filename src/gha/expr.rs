@@ -123,6 +123,13 @@ impl Literal {
         Self(text.to_owned())
     }
 
+    /// A literal from a closed table in this crate (e.g. a runtime's version, digits and dots),
+    /// reviewed to contain no `${{`.
+    pub(crate) fn constant_owned(text: String) -> Self {
+        debug_assert!(!text.contains(OPEN));
+        Self(text)
+    }
+
     /// Joins literals with `,`. A `${{` cannot span a `,`, so the result is a literal too.
     pub(crate) fn comma_separated(parts: &[Literal]) -> Self {
         let parts: Vec<&str> = parts.iter().map(Literal::as_str).collect();

@@ -68,8 +68,8 @@ mod validate;
 mod workflow;
 
 pub use actions::{
-    checkout, configure_aws_credentials, download_artifact, setup_sam, upload_artifact, ActionRef,
-    AwsCredentials, PinError, Pins,
+    checkout, configure_aws_credentials, download_artifact, setup_sam, setup_toolchain,
+    upload_artifact, ActionRef, AwsCredentials, PinError, Pins,
 };
 pub use annotate::annotate;
 pub use concurrency::Concurrency;

@@ -40,6 +40,8 @@ pub struct Job {
     pub environment: Option<Environment>,
     pub resource_group: Option<String>,
     pub interruptible: Option<bool>,
+    /// `services:` (images started next to the job, e.g. Docker-in-Docker).
+    pub services: Vec<String>,
     /// Job variables, in order. GitLab expands `$VAR` references in their values.
     pub variables: Vec<(String, String)>,
     pub id_tokens: Vec<IdToken>,
@@ -248,6 +250,7 @@ impl Job {
             )
             .opt("resource_group", self.resource_group.as_deref())
             .opt("interruptible", self.interruptible)
+            .non_empty("services", strings(&self.services))
             .non_empty("variables", pairs(&self.variables))
             .non_empty("id_tokens", id_tokens)
             .put("script", strings(&self.script))

@@ -16,7 +16,7 @@ use std::collections::{HashMap, HashSet};
 use crate::bitbucket::{Pipeline as StepList, PipelinesFile, Step, Trigger};
 use crate::diag::Diagnostic;
 use crate::pipeline::names::feature_stack_prefix;
-use crate::pipeline::scripts::{self, BUILD_DIR, DEFAULT_IMAGE};
+use crate::pipeline::scripts::{self, BUILD_DIR};
 use crate::pipeline::{job_ids, Pipeline, RoleUse, StagePlan};
 
 /// The custom pipeline that deletes a feature branch's stack, and the variable naming it.
@@ -117,7 +117,7 @@ pub fn pipelines_file(p: &Pipeline) -> Result<PipelinesFile, Diagnostic> {
         }
     }
 
-    let mut file = PipelinesFile::new(p.workflow.image.as_deref().unwrap_or(DEFAULT_IMAGE));
+    let mut file = PipelinesFile::new(&p.ci_image()?);
     file.max_time = Some(p.workflow.timeout_minutes);
     file = file.branch(&p.branch, main);
 
@@ -178,16 +178,19 @@ fn test_step(p: &Pipeline) -> Option<Step> {
 }
 
 fn build_step(p: &Pipeline) -> Step {
-    let mut command =
-        format!("sam build --template-file \"$SAM_TEMPLATE\" --build-dir {BUILD_DIR}");
+    let command = scripts::build_command(p);
     let mut step = Step::new(format!("Build once for every stage ({})", job_ids::BUILD));
-    if p.workflow.use_container {
-        command.push_str(" --use-container");
+    if p.workflow.use_container || p.sam_app.has_image_functions() {
         step.services.push("docker".into());
     }
     step.artifacts.push(format!("{BUILD_DIR}/**"));
-    step.command(format!("export SAM_TEMPLATE={}", sh_quote(&p.sam_template)))
-        .command(command)
+    let step = step
+        .command(format!("export SAM_TEMPLATE={}", sh_quote(&p.sam_template)))
+        .command(command);
+    match scripts::save_images(p) {
+        Some(save) => step.command(save),
+        None => step,
+    }
 }
 
 /// Commands that let the AWS CLI and SAM CLI assume `stage`'s pipeline execution role, and no
@@ -215,7 +218,7 @@ fn assume_role(stage: &StagePlan, session: &str) -> Vec<String> {
 fn feature_stack(p: &Pipeline, variable: &str) -> Vec<String> {
     let prefix = feature_stack_prefix(&p.app);
     vec![
-        scripts::feature_slug(&p.app, variable),
+        scripts::feature_slug(&p.app, p.feature_branches.as_deref(), variable),
         "if [ -z \"$slug\" ]; then echo \"No branch name to name a stack after.\"; exit 1; fi"
             .into(),
         format!("export STACK_NAME={}\"$slug\"", sh_quote(&prefix)),
@@ -251,28 +254,17 @@ fn deploy_step(
         DeployTarget::Feature => step.commands(feature_stack(p, "BITBUCKET_BRANCH")),
     };
     step = step.commands(assume_role(stage, &use_.job_id));
-
-    let mut deploy = format!(
-        "sam deploy \\\n  --template-file {BUILD_DIR}/template.yaml \\\n  --stack-name \"$STACK_NAME\" \\\n  --s3-bucket {bucket} \\\n  --s3-prefix \"$STACK_NAME\" \\\n  --region {region} \\\n  --role-arn {role} \\\n",
-        bucket = sh_quote(&stage.artifacts_bucket),
-        region = sh_quote(&stage.region),
-        role = sh_quote(&stage.cfn_role_arn),
-    );
-    if let Some(repository) = &stage.image_repository {
-        deploy.push_str(&format!(
-            "  --image-repository {} \\\n",
-            sh_quote(&repository.uri)
-        ));
+    if let Some(load) = scripts::load_images(p) {
+        // Bitbucket's Docker service brings the Docker CLI into the step.
+        step.services.push("docker".into());
+        step = step.command(load);
     }
-    if matches!(target, DeployTarget::Stage) && !stage.parameter_overrides.is_empty() {
-        let overrides: Vec<String> = stage
-            .parameter_overrides
-            .iter()
-            .map(|o| sh_quote(o))
-            .collect();
-        deploy.push_str(&format!(
-            "  --parameter-overrides {} \\\n",
-            overrides.join(" ")
+
+    if let Some(json) = scripts::parameter_overrides_json(stage) {
+        step = step.command(format!(
+            "export {}={}",
+            scripts::PARAMETER_OVERRIDES_VARIABLE,
+            sh_quote(&json)
         ));
     }
     let capabilities: Vec<String> = p
@@ -281,10 +273,21 @@ fn deploy_step(
         .iter()
         .map(|c| sh_quote(c))
         .collect();
-    deploy.push_str(&format!(
-        "  --capabilities {} \\\n  --no-confirm-changeset \\\n  --no-fail-on-empty-changeset",
-        capabilities.join(" ")
-    ));
+    let words = scripts::DeployWords {
+        stack: "\"$STACK_NAME\"".into(),
+        bucket: sh_quote(&stage.artifacts_bucket),
+        region: sh_quote(&stage.region),
+        role: sh_quote(&stage.cfn_role_arn),
+        image_repository: stage
+            .image_repository
+            .as_ref()
+            .map(|r| sh_quote(&r.uri))
+            .unwrap_or_default(),
+        capabilities: capabilities.join(" "),
+    };
+    // Feature stacks get the first stage's parameters too: they stand in for it.
+    let deploy = scripts::sam_deploy(stage, &words, true);
+    let deploy = deploy.strip_suffix('\n').unwrap_or(&deploy).to_owned();
     Ok(step.command(deploy))
 }
 
@@ -577,7 +580,7 @@ mod tests {
                         assert!(last.contains(&format!("--region '{}'", stage.region)));
                         assert!(last.contains("--no-prompts"));
                     } else {
-                        assert!(last.starts_with("sam deploy"));
+                        assert!(last.starts_with("sam deploy") || last.starts_with("parameters="));
                         assert!(last.contains(&format!("--role-arn '{}'", stage.cfn_role_arn)));
                         assert!(last.contains(&format!("--s3-bucket '{}'", stage.artifacts_bucket)));
                         assert!(last.contains(&format!("--region '{}'", stage.region)));
@@ -698,7 +701,7 @@ mod tests {
                     p.workflow.use_container
                 );
                 assert_eq!(build.contains_key("services"), p.workflow.use_container);
-                assert_eq!(build["artifacts"][0].as_str(), Some("sam-build/**"));
+                assert_eq!(build["artifacts"][0].as_str(), Some(".aws-sam/build/**"));
             }
         }
     }
@@ -707,7 +710,10 @@ mod tests {
     fn image_defaults_to_the_pinned_sam_image() {
         let p = pipeline(PLAIN);
         let value: Value = serde_yaml::from_str(&render(&p).unwrap()).unwrap();
-        assert_eq!(value["image"].as_str(), Some(super::DEFAULT_IMAGE));
+        assert_eq!(
+            value["image"].as_str(),
+            Some(crate::pipeline::scripts::DEFAULT_IMAGE)
+        );
         let custom = PLAIN.to_owned() + "workflow:\n  image: example.com/sam:1.2.3\n";
         let value: Value = serde_yaml::from_str(&render(&pipeline(&custom)).unwrap()).unwrap();
         assert_eq!(value["image"].as_str(), Some("example.com/sam:1.2.3"));
@@ -747,8 +753,9 @@ mod tests {
     fn the_delete_pipeline_accepts_only_feature_branches_and_names_their_stack() {
         let run = |pattern: &str, branch: &str| -> Option<String> {
             let script = format!(
-                "FEATURE_BRANCH='{branch}'\ncase \"$FEATURE_BRANCH\" in {}) ;; *) exit 1 ;; esac\nslug=$(printf '%s' \"$FEATURE_BRANCH\" | tr -c 'A-Za-z0-9' '-' | tr -s '-' | cut -c1-115)\nprintf '%s' \"$slug\"",
-                case_pattern(pattern)
+                "FEATURE_BRANCH='{branch}'\ncase \"$FEATURE_BRANCH\" in {}) ;; *) exit 1 ;; esac\n{}\nprintf '%s' \"$slug\"",
+                case_pattern(pattern),
+                crate::pipeline::scripts::feature_slug("app", Some(pattern), super::FEATURE_BRANCH_VARIABLE)
             );
             let output = std::process::Command::new("sh")
                 .arg("-c")
@@ -768,16 +775,14 @@ mod tests {
         {
             return;
         }
-        assert_eq!(
-            run("feature/*", "feature/a/b").as_deref(),
-            Some("feature-a-b")
-        );
+        // The stack is named without the pattern's literal prefix.
+        assert_eq!(run("feature/*", "feature/a/b").as_deref(), Some("a-b"));
         assert_eq!(run("feature/*", "main"), None);
         assert_eq!(run("feature/*", "feature"), None);
         assert_eq!(run("*-wip", "x/y-wip").as_deref(), Some("x-y-wip"));
         assert_eq!(run("*-wip", "x-wipe"), None);
         assert_eq!(run("a.*", "abc"), None, "`.` is literal");
-        assert_eq!(run("a.*", "a.b").as_deref(), Some("a-b"));
+        assert_eq!(run("a.*", "a.b").as_deref(), Some("b"));
     }
 
     #[test]

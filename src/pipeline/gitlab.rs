@@ -25,7 +25,7 @@ use crate::gitlab::{
 };
 use crate::pipeline::names::feature_stack_prefix;
 use crate::pipeline::provider::GITLAB_TOKEN_VARIABLE;
-use crate::pipeline::scripts::{self, BUILD_DIR, DEFAULT_IMAGE};
+use crate::pipeline::scripts::{self, BUILD_DIR};
 use crate::pipeline::{job_ids, Pipeline, RoleUse, StagePlan};
 
 /// How long the build output is kept: as long as the GitHub workflow keeps its artifact, and
@@ -120,13 +120,7 @@ pub fn ci_file(p: &Pipeline) -> Result<CiFile, Diagnostic> {
     let mut file = CiFile {
         workflow_rules,
         default: Defaults {
-            image: Some(
-                p.workflow
-                    .image
-                    .as_deref()
-                    .unwrap_or(DEFAULT_IMAGE)
-                    .to_owned(),
-            ),
+            image: Some(p.ci_image()?),
             // A newer pipeline on the same branch cancels this one's tests and build; deploy
             // jobs opt out, so once a deployment starts the pipeline is never cancelled.
             interruptible: Some(true),
@@ -145,15 +139,17 @@ pub fn ci_file(p: &Pipeline) -> Result<CiFile, Diagnostic> {
         build_needs.push(need(job_ids::TEST, false));
     }
 
-    let mut build_command =
-        format!("sam build --template-file \"$SAM_TEMPLATE\" --build-dir {BUILD_DIR}");
-    if p.workflow.use_container {
-        build_command.push_str(" --use-container");
-    }
+    let build_command = scripts::build_command(p);
     file.stages.push(job_ids::BUILD.into());
     let mut build = Job::new(job_ids::BUILD)
         .variable("SAM_TEMPLATE", &p.sam_template)
         .script_line(build_command);
+    if p.workflow.use_container || p.sam_app.has_image_functions() {
+        build = with_docker(build);
+    }
+    if let Some(save) = scripts::save_images(p) {
+        build = build.script_line(save);
+    }
     build.needs = Some(build_needs);
     build.artifacts = Some(Artifacts {
         paths: vec![format!("{BUILD_DIR}/")],
@@ -199,15 +195,16 @@ pub fn ci_file(p: &Pipeline) -> Result<CiFile, Diagnostic> {
         job.environment = use_.environment.clone().map(Environment::new);
         // Deployments to one stage never overlap, across pipelines too.
         job.resource_group = Some(stage.name.clone());
-        let job = job
-            .variable("STACK_NAME", &stage.stack_name)
-            .script_line(scripts::sam_deploy(
-                p,
-                stage,
-                "\"$STACK_NAME\"",
-                "AWS_REGION",
-                true,
-            ));
+        let mut job =
+            with_parameter_overrides(job.variable("STACK_NAME", &stage.stack_name), stage);
+        if let Some(load) = scripts::load_images(p) {
+            job = with_docker(job).script_line(load);
+        }
+        let job = job.script_line(scripts::sam_deploy(
+            stage,
+            &scripts::DeployWords::from_env(p, "\"$STACK_NAME\"", "AWS_REGION"),
+            true,
+        ));
         file.stages.push(id.clone());
         file.jobs.push((id.clone(), job));
         previous = Some(id);
@@ -229,6 +226,23 @@ pub fn ci_file(p: &Pipeline) -> Result<CiFile, Diagnostic> {
         return Err(internal(problem));
     }
     Ok(file)
+}
+
+/// `job` with the stage's parameter overrides in `$PARAMETER_OVERRIDES`, for `sam deploy`.
+fn with_parameter_overrides(job: Job, stage: &StagePlan) -> Job {
+    match scripts::parameter_overrides_json(stage) {
+        Some(json) => job.variable(scripts::PARAMETER_OVERRIDES_VARIABLE, json),
+        None => job,
+    }
+}
+
+/// `job` with a Docker daemon: the Docker-in-Docker service and the variables that reach it.
+fn with_docker(mut job: Job) -> Job {
+    job.services.push(scripts::GITLAB_DIND_SERVICE.into());
+    for (name, value) in scripts::GITLAB_DIND_VARIABLES {
+        job = job.variable(name, *value);
+    }
+    job
 }
 
 /// A job in its own GitLab stage `stage_name` that assumes `stage`'s pipeline execution role,
@@ -295,7 +309,7 @@ fn assuming_job(
 fn feature_stack_script(p: &Pipeline) -> String {
     format!(
         "{}\nstack=\"${{FEATURE_STACK_PREFIX}}${{slug}}\"\n",
-        scripts::feature_slug(&p.app, "CI_COMMIT_REF_NAME")
+        scripts::feature_slug(&p.app, p.feature_branches.as_deref(), "CI_COMMIT_REF_NAME")
     )
 }
 
@@ -320,16 +334,20 @@ fn deploy_feature(
     // The deploy and the stop job of one environment must share a resource group.
     job.resource_group = Some(FEATURE_ENVIRONMENT.into());
     let mut deploy = feature_stack_script(p);
+    // Feature stacks get the first stage's parameters too: they stand in for it.
     deploy.push_str(&scripts::sam_deploy(
-        p,
         stage,
-        "\"$stack\"",
-        "AWS_REGION",
-        false,
+        &scripts::DeployWords::from_env(p, "\"$stack\"", "AWS_REGION"),
+        true,
     ));
-    Ok(job
-        .variable("FEATURE_STACK_PREFIX", feature_stack_prefix(&p.app))
-        .script_line(deploy))
+    let mut job = with_parameter_overrides(
+        job.variable("FEATURE_STACK_PREFIX", feature_stack_prefix(&p.app)),
+        stage,
+    );
+    if let Some(load) = scripts::load_images(p) {
+        job = with_docker(job).script_line(load);
+    }
+    Ok(job.script_line(deploy))
 }
 
 /// The stop job of a feature branch's environment. GitLab runs it when the branch is deleted
@@ -602,7 +620,7 @@ mod tests {
     /// variable or a shell variable the script sets; branch names never appear as text.
     #[test]
     fn scripts_read_only_defined_variables() {
-        const SHELL_LOCALS: &[&str] = &["slug", "stack", "caller"];
+        const SHELL_LOCALS: &[&str] = &["slug", "stack", "caller", "name", "parameters"];
         for (p, file) in fixtures() {
             for (id, job) in &file.jobs {
                 let defined: HashSet<&str> =
@@ -740,7 +758,7 @@ mod tests {
     #[test]
     fn default_image_and_timeout_follow_the_config() {
         let (p, file) = fixtures().remove(0);
-        assert_eq!(file.default.image.as_deref(), Some(DEFAULT_IMAGE));
+        assert_eq!(file.default.image.as_deref(), Some(scripts::DEFAULT_IMAGE));
         assert_eq!(
             file.default.timeout,
             Some(format!("{}m", p.workflow.timeout_minutes))
@@ -751,7 +769,7 @@ mod tests {
         assert!(!build.script[0].contains("--use-container"));
         assert_eq!(
             build.artifacts.as_ref().map(|a| a.paths.clone()),
-            Some(vec!["sam-build/".to_owned()])
+            Some(vec![".aws-sam/build/".to_owned()])
         );
     }
 }

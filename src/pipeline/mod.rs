@@ -130,6 +130,8 @@ pub struct Pipeline {
     pub role_uses: Vec<RoleUse>,
     pub workflow: WorkflowSettings,
     pub execution_role: ExecutionRoleSettings,
+    /// What synth read from the SAM template (empty when the config came without one).
+    pub sam_app: crate::app::SamApp,
 }
 
 /// The job ids the workflow uses; the trust model refers to jobs by these.
@@ -239,6 +241,13 @@ impl Pipeline {
                 account,
             });
         }
+        let sam_app = config.sam_app.clone().unwrap_or_default();
+        problems.extend(image_repository_problems(&sam_app, &stages));
+        if !matches!(provider, Provider::GitHub(_)) {
+            if let Err(problem) = ci_image(&provider, &config.workflow, &sam_app) {
+                problems.push(problem);
+            }
+        }
         if !problems.is_empty() {
             return Err(problems);
         }
@@ -255,7 +264,13 @@ impl Pipeline {
             role_uses,
             workflow: config.workflow.clone(),
             execution_role: config.cloudformation_execution_role.clone(),
+            sam_app,
         })
+    }
+
+    /// GitLab and Bitbucket: the image the jobs run in (see [`ci_image`]).
+    pub fn ci_image(&self) -> Result<String, Diagnostic> {
+        ci_image(&self.provider, &self.workflow, &self.sam_app)
     }
 
     /// The jobs that assume `stage`'s role.
@@ -274,6 +289,107 @@ impl Pipeline {
         }
         by_stage
     }
+}
+
+/// GitLab and Bitbucket: the image every job runs in. `workflow.image` when set; otherwise the
+/// AWS SAM build image of the one runtime the functions and layers build for (the Python
+/// 3.12 one when there is none, or when `use_container` builds each in its own image). Several
+/// runtimes cannot share one SAM build image, and on GitLab image functions need a Docker CLI
+/// (`docker save`/`load`), which the SAM build images lack: both need `workflow.image`.
+fn ci_image(
+    provider: &Provider,
+    workflow: &WorkflowSettings,
+    app: &crate::app::SamApp,
+) -> Result<String, Diagnostic> {
+    if let Some(image) = &workflow.image {
+        // A SAM build image has one runtime's tools: it cannot build for another.
+        let built_for = image
+            .strip_prefix("public.ecr.aws/sam/build-")
+            .and_then(|rest| rest.split([':', '@']).next());
+        let runtimes = app.runtimes();
+        if let (Some(built_for), false) = (built_for, workflow.use_container) {
+            let others: Vec<String> = runtimes
+                .iter()
+                .filter(|r| r.as_str() != built_for)
+                .map(|r| format!("`{r}`"))
+                .collect();
+            if !others.is_empty() {
+                return Err(Diagnostic::error(
+                    "image-runtime-mismatch",
+                    format!(
+                        "`workflow.image` is the AWS SAM build image for `{built_for}`, but the SAM template also builds for {}",
+                        others.join(", ")
+                    ),
+                )
+                .at(ConfigPath::root().key("workflow").key("image"))
+                .help(match runtimes.as_slice() {
+                    [one] => format!("use the build image for `{one}` (`{}`), or remove `workflow.image` to get it", crate::app::runtime::sam_build_image(one)),
+                    _ => "use an image with every runtime the template builds for, or `workflow.use_container: true`".to_owned(),
+                }));
+            }
+        }
+        return Ok(image.clone());
+    }
+    let at = ConfigPath::root().key("workflow");
+    if app.has_image_functions() && matches!(provider, Provider::GitLab(_)) {
+        let functions: Vec<String> = app.image_functions().map(|f| format!("`{f}`")).collect();
+        return Err(Diagnostic::error(
+            "image-functions-need-an-image",
+            format!(
+                "the SAM template has image functions ({}), and the default job image has no Docker CLI to pass their images from the build job to the deploy jobs",
+                functions.join(", ")
+            ),
+        )
+        .at(at)
+        .help("set `workflow.image` to an image with the SAM CLI, the AWS CLI and the Docker CLI (for example one built `FROM public.ecr.aws/sam/build-python3.12` with `docker` installed), pinned to a digest"));
+    }
+    let runtimes = app.runtimes();
+    if workflow.use_container {
+        return Ok(scripts::DEFAULT_IMAGE.to_owned());
+    }
+    match runtimes.as_slice() {
+        [] => Ok(scripts::DEFAULT_IMAGE.to_owned()),
+        [runtime] => Ok(crate::app::runtime::sam_build_image(runtime)),
+        several => Err(Diagnostic::error(
+            "several-runtimes-need-an-image",
+            format!(
+                "the SAM template builds for {} runtimes ({}), and no AWS SAM build image has them all",
+                several.len(),
+                several.iter().map(|r| format!("`{r}`")).collect::<Vec<_>>().join(", ")
+            ),
+        )
+        .at(at)
+        .help("set `workflow.image` to an image with every one of them plus the SAM and AWS CLIs, or `workflow.use_container: true` so that `sam build` builds each function in its runtime's own image")),
+    }
+}
+
+/// Image functions are pushed by `sam deploy` to the stage's ECR repository: a stage without
+/// one cannot deploy them.
+fn image_repository_problems(app: &crate::app::SamApp, stages: &[StagePlan]) -> Vec<Diagnostic> {
+    let functions: Vec<String> = app.image_functions().map(|f| format!("`{f}`")).collect();
+    if functions.is_empty() {
+        return Vec::new();
+    }
+    stages
+        .iter()
+        .enumerate()
+        .filter(|(_, stage)| stage.image_repository.is_none())
+        .map(|(index, stage)| {
+            Diagnostic::error(
+                "image-function-without-repository",
+                format!(
+                    "stage `{}` has no image repository, but the SAM template has image functions ({})",
+                    stage.name,
+                    functions.join(", ")
+                ),
+            )
+            .at(ConfigPath::root().key("stages").index(index).key("name"))
+            .help(format!(
+                "add `image_repository: true` to stage `{}` (or `existing.image_repository: <ECR repository URI>`): `sam deploy` pushes the images there",
+                stage.name
+            ))
+        })
+        .collect()
 }
 
 /// The provider named by a validated config's `source`.

@@ -10,9 +10,9 @@ use std::collections::HashMap;
 
 use crate::diag::Diagnostic;
 use crate::gha::{
-    annotate, checkout, configure_aws_credentials, download_artifact, setup_sam, upload_artifact,
-    AwsCredentials, Concurrency, Defaults, Environment, Expr, Job, Literal, Permission, Pins,
-    PushTrigger, Scope, Script, Step, Text, Triggers, Workflow,
+    annotate, checkout, configure_aws_credentials, download_artifact, setup_sam, setup_toolchain,
+    upload_artifact, AwsCredentials, Concurrency, Defaults, Environment, Expr, Job, Literal,
+    Permission, Pins, PushTrigger, Scope, Script, Step, Text, Triggers, Workflow,
 };
 use crate::pipeline::names::feature_stack_prefix;
 use crate::pipeline::scripts::{self, BUILD_DIR};
@@ -78,40 +78,47 @@ pub fn workflow(p: &Pipeline) -> Result<Workflow, Diagnostic> {
     ))?;
     let mut build_needs = None;
     if let Some(command) = &p.workflow.unit_test_command {
-        let job = base_job(p, "Unit tests")
+        let mut job = base_job(p, "Unit tests")
             .if_(expr("github.event_name != 'delete'")?)
             .permission(Scope::Contents, Permission::Read)
-            .step(checkout(&pins))
-            .step(Step::run(script(command.clone())?).name("Run unit tests"));
+            .step(checkout(&pins));
+        for step in toolchain_steps(p, &pins) {
+            job = job.step(step);
+        }
+        let job = job.step(Step::run(script(command.clone())?).name("Run unit tests"));
         w = w.job(job_ids::TEST, job);
         build_needs = Some(job_ids::TEST);
     }
 
-    let mut build_command =
-        format!("sam build --template-file \"$SAM_TEMPLATE\" --build-dir {BUILD_DIR}");
-    if p.workflow.use_container {
-        build_command.push_str(" --use-container");
-    }
+    let build_command = scripts::build_command(p);
     let mut build = base_job(p, "Build")
         .if_(expr("github.event_name != 'delete'")?)
         .permission(Scope::Contents, Permission::Read);
     if let Some(needs) = build_needs {
         build = build.needs(needs);
     }
-    build = build
-        .step(checkout(&pins))
-        .step(setup_sam_step(p, &pins)?)
-        .step(
-            Step::run(script(build_command)?)
-                .name("Build once for every stage")
-                .env("SAM_TEMPLATE", text(&p.sam_template)?),
-        )
-        .step(upload_artifact(
-            &pins,
-            text(BUILD_ARTIFACT)?,
-            text(BUILD_DIR)?,
-            Some(7),
-        ));
+    build = build.step(checkout(&pins));
+    // In containers, `sam build` brings each runtime's tools itself.
+    if !p.workflow.use_container {
+        for step in toolchain_steps(p, &pins) {
+            build = build.step(step);
+        }
+    }
+    build = build.step(setup_sam_step(p, &pins)?).step(
+        Step::run(script(build_command)?)
+            .name("Build once for every stage")
+            .env("SAM_TEMPLATE", text(&p.sam_template)?),
+    );
+    if let Some(save) = scripts::save_images(p) {
+        build = build.step(
+            Step::run(script(save)?).name("Save the function images into the build artifact"),
+        );
+    }
+    build = build.step(
+        upload_artifact(&pins, text(BUILD_ARTIFACT)?, text(BUILD_DIR)?, Some(7))
+            // `.aws-sam/build` is hidden, and so may be files in the functions' code.
+            .with("include-hidden-files", true),
+    );
     w = w.job(job_ids::BUILD, build);
 
     for use_ in p
@@ -157,12 +164,15 @@ pub fn workflow(p: &Pipeline) -> Result<Workflow, Diagnostic> {
                 text(BUILD_ARTIFACT)?,
                 text(BUILD_DIR)?,
             ))
-            .step(setup_sam_step(p, &pins)?)
-            .step(assume_role(
-                &pins,
-                stage,
-                &format!("deploy-{}", stage.name),
-            )?);
+            .step(setup_sam_step(p, &pins)?);
+        if let Some(load) = load_images_step(p)? {
+            job = job.step(load);
+        }
+        job = job.step(assume_role(
+            &pins,
+            stage,
+            &format!("deploy-{}", stage.name),
+        )?);
         job = job.step(sam_deploy(p, stage, DeployTarget::StageStack)?);
         w = w.job(&id, job);
         previous = id;
@@ -194,7 +204,7 @@ fn pins(p: &Pipeline) -> Result<Pins, Diagnostic> {
         pins = pins.set(repo, &pin.sha, &pin.version).map_err(|error| {
             Diagnostic::error("invalid-pin", error.to_string())
                 .at(crate::diag::ConfigPath::root().key("workflow").key("actions").key(repo))
-                .help("only the actions the workflow uses can be pinned: actions/checkout, aws-actions/configure-aws-credentials, aws-actions/setup-sam, actions/upload-artifact, actions/download-artifact")
+                .help("only the actions the workflow uses can be pinned: actions/checkout, aws-actions/configure-aws-credentials, aws-actions/setup-sam, actions/upload-artifact, actions/download-artifact, actions/setup-python, actions/setup-node, actions/setup-java, actions/setup-go, actions/setup-dotnet, ruby/setup-ruby")
         })?;
     }
     Ok(pins)
@@ -242,7 +252,7 @@ enum DeployTarget {
 fn feature_stack_script(p: &Pipeline) -> String {
     format!(
         "{}\nstack=\"{}${{slug}}\"\n",
-        scripts::feature_slug(&p.app, "BRANCH"),
+        scripts::feature_slug(&p.app, p.feature_branches.as_deref(), "BRANCH"),
         feature_stack_prefix(&p.app)
     )
 }
@@ -256,8 +266,12 @@ fn sam_deploy(p: &Pipeline, stage: &StagePlan, target: DeployTarget) -> Result<S
             "\"$stack\""
         }
     };
-    let overrides = matches!(target, DeployTarget::StageStack);
-    source.push_str(&scripts::sam_deploy(p, stage, stack, "REGION", overrides));
+    // Feature stacks get the first stage's parameters too: they stand in for it.
+    source.push_str(&scripts::sam_deploy(
+        stage,
+        &scripts::DeployWords::from_env(p, stack, "REGION"),
+        true,
+    ));
     let name = match target {
         DeployTarget::StageStack => format!("Deploy {} to {}", stage.stack_name, stage.name),
         DeployTarget::FeatureStack => {
@@ -277,6 +291,9 @@ fn sam_deploy(p: &Pipeline, stage: &StagePlan, target: DeployTarget) -> Result<S
     if let Some(repository) = &stage.image_repository {
         step = step.env("IMAGE_REPOSITORY", text(&repository.uri)?);
     }
+    if let Some(json) = scripts::parameter_overrides_json(stage) {
+        step = step.env(scripts::PARAMETER_OVERRIDES_VARIABLE, text(json)?);
+    }
     Ok(step.into())
 }
 
@@ -286,30 +303,56 @@ fn first_stage(p: &Pipeline) -> Result<&StagePlan, Diagnostic> {
 
 fn deploy_feature(p: &Pipeline, pins: &Pins, use_: &RoleUse) -> Result<Job, Diagnostic> {
     let stage = first_stage(p)?;
-    Ok(
-        base_job(p, &format!("Deploy the feature branch to {}", stage.name))
-            .if_(expr(&format!(
-                "github.event_name == 'push' && github.ref != 'refs/heads/{}'",
-                p.branch
-            ))?)
-            .needs(job_ids::BUILD)
-            .permission(Scope::IdToken, Permission::Write)
-            .concurrency(
-                Concurrency::new(Text::from(expr(&format!(
-                    "format('{}-feature-{{0}}', github.ref_name)",
-                    p.app
-                ))?))
-                .cancel_in_progress(false),
+    let mut job = base_job(p, &format!("Deploy the feature branch to {}", stage.name))
+        .if_(expr(&format!(
+            "github.event_name == 'push' && github.ref != 'refs/heads/{}'",
+            p.branch
+        ))?)
+        .needs(job_ids::BUILD)
+        .permission(Scope::IdToken, Permission::Write)
+        .concurrency(
+            Concurrency::new(Text::from(expr(&format!(
+                "format('{}-feature-{{0}}', github.ref_name)",
+                p.app
+            ))?))
+            .cancel_in_progress(false),
+        )
+        .step(download_artifact(
+            pins,
+            text(BUILD_ARTIFACT)?,
+            text(BUILD_DIR)?,
+        ))
+        .step(setup_sam_step(p, pins)?);
+    if let Some(load) = load_images_step(p)? {
+        job = job.step(load);
+    }
+    Ok(job
+        .step(assume_role(pins, stage, &use_.job_id)?)
+        .step(sam_deploy(p, stage, DeployTarget::FeatureStack)?))
+}
+
+/// Loads the images the build job saved, for `sam deploy` to push (image functions only).
+fn load_images_step(p: &Pipeline) -> Result<Option<Step>, Diagnostic> {
+    scripts::load_images(p)
+        .map(|load| {
+            Ok(Step::run(script(load)?)
+                .name("Load the function images the build saved")
+                .into())
+        })
+        .transpose()
+}
+
+/// Installs each toolchain the SAM template's functions and layers build with.
+fn toolchain_steps(p: &Pipeline, pins: &Pins) -> Vec<Step> {
+    p.sam_app
+        .toolchains()
+        .iter()
+        .map(|toolchain| {
+            Step::from(
+                setup_toolchain(pins, toolchain).name(format!("Set up {}", toolchain.describe())),
             )
-            .step(download_artifact(
-                pins,
-                text(BUILD_ARTIFACT)?,
-                text(BUILD_DIR)?,
-            ))
-            .step(setup_sam_step(p, pins)?)
-            .step(assume_role(pins, stage, &use_.job_id)?)
-            .step(sam_deploy(p, stage, DeployTarget::FeatureStack)?),
-    )
+        })
+        .collect()
 }
 
 /// GitHub's branch-filter glob as an anchored POSIX regex: `**` matches anything, `*` anything
