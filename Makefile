@@ -1,6 +1,6 @@
 # sampipe — the commands a contributor runs. `make demo` and `make test` are all a newcomer needs.
 CARGO ?= cargo
-DEMO_CONFIG ?= fixtures/two-stages.yaml
+DEMO_APP ?= fixtures/apps/python-api
 DEMO_OUT ?= out/demo
 
 .PHONY: all build demo test tools lint fmt snapshots bench clean
@@ -10,13 +10,13 @@ all: lint test
 build:
 	$(CARGO) build --release --locked
 
-## Make out/demo/ a stand-in repository with the bundled example config as its sampipe.yaml,
-## synthesize it (out/demo/pipeline/template.yaml, and the workflow where GitHub runs it:
-## out/demo/.github/workflows/pipeline.yaml), show the trust map, ask two trust questions, and
-## check the outputs are up to date.
+## Copy the bundled SAM app fixtures/apps/python-api (its sampipe.yaml included) to out/demo/
+## as a stand-in repository, synthesize it (out/demo/pipeline/template.yaml, and the workflow
+## where GitHub runs it: out/demo/.github/workflows/pipeline.yaml), show the trust map, ask two
+## trust questions, and check the outputs are up to date. `make test` deploys the same app.
 demo: build
 	mkdir -p $(DEMO_OUT)
-	cp $(DEMO_CONFIG) $(DEMO_OUT)/sampipe.yaml
+	cp -R $(DEMO_APP)/. $(DEMO_OUT)/
 	./target/release/sampipe synth -c $(DEMO_OUT)/sampipe.yaml -o $(DEMO_OUT)/pipeline
 	./target/release/sampipe explain -c $(DEMO_OUT)/sampipe.yaml
 	./target/release/sampipe trust -c $(DEMO_OUT)/sampipe.yaml --stage prod --subject environment:production

@@ -8,11 +8,11 @@ use crate::common::{repo_root, sampipe};
 /// file next to the config, never into the fixtures directory.
 fn repository(name: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::copy(
-        repo_root().join("fixtures").join(name),
-        dir.path().join("sampipe.yaml"),
-    )
-    .expect("copy fixture");
+    crate::common::install_fixture(
+        &repo_root().join("fixtures").join(name),
+        dir.path(),
+        "sampipe.yaml",
+    );
     dir
 }
 
@@ -225,11 +225,11 @@ fn synth_writes_and_check_checks_the_ci_file_where_the_ci_system_runs_it() {
 fn the_repository_root_is_the_config_files_directory() {
     let repo = tempfile::tempdir().expect("tempdir");
     std::fs::create_dir(repo.path().join("ci")).expect("mkdir");
-    std::fs::copy(
-        repo_root().join("fixtures/minimal.yaml"),
-        repo.path().join("ci/sampipe.yaml"),
-    )
-    .expect("copy");
+    crate::common::install_fixture(
+        &repo_root().join("fixtures/minimal.yaml"),
+        &repo.path().join("ci"),
+        "sampipe.yaml",
+    );
     let config = repo.path().join("ci/sampipe.yaml");
     let out = repo.path().join("out");
     let (code, _, stderr) = sampipe(&[

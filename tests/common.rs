@@ -24,6 +24,21 @@ pub(crate) fn write_sam_template(dir: &Path) {
     .expect("copy the SAM template");
 }
 
+/// Makes `dir` a repository holding the fixture `config` as `sampipe.yaml` (or `name`) and the
+/// SAM template it reads (`sam_template`, from `fixtures/`) at the same relative path, so
+/// that synth, which reads the template and writes the CI file next to the config, never
+/// touches `fixtures/`.
+pub(crate) fn install_fixture(config: &Path, dir: &Path, name: &str) {
+    let text = std::fs::read_to_string(config).expect("read fixture");
+    std::fs::write(dir.join(name), &text).expect("copy fixture");
+    let parsed: serde_yaml::Value = serde_yaml::from_str(&text).expect("fixture YAML");
+    let sam_template = parsed["sam_template"].as_str().unwrap_or("template.yaml");
+    let source = config.parent().expect("fixture dir").join(sam_template);
+    let target = dir.join(sam_template);
+    std::fs::create_dir_all(target.parent().expect("template dir")).expect("mkdir");
+    std::fs::copy(&source, &target).unwrap_or_else(|e| panic!("copy {}: {e}", source.display()));
+}
+
 /// Every valid fixture (`fixtures/*.yaml` but the SAM template), sorted.
 pub(crate) fn fixtures() -> Vec<PathBuf> {
     let mut paths: Vec<PathBuf> = std::fs::read_dir(repo_root().join("fixtures"))

@@ -338,7 +338,7 @@ fn the_printed_deploy_commands_deploy_every_stage() {
             .tempdir()
             .expect("tempdir");
         let config = repo.path().join("sampipe.yaml");
-        std::fs::copy(&fixture, &config).expect("copy fixture");
+        crate::common::install_fixture(&fixture, repo.path(), "sampipe.yaml");
         let out = repo.path().join("pipeline");
         let (code, stdout, stderr) = sampipe(&[
             "synth",

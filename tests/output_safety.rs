@@ -16,11 +16,11 @@ use crate::common::{fixture_name, fixtures, repo_root, sampipe, synth_fixture};
 /// file next to the config, so the fixtures directory itself is never used).
 fn repository(name: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
-    fs::copy(
-        repo_root().join("fixtures").join(name),
-        dir.path().join("sampipe.yaml"),
-    )
-    .expect("copy fixture");
+    crate::common::install_fixture(
+        &repo_root().join("fixtures").join(name),
+        dir.path(),
+        "sampipe.yaml",
+    );
     dir
 }
 
@@ -308,7 +308,7 @@ fn check_never_writes() {
 }
 
 /// The application's own SAM template, as `sam init` writes it.
-const SAM_TEMPLATE: &str = "AWSTemplateFormatVersion: '2010-09-09'\nTransform: AWS::Serverless-2016-10-31\nResources:\n  HelloFunction:\n    Type: AWS::Serverless::Function\n";
+const SAM_TEMPLATE: &str = "AWSTemplateFormatVersion: '2010-09-09'\nTransform: AWS::Serverless-2016-10-31\nResources:\n  HelloFunction:\n    Type: AWS::Serverless::Function\n    Properties:\n      CodeUri: src/\n      Handler: app.handler\n      Runtime: python3.12\n";
 
 #[test]
 fn synth_into_the_repository_root_never_replaces_the_sam_template() {
@@ -327,8 +327,7 @@ fn synth_into_the_repository_root_never_replaces_the_sam_template() {
     );
     assert_eq!(snapshot_tree(repo.path()), before, "nothing may be written");
 
-    // Refused even before the SAM template exists (a new repository), and through `..`.
-    fs::remove_file(repo.path().join("template.yaml")).expect("rm");
+    // Refused through `..` too.
     fs::create_dir(repo.path().join("src")).expect("mkdir");
     let dotdot = repo.path().join("src/..");
     let (code, _, stderr) = synth_in(repo.path(), &["-o", dotdot.to_str().expect("utf-8")]);
@@ -337,7 +336,10 @@ fn synth_into_the_repository_root_never_replaces_the_sam_template() {
         stderr.contains("error[overwrites-sam-template]"),
         "{stderr}"
     );
-    assert!(!repo.path().join("template.yaml").exists());
+    assert_eq!(
+        fs::read_to_string(repo.path().join("template.yaml")).expect("read"),
+        SAM_TEMPLATE
+    );
     assert!(!repo.path().join(".github").exists());
 }
 
@@ -349,6 +351,12 @@ fn a_file_sampipe_did_not_write_is_never_replaced_and_nothing_is_written() {
     let config = repo.path().join("sampipe.yaml");
     let text = fs::read_to_string(&config).expect("read");
     fs::write(&config, format!("{text}sam_template: app/template.yaml\n")).expect("write");
+    fs::create_dir(repo.path().join("app")).expect("mkdir");
+    fs::rename(
+        repo.path().join("template.yaml"),
+        repo.path().join("app/template.yaml"),
+    )
+    .expect("move the SAM template");
     let out = repo.path().join("pipeline");
     fs::create_dir(&out).expect("mkdir");
     fs::write(out.join("template.yaml"), SAM_TEMPLATE).expect("write");
@@ -427,7 +435,11 @@ fn the_template_is_never_written_into_github_workflows() {
                 && stderr.contains("GitHub runs every YAML file there as a workflow"),
             "{stderr}"
         );
-        assert_eq!(listing(repo.path()), ["sampipe.yaml"], "nothing written");
+        assert_eq!(
+            listing(repo.path()),
+            ["sampipe.yaml", "template.yaml"],
+            "nothing written"
+        );
     }
     // check refuses it the same way.
     let config = repo.path().join("sampipe.yaml");

@@ -261,10 +261,21 @@ fn bundled_apps_deploy_end_to_end_on_github_actions() {
             .iter()
             .map(|j| {
                 let feature = j == "deploy-feature" || j == "delete-feature";
-                (j.as_str(), if feature { Outcome::Skipped } else { Outcome::Success })
+                (
+                    j.as_str(),
+                    if feature {
+                        Outcome::Skipped
+                    } else {
+                        Outcome::Success
+                    },
+                )
             })
             .collect();
-        assert!(expected.iter().any(|(j, _)| *j == "build"), "{}: a build job", app.name);
+        assert!(
+            expected.iter().any(|(j, _)| *j == "build"),
+            "{}: a build job",
+            app.name
+        );
         assert_outcomes(&app.name, "push", &report, &expected, &aws);
         for stage in &pipeline.stages {
             let stack = app
@@ -312,7 +323,7 @@ fn bundled_apps_deploy_end_to_end_on_github_actions() {
         assert_outcomes(&app.name, "second push", &again, &expected, &aws);
         for job in &deploy_jobs {
             assert!(
-                again.log(job).contains("No changes to deploy") || std::env::var("DEV_SKIP_NOOP").is_ok(),
+                again.log(job).contains("No changes to deploy"),
                 "{}: the second run of {job} must change nothing:\n{}",
                 app.name,
                 again.log(job)
@@ -417,7 +428,16 @@ fn bundled_apps_deploy_end_to_end_on_github_actions() {
 /// that code can only come from the build job's artifact). Returns how many it checked.
 fn assert_code_from_artifacts(aws: &LocalAws, stage: &StagePlan, stack: &str) -> usize {
     let admin = aws.admin(&stage.account);
-    let resources = aws.aws(&admin, &stage.region, &["cloudformation", "list-stack-resources", "--stack-name", stack]);
+    let resources = aws.aws(
+        &admin,
+        &stage.region,
+        &[
+            "cloudformation",
+            "list-stack-resources",
+            "--stack-name",
+            stack,
+        ],
+    );
     let functions: Vec<String> = resources["StackResourceSummaries"]
         .as_array()
         .into_iter()
@@ -428,25 +448,51 @@ fn assert_code_from_artifacts(aws: &LocalAws, stage: &StagePlan, stack: &str) ->
     let objects = aws.aws(
         &admin,
         &stage.region,
-        &["s3api", "list-objects-v2", "--bucket", &stage.artifacts_bucket, "--prefix", &format!("{stack}/")],
+        &[
+            "s3api",
+            "list-objects-v2",
+            "--bucket",
+            &stage.artifacts_bucket,
+            "--prefix",
+            &format!("{stack}/"),
+        ],
     );
     let scratch = tempfile::tempdir().expect("download dir");
     let mut uploaded = Vec::new();
-    for key in objects["Contents"].as_array().into_iter().flatten().filter_map(|o| o["Key"].as_str()) {
+    for key in objects["Contents"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|o| o["Key"].as_str())
+    {
         let file = scratch.path().join(uploaded.len().to_string());
         aws.aws(
             &admin,
             &stage.region,
-            &["s3api", "get-object", "--bucket", &stage.artifacts_bucket, "--key", key, &file.display().to_string()],
+            &[
+                "s3api",
+                "get-object",
+                "--bucket",
+                &stage.artifacts_bucket,
+                "--key",
+                key,
+                &file.display().to_string(),
+            ],
         );
         uploaded.push((key.to_owned(), sha256_base64(&file)));
     }
     for function in &functions {
-        let described = aws.aws(&admin, &stage.region, &["lambda", "get-function", "--function-name", function]);
+        let described = aws.aws(
+            &admin,
+            &stage.region,
+            &["lambda", "get-function", "--function-name", function],
+        );
         if described["Configuration"]["PackageType"] == "Image" {
             continue;
         }
-        let sha = described["Configuration"]["CodeSha256"].as_str().unwrap_or_default();
+        let sha = described["Configuration"]["CodeSha256"]
+            .as_str()
+            .unwrap_or_default();
         assert!(
             uploaded.iter().any(|(_, s)| s == sha),
             "{}: function {function} runs code {sha}, which is none of the objects uploaded to {}/{stack}/: {uploaded:?}",
@@ -475,7 +521,12 @@ fn sha256_base64(file: &Path) -> String {
 /// The workflow's job ids, in file order.
 fn job_ids(workflow: &str) -> Vec<String> {
     let parsed: Value = serde_yaml::from_str(workflow).expect("workflow YAML");
-    parsed["jobs"].as_object().expect("jobs").keys().cloned().collect()
+    parsed["jobs"]
+        .as_object()
+        .expect("jobs")
+        .keys()
+        .cloned()
+        .collect()
 }
 
 fn list_stacks(aws: &LocalAws, stage: &StagePlan) -> Vec<String> {
