@@ -94,30 +94,41 @@ impl App {
             self.name,
             self.printed
         );
+        // The template guards each stage's account and region (its Rules): the first
+        // stage's command, run with another account's credentials or into another region,
+        // is refused before anything is created.
+        let first = &self.synthesis.pipeline.stages[0];
+        let wrong_region = if first.region == "eu-north-1" {
+            "ap-south-1"
+        } else {
+            "eu-north-1"
+        };
+        for (account, command, refusal) in [
+            ("999999999999", commands[0].to_owned(), "belongs in account"),
+            (
+                first.account.as_str(),
+                commands[0].replace(
+                    &format!("--region {}", first.region),
+                    &format!("--region {wrong_region}"),
+                ),
+                "belongs in region",
+            ),
+        ] {
+            let output = self.run_deploy_command(aws, account, &command);
+            let said = printed(&output);
+            assert!(
+                !output.status.success() && said.contains(refusal),
+                "{}: `{command}` with account {account} must be refused ({refusal}):\n{said}",
+                self.name
+            );
+        }
         for (command, stage) in commands.iter().zip(&self.synthesis.pipeline.stages) {
             assert!(
                 command.contains(&format!("Stage={} ", stage.name)),
                 "{}: the commands come in stage order: {command}",
                 self.name
             );
-            let admin = aws.admin(&stage.account);
-            let output = run(Command::new("bash")
-                .args(["-c", &format!("set -euo pipefail\n{command}")])
-                .env_clear()
-                .env(
-                    "PATH",
-                    format!(
-                        "{}:{}",
-                        aws.aws_only_bin().display(),
-                        std::env::var("PATH").unwrap_or_default()
-                    ),
-                )
-                .env("AWS_ENDPOINT_URL", &aws.endpoint)
-                .env("AWS_CONFIG_FILE", "/dev/null")
-                .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-                .env("AWS_ACCESS_KEY_ID", &admin.access_key_id)
-                .env("AWS_SECRET_ACCESS_KEY", &admin.secret_access_key)
-                .env("AWS_SESSION_TOKEN", &admin.session_token));
+            let output = self.run_deploy_command(aws, &stage.account, command);
             assert!(
                 output.status.success(),
                 "{}: {command}\n{}\n--- local AWS\n{}",
@@ -126,6 +137,33 @@ impl App {
                 aws.server_log()
             );
         }
+    }
+
+    /// Runs a printed deploy command with administrator credentials of `account`.
+    fn run_deploy_command(
+        &self,
+        aws: &LocalAws,
+        account: &str,
+        command: &str,
+    ) -> std::process::Output {
+        let admin = aws.admin(account);
+        run(Command::new("bash")
+            .args(["-c", &format!("set -euo pipefail\n{command}")])
+            .env_clear()
+            .env(
+                "PATH",
+                format!(
+                    "{}:{}",
+                    aws.aws_only_bin().display(),
+                    std::env::var("PATH").unwrap_or_default()
+                ),
+            )
+            .env("AWS_ENDPOINT_URL", &aws.endpoint)
+            .env("AWS_CONFIG_FILE", "/dev/null")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+            .env("AWS_ACCESS_KEY_ID", &admin.access_key_id)
+            .env("AWS_SECRET_ACCESS_KEY", &admin.secret_access_key)
+            .env("AWS_SESSION_TOKEN", &admin.session_token))
     }
 
     fn runner<'a>(&self, aws: &'a LocalAws, repository: &'a Repository, run: &str) -> Runner<'a> {

@@ -1188,6 +1188,83 @@ def patch_parameter_echo() -> None:
     Stack.has_parameters = lambda self, other: effective(self, self.parameters) == effective(self, other)  # type: ignore[method-assign]
 
 
+def patch_template_rules() -> None:
+    """CloudFormation evaluates a template's `Rules` before it creates a stack or a change
+    set, and refuses the request with the failed assertion's `AssertDescription`; moto
+    ignores `Rules`. sampipe's template guards each stage's account and region with rules,
+    so a stage deployed with the wrong credentials or region must fail here as it would in
+    AWS. The rule functions modelled are the ones such guards use: Ref (parameters and
+    pseudo parameters), Fn::Equals, Fn::Not, Fn::And, Fn::Or, Fn::Contains."""
+    from moto.cloudformation import models as cfn_models
+    from moto.cloudformation.exceptions import ValidationError
+
+    def evaluate(node: Any, values: dict[str, Any]) -> Any:
+        if isinstance(node, dict) and len(node) == 1:
+            (name, arg), = node.items()
+            if name == "Ref":
+                if arg not in values:
+                    raise ValidationError(message=f"Template error: unresolved reference {arg} in Rules")
+                return values[arg]
+            if name == "Fn::Equals":
+                left, right = (evaluate(a, values) for a in arg)
+                return str(left) == str(right)
+            if name == "Fn::Not":
+                return not evaluate(arg[0], values)
+            if name == "Fn::And":
+                return all(evaluate(a, values) for a in arg)
+            if name == "Fn::Or":
+                return any(evaluate(a, values) for a in arg)
+            if name == "Fn::Contains":
+                members, value = evaluate(arg[0], values), evaluate(arg[1], values)
+                return str(value) in [str(m) for m in members]
+            raise ValidationError(message=f"Template error: {name} is not modelled in Rules")
+        if isinstance(node, list):
+            return [evaluate(n, values) for n in node]
+        return node
+
+    def check_rules(backend: Any, template: str, parameters: dict[str, Any]) -> None:
+        parsed = Stack_parse(template)
+        rules = (parsed or {}).get("Rules") or {}
+        if not rules:
+            return
+        values: dict[str, Any] = {
+            key: spec.get("Default")
+            for key, spec in ((parsed.get("Parameters") or {}).items())
+            if isinstance(spec, dict) and "Default" in spec
+        }
+        values.update(parameters or {})
+        values.update(
+            {
+                "AWS::AccountId": backend.account_id,
+                "AWS::Region": backend.region_name,
+                "AWS::Partition": "aws",
+                "AWS::URLSuffix": "amazonaws.com",
+            }
+        )
+        for name, rule in rules.items():
+            if "RuleCondition" in rule and not evaluate(rule["RuleCondition"], values):
+                continue
+            for assertion in rule.get("Assertions") or []:
+                if not evaluate(assertion["Assert"], values):
+                    why = assertion.get("AssertDescription") or f"Template assertion failed in rule {name}"
+                    raise ValidationError(message=why)
+
+    backend_cls = cfn_models.CloudFormationBackend
+    create_stack = backend_cls.create_stack
+    create_change_set = backend_cls.create_change_set
+
+    def create_stack_checked(self: Any, name: str, template: str, parameters: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        check_rules(self, template, parameters)
+        return create_stack(self, name, template, parameters, *args, **kwargs)
+
+    def create_change_set_checked(self: Any, stack_name: str, change_set_name: str, template: str, parameters: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        check_rules(self, template, parameters)
+        return create_change_set(self, stack_name, change_set_name, template, parameters, *args, **kwargs)
+
+    backend_cls.create_stack = create_stack_checked
+    backend_cls.create_change_set = create_change_set_checked
+
+
 def apply_patches() -> list[str]:
     warnings.filterwarnings("ignore", message=".*not supported by moto's CloudFormation.*")
     from moto.cloudformation import parsing
@@ -1198,6 +1275,7 @@ def apply_patches() -> list[str]:
     patch_lambda_versions()
     patch_subscriptions()
     patch_parameter_echo()
+    patch_template_rules()
     added = patch_placeholders()
     # parsing caches the CloudFormationModel subclasses: forget them so ours count.
     parsing.get_model_list.cache_clear()
