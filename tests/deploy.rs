@@ -1,23 +1,14 @@
-//! Deploys every stage of every fixture's template to `moto_server` (a local AWS emulator on
-//! 127.0.0.1) with the AWS CLI, and checks that the stacks reach CREATE_COMPLETE with the
-//! names sampipe computed for the workflow.
+//! Deploys every stage of every fixture's template with the AWS CLI and checks that the stacks
+//! reach CREATE_COMPLETE with the names sampipe computed for the workflow.
 //!
 //! Two ways: the deploy commands `sampipe synth` prints, run as printed by a shell (what a
-//! user runs: `aws cloudformation deploy`, a change set), and `create-stack`, whose outputs
-//! moto fills in.
+//! user runs: `aws cloudformation deploy`, a change set), twice, against the local AWS
+//! (`tests/e2e/local_aws.py`: moto patched so a change-set deploy fills the outputs, an
+//! unchanged redeploy is an empty change set, and `Rules` are evaluated); and `create-stack`
+//! against plain `moto_server`.
 //!
-//! moto 5.2.5 does not model everything, and these tests say so rather than hide it:
-//! - it ignores AWS::IAM::OIDCProvider and AWS::S3::BucketPolicy and most bucket settings
-//!   (cfn-lint checks the properties);
-//! - it does not evaluate `Rules` (a stage deploys into any account and region; the
-//!   resolver's tests in src/pipeline/template.rs prove the rules refuse that);
-//! - after a change-set deploy the stack has no outputs: `ChangeSet.apply` updates the
-//!   resources but never gives the stack the change set's template, so its output map stays
-//!   the empty one of the placeholder stack `CreateChangeSet` made. The change-set test reads
-//!   the names from the stack's resources instead, and compares outputs when there are any;
-//! - `CreateChangeSet` of an unchanged template fails with "No updates are to be performed."
-//!   instead of a FAILED change set, so running a printed command twice fails on moto
-//!   (CloudFormation's empty change set, which `--no-fail-on-empty-changeset` accepts).
+//! Neither models everything: AWS::S3::BucketPolicy and most bucket settings have no effect
+//! (cfn-lint checks the properties), and IAM policies are not enforced.
 
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
@@ -324,10 +315,13 @@ fn stack_resources(
 
 #[test]
 fn the_printed_deploy_commands_deploy_every_stage() {
-    let (Some(moto_server), Some(aws_cli)) = (tool("moto_server"), tool("aws")) else {
+    // The local AWS (moto patched like real CloudFormation: change-set deploys fill the
+    // outputs, an unchanged redeploy is an empty change set), so the printed commands are
+    // checked as a person runs them, twice.
+    let (Some(local_aws), Some(aws_cli)) = (tool("local-aws"), tool("aws")) else {
         return;
     };
-    let moto = start_moto(&moto_server);
+    let moto = start_moto(&local_aws);
     let mut report = Vec::new();
     for fixture in fixtures() {
         moto.reset();
@@ -448,8 +442,12 @@ fn the_printed_deploy_commands_deploy_every_stage() {
                 "{name}/{}",
                 stage.name
             );
-            // Outputs, where moto fills them (not after a change set in 5.2.5).
             let outputs = info["Outputs"].as_array().cloned().unwrap_or_default();
+            assert!(
+                outputs.len() >= 3,
+                "{name}/{}: the change-set deploy fills the outputs: {info}",
+                stage.name
+            );
             for o in &outputs {
                 let key = o["OutputKey"].as_str().unwrap_or_default();
                 let expected = match key {
@@ -465,8 +463,17 @@ fn the_printed_deploy_commands_deploy_every_stage() {
                     "{name}/{key}"
                 );
             }
+            // The same command again, as a person re-running the printed steps would: an
+            // empty change set, accepted by --no-fail-on-empty-changeset.
+            let again = run_printed(line, &aws_cli, &moto, &credentials);
+            assert!(
+                again.status.success() && printed(&again).contains("No changes to deploy"),
+                "{name}/{}: `{line}` again must change nothing:\n{}",
+                stage.name,
+                printed(&again)
+            );
             report.push(format!(
-                "{name}/{}: printed command CREATE_COMPLETE, {} resources, {} outputs",
+                "{name}/{}: printed command CREATE_COMPLETE, {} resources, {} outputs, rerun a no-op",
                 stage.name,
                 resources.len(),
                 outputs.len()
