@@ -4,6 +4,18 @@
 use crate::pipeline::names::{feature_stack_prefix, STACK_NAME_MAX};
 use crate::pipeline::{Pipeline, StagePlan};
 
+/// The first two lines of every generated file, without the comment sign:
+/// [`crate::output::MARKER`] first, which is how sampipe knows a file is its own to replace.
+pub fn generated_header() -> [String; 2] {
+    [
+        format!(
+            "{} Change sampipe.yaml and run `sampipe synth`",
+            crate::output::MARKER
+        ),
+        "(CI runs `sampipe check` to catch drift).".to_owned(),
+    ]
+}
+
 /// `sam build --build-dir`: SAM's own default. The language builders never copy `.aws-sam` into
 /// a function (so `CodeUri: .` does not package the build into itself), and SAM writes its
 /// `build.toml` (a random id and absolute paths) into the build dir's parent, `.aws-sam/`,
