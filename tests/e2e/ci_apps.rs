@@ -1,6 +1,7 @@
 //! Each bundled app, end to end on GitLab CI/CD and on Bitbucket Pipelines: the app's
 //! `sampipe.yaml` with its `source:` moved to a GitLab project (or a Bitbucket repository,
-//! with a deployment environment UUID per stage environment); synth; deploy every stage's
+//! with a deployment environment UUID per stage environment) and the last stage's deploy job
+//! started by a person (`manual_approval`); synth; deploy every stage's
 //! pipeline resources with the commands `synth` printed; run the CI file for a push to the
 //! deployment branch (every stage deployed, parameters byte-exact), again (no changes), for
 //! a feature branch and for its deletion; and a tampered run whose job presents a subject the
@@ -282,6 +283,11 @@ fn move_source(config: &str, app: &str, ci: Ci) -> String {
     }
     .expect("source");
     doc["source"] = source;
+    // A person starts the last stage's deploy job (GitLab `when: manual`, Bitbucket
+    // `trigger: manual`), so the runners' manual starts are exercised on every app.
+    if let Some(last) = doc["stages"].as_sequence_mut().and_then(|s| s.last_mut()) {
+        last["manual_approval"] = Yaml::Bool(true);
+    }
     if ci == Ci::Bitbucket {
         for (index, stage) in doc["stages"]
             .as_sequence_mut()
@@ -477,7 +483,17 @@ fn exercise(aws: &LocalAws, source: &Path, ci: Ci) -> String {
             );
         }
     }
-    notes.push(format!("{} stages deployed", pipeline.stages.len()));
+    let last = format!("deploy-{}", pipeline.stages.last().expect("a stage").name);
+    assert!(
+        report.log(&last).contains("(started by hand)"),
+        "{} on {ci:?}: {last} waits for a person, who starts it:\n{}",
+        app.name,
+        report.log(&last)
+    );
+    notes.push(format!(
+        "{} stages deployed, {last} started by hand",
+        pipeline.stages.len()
+    ));
 
     // 2. The same commit again: the build is reproducible, so no stage changes.
     let again = app.push(aws, &ci_file, &pipeline.branch, "push-2");
