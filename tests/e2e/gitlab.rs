@@ -19,6 +19,11 @@
 //!   last pipeline; [`Event::DeleteBranch`] runs exactly those stop jobs, for that branch.
 //! - **Manual jobs.** A push runs the manual jobs a person would start (deploy gates), but not
 //!   environment stop jobs, which GitLab starts itself when the branch goes.
+//!
+//! Known gaps of gitlab-ci-local 4.73.0 that the generated file does not hit: with
+//! `--shell-isolation` a job that has an `after_script` exports no artifacts (the build job
+//! has none); `CI_JOB_ID` differs from the token's `job_id` claim, since tokens are minted
+//! before the run (and expire an hour after it starts, not at the job's timeout).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
