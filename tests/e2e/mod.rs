@@ -5,8 +5,11 @@
 //! transform), and assert on what got deployed.
 
 mod apps;
+mod bitbucket;
+mod ci_apps;
 mod github;
 mod github_expr;
+mod gitlab;
 
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -278,4 +281,17 @@ fn base64url_matches_rfc4648() {
     assert_eq!(base64url(b"foo"), "Zm9v");
     assert_eq!(base64url(b"foob"), "Zm9vYg");
     assert_eq!(base64url(&[0xfb, 0xff]), "-_8");
+}
+
+impl LocalAws {
+    /// Every `sts:AssumeRoleWithWebIdentity` decision the local AWS logged so far, oldest
+    /// first: its `local-aws: sts-decision {...}` lines, each with `role`, `decision`
+    /// (`allow`/`deny`), the token's `claims` and `why`. Empty when the server logs none.
+    pub(crate) fn sts_decisions(&self) -> Vec<Value> {
+        self.server_log()
+            .lines()
+            .filter_map(|line| line.split_once("local-aws: sts-decision "))
+            .filter_map(|(_, record)| serde_json::from_str(record).ok())
+            .collect()
+    }
 }
