@@ -294,7 +294,7 @@ fn gitlab_and_bitbucket_pick_the_build_image_of_the_one_runtime() {
             .as_str()
             .or(value["image"].as_str())
             .expect("image");
-        assert_eq!(image, "public.ecr.aws/sam/build-nodejs22.x:1.142.1");
+        assert_eq!(image, "public.ecr.aws/sam/build-nodejs22.x:1.161.0");
         assert_eq!(
             synth_with(source, "", "sam/polyglot.yaml").err(),
             Some(vec!["several-runtimes-need-an-image"])

@@ -91,24 +91,41 @@ impl Toolchain {
     }
 }
 
-/// The SAM CLI release the default GitLab and Bitbucket images carry.
-pub const BUILD_IMAGE_SAM_VERSION: &str = "1.142.1";
+/// The SAM CLI release the default GitLab and Bitbucket images carry. It must be at least
+/// [`SAM_READS_PARAMETER_FILES`]: the deploy scripts pass parameter overrides in a file.
+/// `public.ecr.aws/sam/build-python3.12:1.161.0` is a tag in public use; AWS publishes the
+/// build images of every supported runtime under each SAM CLI release's version.
+pub const BUILD_IMAGE_SAM_VERSION: &str = "1.161.0";
+
+/// The first SAM CLI release whose `sam deploy --parameter-overrides` reads `file://` (its
+/// `CfnParameterOverridesType`, samcli/cli/types.py, gained it in v1.152.0). The deploy
+/// scripts pass overrides that way, since the inline form cannot carry every value.
+pub const SAM_READS_PARAMETER_FILES: (u32, u32, u32) = (1, 152, 0);
+
+/// The SAM CLI version an AWS SAM build image's tag names (`1.161.0`,
+/// `1.142.1-20250701194731-x86_64`), if it is one of those images with such a tag.
+pub fn sam_version_of_build_image(image: &str) -> Option<(u32, u32, u32)> {
+    let rest = image.strip_prefix("public.ecr.aws/sam/build-")?;
+    let (_, tag) = rest.split_once(':')?;
+    let version = tag.split(['-', '@']).next()?;
+    let mut parts = version.split('.').map(|p| p.parse::<u32>().ok());
+    match (parts.next(), parts.next(), parts.next(), parts.next()) {
+        (Some(Some(major)), Some(Some(minor)), Some(Some(patch)), None) => {
+            Some((major, minor, patch))
+        }
+        _ => None,
+    }
+}
 
 /// The AWS SAM build image for `runtime` (a Lambda runtime sampipe knows): the SAM CLI, the
-/// AWS CLI and the runtime's own tools. Pinned to SAM CLI release
-/// [`BUILD_IMAGE_SAM_VERSION`]: the exact build tag (`<version>-<timestamp>-<arch>`) where it
-/// is known, else the release's tag (`<version>`, documented at
+/// AWS CLI and the runtime's own tools, at SAM CLI release [`BUILD_IMAGE_SAM_VERSION`] (the
+/// release's tag, documented at
 /// <https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/serverless-image-repositories.html>).
 /// Set `workflow.image` to a digest for a byte-identical image.
 pub fn sam_build_image(runtime: &str) -> String {
-    let tag = match runtime {
-        "python3.12" => format!("{BUILD_IMAGE_SAM_VERSION}-20250701194731-x86_64"),
-        "nodejs20.x" => format!("{BUILD_IMAGE_SAM_VERSION}-20250701194712-x86_64"),
-        _ => BUILD_IMAGE_SAM_VERSION.to_owned(),
-    };
     // `java8.al2` and the provided runtimes' images drop nothing: the repository is named
     // after the runtime.
-    format!("public.ecr.aws/sam/build-{runtime}:{tag}")
+    format!("public.ecr.aws/sam/build-{runtime}:{BUILD_IMAGE_SAM_VERSION}")
 }
 
 #[cfg(test)]
@@ -163,11 +180,34 @@ mod tests {
     fn build_images_are_pinned_per_runtime() {
         assert_eq!(
             sam_build_image("python3.12"),
-            "public.ecr.aws/sam/build-python3.12:1.142.1-20250701194731-x86_64"
+            "public.ecr.aws/sam/build-python3.12:1.161.0"
         );
         assert_eq!(
             sam_build_image("java21"),
-            "public.ecr.aws/sam/build-java21:1.142.1"
+            "public.ecr.aws/sam/build-java21:1.161.0"
         );
+        assert!(
+            sam_version_of_build_image(&sam_build_image("nodejs20.x"))
+                >= Some(SAM_READS_PARAMETER_FILES)
+        );
+    }
+
+    #[test]
+    fn build_image_tags_name_their_sam_version() {
+        for (image, version) in [
+            (
+                "public.ecr.aws/sam/build-python3.12:1.142.1-20250701194731-x86_64",
+                Some((1, 142, 1)),
+            ),
+            (
+                "public.ecr.aws/sam/build-nodejs20.x:1.161.0",
+                Some((1, 161, 0)),
+            ),
+            ("public.ecr.aws/sam/build-java21:latest", None),
+            ("public.ecr.aws/sam/build-java21@sha256:0123", None),
+            ("registry.example.com/sam:1.100.0", None),
+        ] {
+            assert_eq!(sam_version_of_build_image(image), version, "{image}");
+        }
     }
 }

@@ -234,7 +234,7 @@ pub struct WorkflowSettings {
     #[schemars(example = &"public.ecr.aws/sam/build-python3.13:1.150.1")]
     pub image: Option<String>,
     /// Exact SAM CLI version for `aws-actions/setup-sam`; latest when unset.
-    #[schemars(example = &"1.150.0")]
+    #[schemars(example = &"1.170.0")]
     pub sam_cli_version: Option<String>,
     /// `sam build --use-container`. Default: `false`.
     #[schemars(example = true)]

@@ -403,8 +403,8 @@ const WORKFLOW: &[Field] = &[
         "sam_cli_version",
         Kind::Text,
         Optional,
-        "a version such as `1.150.0`",
-        "1.150.0",
+        "a version such as `1.170.0`",
+        "1.170.0",
     ),
     field(
         "use_container",

@@ -1345,7 +1345,7 @@ fn check_workflow_settings(out: &mut Vec<Diagnostic>, config: &Config) {
                     format!("SAM CLI version `{version}` is not `MAJOR.MINOR.PATCH`"),
                 )
                 .at(path.key("sam_cli_version"))
-                .help("write an exact release such as `1.150.0`"),
+                .help("write an exact release such as `1.170.0`"),
             );
         }
     }

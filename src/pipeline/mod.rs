@@ -243,9 +243,24 @@ impl Pipeline {
         }
         let sam_app = config.sam_app.clone().unwrap_or_default();
         problems.extend(image_repository_problems(&sam_app, &stages));
+        if let (Provider::GitHub(_), Some(version)) = (&provider, &config.workflow.sam_cli_version)
+        {
+            // The image check below reads the version from the tag; here it is the config's.
+            let as_image = format!("public.ecr.aws/sam/build-provided:{version}");
+            problems.extend(image_reads_parameter_files(&as_image, &stages).map(|_| {
+                let (major, minor, patch) = crate::app::runtime::SAM_READS_PARAMETER_FILES;
+                Diagnostic::error(
+                    "sam-cli-too-old",
+                    format!("`workflow.sam_cli_version` {version} cannot read parameter overrides from a file (SAM CLI {major}.{minor}.{patch} and later can); the stages' `parameter_overrides` reach `sam deploy` that way"),
+                )
+                .at(ConfigPath::root().key("workflow").key("sam_cli_version"))
+                .help(format!("use SAM CLI {major}.{minor}.{patch} or later, e.g. `sam_cli_version: {}`", crate::app::runtime::BUILD_IMAGE_SAM_VERSION))
+            }));
+        }
         if !matches!(provider, Provider::GitHub(_)) {
-            if let Err(problem) = ci_image(&provider, &config.workflow, &sam_app) {
-                problems.push(problem);
+            match ci_image(&provider, &config.workflow, &sam_app) {
+                Ok(image) => problems.extend(image_reads_parameter_files(&image, &stages)),
+                Err(problem) => problems.push(problem),
             }
         }
         if !problems.is_empty() {
@@ -289,6 +304,33 @@ impl Pipeline {
         }
         by_stage
     }
+}
+
+/// The deploy scripts hand `sam deploy` its parameter overrides in a file, which SAM CLI reads
+/// only since [`crate::app::runtime::SAM_READS_PARAMETER_FILES`]: an AWS SAM build image whose
+/// tag names an older SAM CLI would fail every deploy that has overrides.
+fn image_reads_parameter_files(image: &str, stages: &[StagePlan]) -> Option<Diagnostic> {
+    use crate::app::runtime::{sam_version_of_build_image, SAM_READS_PARAMETER_FILES};
+    let (major, minor, patch) = sam_version_of_build_image(image)?;
+    if (major, minor, patch) >= SAM_READS_PARAMETER_FILES
+        || stages.iter().all(|s| s.parameter_overrides.is_empty())
+    {
+        return None;
+    }
+    let (need_major, need_minor, need_patch) = SAM_READS_PARAMETER_FILES;
+    Some(
+        Diagnostic::error(
+            "image-sam-too-old",
+            format!(
+                "`workflow.image` carries SAM CLI {major}.{minor}.{patch}, which cannot read parameter overrides from a file (SAM CLI {need_major}.{need_minor}.{need_patch} and later can); the stages' `parameter_overrides` reach `sam deploy` that way"
+            ),
+        )
+        .at(ConfigPath::root().key("workflow").key("image"))
+        .help(format!(
+            "use a build image of SAM CLI {need_major}.{need_minor}.{need_patch} or later, e.g. `{}`, or remove `workflow.image` to get that one",
+            image.split(':').next().unwrap_or(image).to_owned() + ":" + crate::app::runtime::BUILD_IMAGE_SAM_VERSION
+        )),
+    )
 }
 
 /// GitLab and Bitbucket: the image every job runs in. `workflow.image` when set; otherwise the

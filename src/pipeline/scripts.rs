@@ -141,7 +141,7 @@ pub fn sam_escape(value: &str) -> String {
 /// the SAM CLI and AWS CLI v2 (plus `jq`, `make`, `unzip`) and an empty entrypoint, so scripts
 /// run in it directly. Source: <https://github.com/aws/aws-sam-build-images> (`Dockerfile-python312`);
 /// tags are `<sam-cli-version>-<build timestamp>-<arch>`.
-pub const DEFAULT_IMAGE: &str = "public.ecr.aws/sam/build-python3.12:1.142.1-20250701194731-x86_64";
+pub const DEFAULT_IMAGE: &str = "public.ecr.aws/sam/build-python3.12:1.161.0";
 
 /// The literal start of a feature-branch glob: everything before its first `*`.
 pub fn glob_prefix(glob: &str) -> &str {
