@@ -270,10 +270,10 @@ fn bundled_apps_deploy_end_to_end_on_github_actions() {
         let pipeline = &app.synthesis.pipeline;
         if pipeline.stages.iter().any(|s| s.image_repository.is_some()) && !docker_available() {
             // Image functions need a Docker daemon to build and push; this machine has none.
-            eprintln!(
-                "SKIPPED (no Docker daemon): {} builds container images",
+            super::skip_loudly(&format!(
+                "{} on GitHub Actions: its image functions need a Docker daemon, and this machine has none",
                 app.name
-            );
+            ));
             summary.push(format!("{}: skipped, needs a Docker daemon", app.name));
             continue;
         }

@@ -675,7 +675,9 @@ fn bundled_apps_end_to_end(ci: Ci) {
             .contains("image_repository: true");
         if images && !docker_available() {
             // Image functions need a Docker daemon to build and push; this machine has none.
-            eprintln!("SKIPPED (no Docker daemon): {name} builds container images");
+            super::skip_loudly(&format!(
+                "{name} on {ci:?}: its image functions need a Docker daemon, and this machine has none"
+            ));
             proved.push(format!("{name} on {ci:?}: skipped, needs a Docker daemon"));
             continue;
         }

@@ -262,6 +262,14 @@ pub(crate) fn copy_dir(from: &Path, to: &Path) {
     );
 }
 
+/// Says on the test process's own stderr that part of the suite did not run. The test
+/// harness captures `eprintln!` of passing tests, which would hide the skip; a direct write
+/// to the stderr handle is not captured, so the line shows in every `cargo test` log.
+pub(crate) fn skip_loudly(what: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "SKIPPED: {what}");
+}
+
 /// The bundled apps, each a repository root with its `sampipe.yaml`.
 pub(crate) fn bundled_apps() -> Vec<PathBuf> {
     let mut apps: Vec<PathBuf> = std::fs::read_dir(repo_root().join("fixtures/apps"))
