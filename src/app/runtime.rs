@@ -107,7 +107,11 @@ pub const SAM_READS_PARAMETER_FILES: (u32, u32, u32) = (1, 152, 0);
 pub fn sam_version_of_build_image(image: &str) -> Option<(u32, u32, u32)> {
     let rest = image.strip_prefix("public.ecr.aws/sam/build-")?;
     let (_, tag) = rest.split_once(':')?;
-    let version = tag.split(['-', '@']).next()?;
+    parse_sam_version(tag.split(['-', '@']).next()?)
+}
+
+/// A SAM CLI release number, `1.161.0`.
+pub fn parse_sam_version(version: &str) -> Option<(u32, u32, u32)> {
     let mut parts = version.split('.').map(|p| p.parse::<u32>().ok());
     match (parts.next(), parts.next(), parts.next(), parts.next()) {
         (Some(Some(major)), Some(Some(minor)), Some(Some(patch)), None) => {

@@ -245,17 +245,17 @@ impl Pipeline {
         problems.extend(image_repository_problems(&sam_app, &stages));
         if let (Provider::GitHub(_), Some(version)) = (&provider, &config.workflow.sam_cli_version)
         {
-            // The image check below reads the version from the tag; here it is the config's.
-            let as_image = format!("public.ecr.aws/sam/build-provided:{version}");
-            problems.extend(image_reads_parameter_files(&as_image, &stages).map(|_| {
+            let too_old = crate::app::runtime::parse_sam_version(version)
+                .is_some_and(|v| !sam_reads_parameter_files(v, &stages));
+            if too_old {
                 let (major, minor, patch) = crate::app::runtime::SAM_READS_PARAMETER_FILES;
-                Diagnostic::error(
+                problems.push(Diagnostic::error(
                     "sam-cli-too-old",
                     format!("`workflow.sam_cli_version` {version} cannot read parameter overrides from a file (SAM CLI {major}.{minor}.{patch} and later can); the stages' `parameter_overrides` reach `sam deploy` that way"),
                 )
                 .at(ConfigPath::root().key("workflow").key("sam_cli_version"))
-                .help(format!("use SAM CLI {major}.{minor}.{patch} or later, e.g. `sam_cli_version: {}`", crate::app::runtime::BUILD_IMAGE_SAM_VERSION))
-            }));
+                .help(format!("use SAM CLI {major}.{minor}.{patch} or later, e.g. `sam_cli_version: {}`", crate::app::runtime::BUILD_IMAGE_SAM_VERSION)));
+            }
         }
         if !matches!(provider, Provider::GitHub(_)) {
             match ci_image(&provider, &config.workflow, &sam_app) {
@@ -306,15 +306,20 @@ impl Pipeline {
     }
 }
 
+/// Whether SAM CLI `version` can deploy these stages: it reads the parameter file, or no stage
+/// has overrides to put in one.
+fn sam_reads_parameter_files(version: (u32, u32, u32), stages: &[StagePlan]) -> bool {
+    version >= crate::app::runtime::SAM_READS_PARAMETER_FILES
+        || stages.iter().all(|s| s.parameter_overrides.is_empty())
+}
+
 /// The deploy scripts hand `sam deploy` its parameter overrides in a file, which SAM CLI reads
 /// only since [`crate::app::runtime::SAM_READS_PARAMETER_FILES`]: an AWS SAM build image whose
 /// tag names an older SAM CLI would fail every deploy that has overrides.
 fn image_reads_parameter_files(image: &str, stages: &[StagePlan]) -> Option<Diagnostic> {
     use crate::app::runtime::{sam_version_of_build_image, SAM_READS_PARAMETER_FILES};
     let (major, minor, patch) = sam_version_of_build_image(image)?;
-    if (major, minor, patch) >= SAM_READS_PARAMETER_FILES
-        || stages.iter().all(|s| s.parameter_overrides.is_empty())
-    {
+    if sam_reads_parameter_files((major, minor, patch), stages) {
         return None;
     }
     let (need_major, need_minor, need_patch) = SAM_READS_PARAMETER_FILES;
