@@ -10,7 +10,7 @@ use std::process::Command;
 use serde_json::Value;
 
 use super::github::{Event, Outcome, Repository, RunReport, Runner};
-use super::{bundled_apps, copy_dir, LocalAws};
+use super::{bundled_apps, copy_dir, stacks, LocalAws};
 use crate::common::{printed, run, sampipe};
 use sampipe::pipeline::{StagePlan, Synthesis};
 
@@ -69,42 +69,22 @@ impl App {
         text
     }
 
-    fn stage(&self, name: &str) -> &StagePlan {
-        self.synthesis
-            .pipeline
-            .stages
-            .iter()
-            .find(|s| s.name == name)
-            .expect("stage")
-    }
-
-    /// Deploys each stage's pipeline resources with the commands synth printed, in order,
-    /// each with administrator credentials of its stage's account.
+    /// Deploys each stage's pipeline resources with the commands synth printed, after
+    /// showing that the first stage's command is refused in another account or region.
     fn deploy_pipeline_resources(&self, aws: &LocalAws) {
-        let commands: Vec<&str> = self
-            .printed
-            .lines()
-            .map(str::trim)
-            .filter(|l| l.starts_with("aws cloudformation deploy "))
-            .collect();
-        assert_eq!(
-            commands.len(),
-            self.synthesis.pipeline.stages.len(),
-            "{}: one printed deploy command per stage:\n{}",
-            self.name,
-            self.printed
-        );
+        let stages = &self.synthesis.pipeline.stages;
+        let commands = stacks::printed_deploy_commands(&self.name, &self.printed, stages);
         // The template guards each stage's account and region (its Rules): the first
         // stage's command, run with another account's credentials or into another region,
         // is refused before anything is created.
-        let first = &self.synthesis.pipeline.stages[0];
+        let first = &stages[0];
         let wrong_region = if first.region == "eu-north-1" {
             "ap-south-1"
         } else {
             "eu-north-1"
         };
         for (account, command, refusal) in [
-            ("999999999999", commands[0].to_owned(), "belongs in account"),
+            ("999999999999", commands[0].clone(), "belongs in account"),
             (
                 first.account.as_str(),
                 commands[0].replace(
@@ -114,7 +94,7 @@ impl App {
                 "belongs in region",
             ),
         ] {
-            let output = self.run_deploy_command(aws, account, &command);
+            let output = stacks::run_deploy_command(aws, account, &command, self.repo.path());
             let said = printed(&output);
             assert!(
                 !output.status.success() && said.contains(refusal),
@@ -122,48 +102,7 @@ impl App {
                 self.name
             );
         }
-        for (command, stage) in commands.iter().zip(&self.synthesis.pipeline.stages) {
-            assert!(
-                command.contains(&format!("Stage={} ", stage.name)),
-                "{}: the commands come in stage order: {command}",
-                self.name
-            );
-            let output = self.run_deploy_command(aws, &stage.account, command);
-            assert!(
-                output.status.success(),
-                "{}: {command}\n{}\n--- local AWS\n{}",
-                self.name,
-                printed(&output),
-                aws.server_log()
-            );
-        }
-    }
-
-    /// Runs a printed deploy command with administrator credentials of `account`.
-    fn run_deploy_command(
-        &self,
-        aws: &LocalAws,
-        account: &str,
-        command: &str,
-    ) -> std::process::Output {
-        let admin = aws.admin(account);
-        run(Command::new("bash")
-            .args(["-c", &format!("set -euo pipefail\n{command}")])
-            .env_clear()
-            .env(
-                "PATH",
-                format!(
-                    "{}:{}",
-                    aws.aws_only_bin().display(),
-                    std::env::var("PATH").unwrap_or_default()
-                ),
-            )
-            .env("AWS_ENDPOINT_URL", &aws.endpoint)
-            .env("AWS_CONFIG_FILE", "/dev/null")
-            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-            .env("AWS_ACCESS_KEY_ID", &admin.access_key_id)
-            .env("AWS_SECRET_ACCESS_KEY", &admin.secret_access_key)
-            .env("AWS_SESSION_TOKEN", &admin.session_token))
+        stacks::deploy_pipeline_resources(aws, &self.name, &commands, stages, self.repo.path());
     }
 
     fn runner<'a>(&self, aws: &'a LocalAws, repository: &'a Repository, run: &str) -> Runner<'a> {
@@ -207,22 +146,6 @@ impl App {
         }
         dir
     }
-
-    fn stack(&self, aws: &LocalAws, stage: &StagePlan, stack: &str) -> Option<Value> {
-        let admin = aws.admin(&stage.account);
-        let output = run(aws.aws_command(Some(&admin), &stage.region).args([
-            "cloudformation",
-            "describe-stacks",
-            "--stack-name",
-            stack,
-        ]));
-        if !output.status.success() {
-            return None;
-        }
-        let answer: Value = serde_json::from_slice(&output.stdout).expect("describe-stacks JSON");
-        let stack = answer["Stacks"][0].clone();
-        (stack["StackStatus"] != "DELETE_COMPLETE").then_some(stack)
-    }
 }
 
 fn assert_outcomes(
@@ -243,21 +166,6 @@ fn assert_outcomes(
     }
 }
 
-/// The `ParameterKey=ParameterValue` pairs a stack was deployed with.
-fn parameters(stack: &Value) -> BTreeMap<String, String> {
-    stack["Parameters"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|p| {
-            (
-                p["ParameterKey"].as_str().unwrap_or_default().to_owned(),
-                p["ParameterValue"].as_str().unwrap_or_default().to_owned(),
-            )
-        })
-        .collect()
-}
-
 #[test]
 fn bundled_apps_deploy_end_to_end_on_github_actions() {
     let Some(aws) = LocalAws::start() else { return };
@@ -268,7 +176,9 @@ fn bundled_apps_deploy_end_to_end_on_github_actions() {
         aws.reset();
         let app = App::synth(&source);
         let pipeline = &app.synthesis.pipeline;
-        if pipeline.stages.iter().any(|s| s.image_repository.is_some()) && !docker_available() {
+        if pipeline.stages.iter().any(|s| s.image_repository.is_some())
+            && !stacks::docker_available()
+        {
             // Image functions need a Docker daemon to build and push; this machine has none.
             super::skip_loudly(&format!(
                 "{} on GitHub Actions: its image functions need a Docker daemon, and this machine has none",
@@ -315,34 +225,7 @@ fn bundled_apps_deploy_end_to_end_on_github_actions() {
             app.name
         );
         assert_outcomes(&app.name, "push", &report, &expected, &aws);
-        for stage in &pipeline.stages {
-            let stack = app
-                .stack(&aws, stage, &stage.stack_name)
-                .unwrap_or_else(|| {
-                    panic!(
-                        "{}: no stack {} in {}",
-                        app.name, stage.stack_name, stage.region
-                    )
-                });
-            assert!(
-                stack["StackStatus"]
-                    .as_str()
-                    .is_some_and(|s| s.ends_with("_COMPLETE") && !s.contains("ROLLBACK")),
-                "{}: {stack}",
-                app.name
-            );
-            let deployed = parameters(&stack);
-            for override_ in &stage.parameter_overrides {
-                let (key, value) = override_.split_once('=').expect("Key=Value");
-                assert_eq!(
-                    deployed.get(key).map(String::as_str),
-                    Some(value),
-                    "{}/{}: parameter {key} must arrive byte-exact",
-                    app.name,
-                    stage.name
-                );
-            }
-        }
+        stacks::assert_stages_deployed(&aws, &pipeline.stages, &app.name);
 
         for stage in &pipeline.stages {
             let checked = assert_code_from_artifacts(&aws, stage, &stage.stack_name);
@@ -385,11 +268,11 @@ fn bundled_apps_deploy_end_to_end_on_github_actions() {
             ];
             expected.extend(deploy_jobs.iter().map(|j| (j.as_str(), Outcome::Skipped)));
             assert_outcomes(&app.name, "feature push", &report, &expected, &aws);
-            let stacks = list_stacks(&aws, first);
-            let feature_stack = stacks
+            let live = stacks::list_stacks(&aws, first);
+            let feature_stack = live
                 .iter()
                 .find(|s| s.contains("feature"))
-                .unwrap_or_else(|| panic!("{}: no feature stack among {stacks:?}", app.name))
+                .unwrap_or_else(|| panic!("{}: no feature stack among {live:?}", app.name))
                 .clone();
             let deleted = app.runner(&aws, &repository, "feature-delete").run(
                 &workflow,
@@ -409,7 +292,7 @@ fn bundled_apps_deploy_end_to_end_on_github_actions() {
                 &aws,
             );
             assert!(
-                app.stack(&aws, first, &feature_stack).is_none(),
+                stacks::stack(&aws, first, &feature_stack).is_none(),
                 "{}: {feature_stack} must be gone after the branch is deleted",
                 app.name
             );
@@ -456,7 +339,6 @@ fn bundled_apps_deploy_end_to_end_on_github_actions() {
             app.name,
             pipeline.stages.len()
         ));
-        let _ = app.stage(&pipeline.stages[0].name);
     }
     println!("{}", summary.join("\n"));
 }
@@ -565,27 +447,4 @@ fn job_ids(workflow: &str) -> Vec<String> {
         .keys()
         .cloned()
         .collect()
-}
-
-fn list_stacks(aws: &LocalAws, stage: &StagePlan) -> Vec<String> {
-    let admin = aws.admin(&stage.account);
-    let answer = aws.aws(
-        &admin,
-        &stage.region,
-        &["cloudformation", "describe-stacks"],
-    );
-    answer["Stacks"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|s| s["StackStatus"] != "DELETE_COMPLETE")
-        .filter_map(|s| s["StackName"].as_str().map(str::to_owned))
-        .collect()
-}
-
-fn docker_available() -> bool {
-    Command::new("docker")
-        .arg("info")
-        .output()
-        .is_ok_and(|o| o.status.success())
 }

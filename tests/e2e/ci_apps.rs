@@ -10,15 +10,14 @@
 use std::collections::BTreeMap;
 use std::panic::AssertUnwindSafe;
 use std::path::Path;
-use std::process::Command;
 use std::time::Instant;
 
 use serde_json::Value;
 use serde_yaml::Value as Yaml;
 
 use super::github::{Outcome, RunReport};
-use super::{bitbucket, bundled_apps, copy_dir, gitlab, LocalAws};
-use crate::common::{printed, run, sampipe, tool};
+use super::{bitbucket, bundled_apps, copy_dir, gitlab, stacks, LocalAws};
+use crate::common::{sampipe, tool};
 use sampipe::pipeline::{Provider, StagePlan, Synthesis};
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -105,52 +104,9 @@ impl App {
     /// Deploys each stage's pipeline resources with the commands synth printed, in order,
     /// each with administrator credentials of its stage's account.
     fn deploy_pipeline_resources(&self, aws: &LocalAws) {
-        let commands: Vec<&str> = self
-            .printed
-            .lines()
-            .map(str::trim)
-            .filter(|l| l.starts_with("aws cloudformation deploy "))
-            .collect();
-        assert_eq!(
-            commands.len(),
-            self.synthesis.pipeline.stages.len(),
-            "{}: one printed deploy command per stage:\n{}",
-            self.name,
-            self.printed
-        );
-        for (command, stage) in commands.iter().zip(&self.synthesis.pipeline.stages) {
-            assert!(
-                command.contains(&format!("Stage={} ", stage.name)),
-                "{}: the commands come in stage order: {command}",
-                self.name
-            );
-            let admin = aws.admin(&stage.account);
-            let output = run(Command::new("bash")
-                .args(["-c", &format!("set -euo pipefail\n{command}")])
-                .current_dir(self.repo.path())
-                .env_clear()
-                .env(
-                    "PATH",
-                    format!(
-                        "{}:{}",
-                        aws.aws_only_bin().display(),
-                        std::env::var("PATH").unwrap_or_default()
-                    ),
-                )
-                .env("AWS_ENDPOINT_URL", &aws.endpoint)
-                .env("AWS_CONFIG_FILE", "/dev/null")
-                .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-                .env("AWS_ACCESS_KEY_ID", &admin.access_key_id)
-                .env("AWS_SECRET_ACCESS_KEY", &admin.secret_access_key)
-                .env("AWS_SESSION_TOKEN", &admin.session_token));
-            assert!(
-                output.status.success(),
-                "{}: {command}\n{}\n--- local AWS\n{}",
-                self.name,
-                printed(&output),
-                aws.server_log()
-            );
-        }
+        let stages = &self.synthesis.pipeline.stages;
+        let commands = stacks::printed_deploy_commands(&self.name, &self.printed, stages);
+        stacks::deploy_pipeline_resources(aws, &self.name, &commands, stages, self.repo.path());
     }
 
     /// A push to `branch` with the CI file `ci_file`.
@@ -246,22 +202,6 @@ impl App {
             environments,
             checkout: self.repo.path().to_owned(),
         }
-    }
-
-    fn stack(&self, aws: &LocalAws, stage: &StagePlan, stack: &str) -> Option<Value> {
-        let admin = aws.admin(&stage.account);
-        let output = run(aws.aws_command(Some(&admin), &stage.region).args([
-            "cloudformation",
-            "describe-stacks",
-            "--stack-name",
-            stack,
-        ]));
-        if !output.status.success() {
-            return None;
-        }
-        let answer: Value = serde_json::from_slice(&output.stdout).expect("describe-stacks JSON");
-        let stack = answer["Stacks"][0].clone();
-        (stack["StackStatus"] != "DELETE_COMPLETE").then_some(stack)
     }
 }
 
@@ -362,37 +302,6 @@ fn tail(text: &str, lines: usize) -> String {
     all[all.len().saturating_sub(lines)..].join("\n")
 }
 
-/// The `ParameterKey=ParameterValue` pairs a stack was deployed with.
-fn parameters(stack: &Value) -> BTreeMap<String, String> {
-    stack["Parameters"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|p| {
-            (
-                p["ParameterKey"].as_str().unwrap_or_default().to_owned(),
-                p["ParameterValue"].as_str().unwrap_or_default().to_owned(),
-            )
-        })
-        .collect()
-}
-
-fn list_stacks(aws: &LocalAws, stage: &StagePlan) -> Vec<String> {
-    let admin = aws.admin(&stage.account);
-    let answer = aws.aws(
-        &admin,
-        &stage.region,
-        &["cloudformation", "describe-stacks"],
-    );
-    answer["Stacks"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|s| s["StackStatus"] != "DELETE_COMPLETE")
-        .filter_map(|s| s["StackName"].as_str().map(str::to_owned))
-        .collect()
-}
-
 /// The whole story for one app on one CI system; returns what it proved.
 fn exercise(aws: &LocalAws, source: &Path, ci: Ci) -> String {
     aws.reset();
@@ -436,32 +345,7 @@ fn exercise(aws: &LocalAws, source: &Path, ci: Ci) -> String {
             report.summary()
         );
     }
-    for stage in &pipeline.stages {
-        let stack = app.stack(aws, stage, &stage.stack_name).unwrap_or_else(|| {
-            panic!(
-                "{} on {ci:?}: no stack {} in {}",
-                app.name, stage.stack_name, stage.region
-            )
-        });
-        assert!(
-            stack["StackStatus"]
-                .as_str()
-                .is_some_and(|s| s.ends_with("_COMPLETE") && !s.contains("ROLLBACK")),
-            "{}: {stack}",
-            app.name
-        );
-        let deployed = parameters(&stack);
-        for override_ in &stage.parameter_overrides {
-            let (key, value) = override_.split_once('=').expect("Key=Value");
-            assert_eq!(
-                deployed.get(key).map(String::as_str),
-                Some(value),
-                "{}/{} on {ci:?}: parameter {key} must arrive byte-exact",
-                app.name,
-                stage.name
-            );
-        }
-    }
+    stacks::assert_stages_deployed(aws, &pipeline.stages, &format!("{} on {ci:?}", app.name));
     // Each deploy job's role was assumed with the subject the CI system gives that job.
     for stage in &pipeline.stages {
         let subjects: Vec<String> = decisions(aws, &stage.pipeline_role_arn, "allow")
@@ -541,11 +425,11 @@ fn exercise(aws: &LocalAws, source: &Path, ci: Ci) -> String {
                 );
             }
         }
-        let stacks = list_stacks(aws, first);
-        let feature_stack = stacks
+        let live = stacks::list_stacks(aws, first);
+        let feature_stack = live
             .iter()
             .find(|s| s.contains("feature") && s.ends_with(&branch))
-            .unwrap_or_else(|| panic!("{}: no feature stack among {stacks:?}", app.name))
+            .unwrap_or_else(|| panic!("{}: no feature stack among {live:?}", app.name))
             .clone();
         let deleted = app.start(
             aws,
@@ -573,7 +457,7 @@ fn exercise(aws: &LocalAws, source: &Path, ci: Ci) -> String {
             );
         }
         assert!(
-            app.stack(aws, first, &feature_stack).is_none(),
+            stacks::stack(aws, first, &feature_stack).is_none(),
             "{} on {ci:?}: {feature_stack} must be gone after the branch is deleted",
             app.name
         );
@@ -673,7 +557,7 @@ fn bundled_apps_end_to_end(ci: Ci) {
         let images = std::fs::read_to_string(source.join("sampipe.yaml"))
             .unwrap_or_default()
             .contains("image_repository: true");
-        if images && !docker_available() {
+        if images && !stacks::docker_available() {
             // Image functions need a Docker daemon to build and push; this machine has none.
             super::skip_loudly(&format!(
                 "{name} on {ci:?}: its image functions need a Docker daemon, and this machine has none"
@@ -711,11 +595,4 @@ fn bundled_apps_deploy_end_to_end_on_gitlab() {
 #[test]
 fn bundled_apps_deploy_end_to_end_on_bitbucket() {
     bundled_apps_end_to_end(Ci::Bitbucket);
-}
-
-fn docker_available() -> bool {
-    Command::new("docker")
-        .arg("info")
-        .output()
-        .is_ok_and(|o| o.status.success())
 }

@@ -10,6 +10,7 @@ mod ci_apps;
 mod github;
 mod github_expr;
 mod gitlab;
+mod stacks;
 
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};

@@ -1,0 +1,171 @@
+//! What every CI system's end-to-end run shares: deploying the pipeline resources with the
+//! commands `synth` printed, and reading back what the local AWS then holds.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+use super::LocalAws;
+use crate::common::{printed, run};
+use sampipe::pipeline::StagePlan;
+
+/// The `aws cloudformation deploy` lines of synth's output, checked to be one per stage and in
+/// stage order.
+pub(crate) fn printed_deploy_commands(
+    app: &str,
+    synth_output: &str,
+    stages: &[StagePlan],
+) -> Vec<String> {
+    let commands: Vec<String> = synth_output
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with("aws cloudformation deploy "))
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(
+        commands.len(),
+        stages.len(),
+        "{app}: one printed deploy command per stage:\n{synth_output}"
+    );
+    for (command, stage) in commands.iter().zip(stages) {
+        assert!(
+            command.contains(&format!("Stage={} ", stage.name)),
+            "{app}: the commands come in stage order: {command}"
+        );
+    }
+    commands
+}
+
+/// Runs a printed deploy command in `dir`, as a person would, with administrator credentials of
+/// `account`.
+pub(crate) fn run_deploy_command(
+    aws: &LocalAws,
+    account: &str,
+    command: &str,
+    dir: &Path,
+) -> Output {
+    let admin = aws.admin(account);
+    run(Command::new("bash")
+        .args(["-c", &format!("set -euo pipefail\n{command}")])
+        .current_dir(dir)
+        .env_clear()
+        .env(
+            "PATH",
+            format!(
+                "{}:{}",
+                aws.aws_only_bin().display(),
+                std::env::var("PATH").unwrap_or_default()
+            ),
+        )
+        .env("AWS_ENDPOINT_URL", &aws.endpoint)
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .env("AWS_ACCESS_KEY_ID", &admin.access_key_id)
+        .env("AWS_SECRET_ACCESS_KEY", &admin.secret_access_key)
+        .env("AWS_SESSION_TOKEN", &admin.session_token))
+}
+
+/// Deploys each stage's pipeline resources with its printed command, in order, each with its
+/// own account's credentials.
+pub(crate) fn deploy_pipeline_resources(
+    aws: &LocalAws,
+    app: &str,
+    commands: &[String],
+    stages: &[StagePlan],
+    dir: &Path,
+) {
+    for (command, stage) in commands.iter().zip(stages) {
+        let output = run_deploy_command(aws, &stage.account, command, dir);
+        assert!(
+            output.status.success(),
+            "{app}: {command}\n{}\n--- local AWS\n{}",
+            printed(&output),
+            aws.server_log()
+        );
+    }
+}
+
+/// The stack `name` in `stage`'s account and region, unless it does not exist (or is deleted).
+pub(crate) fn stack(aws: &LocalAws, stage: &StagePlan, name: &str) -> Option<Value> {
+    let admin = aws.admin(&stage.account);
+    let output = run(aws.aws_command(Some(&admin), &stage.region).args([
+        "cloudformation",
+        "describe-stacks",
+        "--stack-name",
+        name,
+    ]));
+    if !output.status.success() {
+        return None;
+    }
+    let answer: Value = serde_json::from_slice(&output.stdout).expect("describe-stacks JSON");
+    let stack = answer["Stacks"][0].clone();
+    (stack["StackStatus"] != "DELETE_COMPLETE").then_some(stack)
+}
+
+/// The names of the live stacks in `stage`'s account and region.
+pub(crate) fn list_stacks(aws: &LocalAws, stage: &StagePlan) -> Vec<String> {
+    let admin = aws.admin(&stage.account);
+    let answer = aws.aws(
+        &admin,
+        &stage.region,
+        &["cloudformation", "describe-stacks"],
+    );
+    answer["Stacks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|s| s["StackStatus"] != "DELETE_COMPLETE")
+        .filter_map(|s| s["StackName"].as_str().map(str::to_owned))
+        .collect()
+}
+
+/// The `ParameterKey=ParameterValue` pairs a stack was deployed with.
+fn parameters(stack: &Value) -> BTreeMap<String, String> {
+    stack["Parameters"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|p| {
+            (
+                p["ParameterKey"].as_str().unwrap_or_default().to_owned(),
+                p["ParameterValue"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// Every stage's application stack exists, complete, in its own account and region, with each
+/// of the stage's `parameter_overrides` byte-exact. `label` names the run in failures.
+pub(crate) fn assert_stages_deployed(aws: &LocalAws, stages: &[StagePlan], label: &str) {
+    for stage in stages {
+        let stack = stack(aws, stage, &stage.stack_name).unwrap_or_else(|| {
+            panic!("{label}: no stack {} in {}", stage.stack_name, stage.region)
+        });
+        assert!(
+            stack["StackStatus"]
+                .as_str()
+                .is_some_and(|s| s.ends_with("_COMPLETE") && !s.contains("ROLLBACK")),
+            "{label}: {stack}"
+        );
+        let deployed = parameters(&stack);
+        for override_ in &stage.parameter_overrides {
+            let (key, value) = override_.split_once('=').expect("Key=Value");
+            assert_eq!(
+                deployed.get(key).map(String::as_str),
+                Some(value),
+                "{label}/{}: parameter {key} must arrive byte-exact",
+                stage.name
+            );
+        }
+    }
+}
+
+/// Whether a Docker daemon answers (image functions need one to build and push).
+pub(crate) fn docker_available() -> bool {
+    Command::new("docker")
+        .arg("info")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
