@@ -711,7 +711,7 @@ mod tests {
         let value: Value = serde_yaml::from_str(&render(&p).unwrap()).unwrap();
         assert_eq!(
             value["image"].as_str(),
-            Some(crate::pipeline::scripts::DEFAULT_IMAGE)
+            Some(crate::pipeline::scripts::default_image().as_str())
         );
         let custom = PLAIN.to_owned() + "workflow:\n  image: example.com/sam:1.2.3\n";
         let value: Value = serde_yaml::from_str(&render(&pipeline(&custom)).unwrap()).unwrap();

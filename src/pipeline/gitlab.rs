@@ -759,7 +759,10 @@ mod tests {
     #[test]
     fn default_image_and_timeout_follow_the_config() {
         let (p, file) = fixtures().remove(0);
-        assert_eq!(file.default.image.as_deref(), Some(scripts::DEFAULT_IMAGE));
+        assert_eq!(
+            file.default.image.as_deref(),
+            Some(scripts::default_image().as_str())
+        );
         assert_eq!(
             file.default.timeout,
             Some(format!("{}m", p.workflow.timeout_minutes))

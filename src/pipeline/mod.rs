@@ -392,10 +392,10 @@ fn ci_image(
     }
     let runtimes = app.runtimes();
     if workflow.use_container {
-        return Ok(scripts::DEFAULT_IMAGE.to_owned());
+        return Ok(scripts::default_image());
     }
     match runtimes.as_slice() {
-        [] => Ok(scripts::DEFAULT_IMAGE.to_owned()),
+        [] => Ok(scripts::default_image()),
         [runtime] => Ok(crate::app::runtime::sam_build_image(runtime)),
         several => Err(Diagnostic::error(
             "several-runtimes-need-an-image",

@@ -136,12 +136,14 @@ pub fn sam_escape(value: &str) -> String {
     out
 }
 
-/// The image GitLab and Bitbucket jobs run in unless `workflow.image` says otherwise: the AWS
-/// SAM build image for Python 3.12, pinned to an exact SAM CLI release and build. It has both
-/// the SAM CLI and AWS CLI v2 (plus `jq`, `make`, `unzip`) and an empty entrypoint, so scripts
-/// run in it directly. Source: <https://github.com/aws/aws-sam-build-images> (`Dockerfile-python312`);
-/// tags are `<sam-cli-version>-<build timestamp>-<arch>`.
-pub const DEFAULT_IMAGE: &str = "public.ecr.aws/sam/build-python3.12:1.161.0";
+/// The image GitLab and Bitbucket jobs run in unless `workflow.image` says otherwise, or the
+/// functions name one runtime: the AWS SAM build image for Python 3.12 (see
+/// [`crate::app::runtime::sam_build_image`]). It has both the SAM CLI and AWS CLI v2 (plus
+/// `jq`, `make`, `unzip`) and an empty entrypoint, so scripts run in it directly. Source:
+/// <https://github.com/aws/aws-sam-build-images> (`Dockerfile-python312`).
+pub fn default_image() -> String {
+    crate::app::runtime::sam_build_image("python3.12")
+}
 
 /// The literal start of a feature-branch glob: everything before its first `*`.
 pub fn glob_prefix(glob: &str) -> &str {
