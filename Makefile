@@ -33,6 +33,11 @@ test: tools
 tools:
 	.ci/install-tools
 
+## Regenerate src/permissions/data/ (IAM actions per resource type) from the cfn-lint `make tools`
+## pins, reading only that package's files; commit the result. Same cfn-lint, same bytes.
+permissions-table: tools
+	.ci/refresh-permissions
+
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --locked --all-targets -- -D warnings
