@@ -4,3 +4,4 @@
 //! derived from an app's resource types, in place of `Action: "*"`.
 
 pub mod fallback;
+pub mod table;
