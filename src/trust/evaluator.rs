@@ -15,8 +15,9 @@
 //! It works on resolved statements (plain strings, see [`crate::cfn::Resolver::policy`]) and
 //! never parses templates. Being the engine of a prover, it refuses to guess: anything it does not
 //! model — operators other than `String*`, `Arn*`, `Bool` and `Null`; policy variables other than
-//! `${*}`, `${?}`, `${$}`; a `Bool`/`Null` value other than `true`/`false`; a multivalued request
-//! key under an operator without a set qualifier — is an [`EvalError`], never a silent answer.
+//! `${*}`, `${?}`, `${$}` in values, and any `${` in a condition key; a `Bool`/`Null` value
+//! other than `true`/`false`; a multivalued request key under an operator without a set
+//! qualifier — is an [`EvalError`], never a silent answer.
 
 use std::cell::OnceCell;
 
@@ -266,6 +267,13 @@ pub enum EvalErrorKind {
     )]
     PolicyVariable {
         /// The variable, e.g. `${aws:username}`.
+        variable: String,
+    },
+    /// A policy variable in the condition key (`aws:ResourceTag/${aws:PrincipalTag/team}`),
+    /// which would need substituting from the request.
+    #[error("policy variable `{variable}` in the key is not supported")]
+    KeyPolicyVariable {
+        /// The variable, e.g. `${aws:PrincipalTag/team}`.
         variable: String,
     },
     /// Several request values under an operator without a set qualifier.
@@ -703,6 +711,11 @@ impl<'a> Compiled<'a> {
             "Null" if set == SetOp::Single && !if_exists => (Kind::Null, false),
             _ => return Err(error(EvalErrorKind::UnknownOperator)),
         };
+        if let Some(at) = condition.key.find("${") {
+            let rest = &condition.key[at..];
+            let variable = rest.find('}').map_or(rest, |end| &rest[..=end]).to_owned();
+            return Err(error(EvalErrorKind::KeyPolicyVariable { variable }));
+        }
         if condition.values.is_empty() {
             return Err(error(EvalErrorKind::NoValues));
         }
@@ -1338,6 +1351,10 @@ mod tests {
         let cases = [
             (cond("Null", "k", &["yes"]), "`Null` on `k`: value `yes` is not `true` or `false`"),
             (cond("StringEquals", "k", &[]), "`StringEquals` on `k`: no values"),
+            (
+                cond("StringEquals", "k/${aws:PrincipalTag/team}", &["x"]),
+                "`StringEquals` on `k/${aws:PrincipalTag/team}`: policy variable `${aws:PrincipalTag/team}` in the key is not supported",
+            ),
             (
                 cond("StringLike", "k", &["${aws:username}-*"]),
                 "`StringLike` on `k`: policy variable `${aws:username}` is not supported (only `${*}`, `${?}` and `${$}` are)",
