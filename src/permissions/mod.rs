@@ -3,5 +3,6 @@
 //! types those schemas give no handlers ([`fallback`]). They back the execution-role policy
 //! derived from an app's resource types, in place of `Action: "*"`.
 
+pub mod evaluator;
 pub mod fallback;
 pub mod table;

@@ -15,8 +15,9 @@
 //! It works on resolved statements (plain strings, see [`crate::cfn::Resolver::policy`]) and
 //! never parses templates. Being the engine of a prover, it refuses to guess: anything it does not
 //! model — operators other than `String*`, `Arn*`, `Bool` and `Null`; policy variables other than
-//! `${*}`, `${?}`, `${$}`; a `Bool`/`Null` value other than `true`/`false`; a multivalued request
-//! key under an operator without a set qualifier — is an [`EvalError`], never a silent answer.
+//! `${*}`, `${?}`, `${$}` in values, and any `${` in a condition key; a `Bool`/`Null` value
+//! other than `true`/`false`; a multivalued request key under an operator without a set
+//! qualifier — is an [`EvalError`], never a silent answer.
 
 use std::cell::OnceCell;
 
@@ -90,22 +91,25 @@ impl From<&ResolvedStatement> for PolicyStatement {
             Some(ResolvedPrincipal::Federated(arns)) => PrincipalMatch::Federated(arns.clone()),
             _ => PrincipalMatch::Other,
         };
-        let conditions = s
-            .condition
-            .iter()
-            .flat_map(|(operator, keys)| {
-                keys.iter()
-                    .map(|(key, values)| Condition::new(operator.as_str(), key, values.clone()))
-            })
-            .collect();
         PolicyStatement {
             sid: s.sid.clone(),
             effect: s.effect,
             principal,
             actions: s.action.clone(),
-            conditions,
+            conditions: conditions_of(s),
         }
     }
+}
+
+/// A resolved statement's conditions, one per operator and key, in the statement's order.
+pub(crate) fn conditions_of(s: &ResolvedStatement) -> Vec<Condition> {
+    s.condition
+        .iter()
+        .flat_map(|(operator, keys)| {
+            keys.iter()
+                .map(|(key, values)| Condition::new(operator.as_str(), key, values.clone()))
+        })
+        .collect()
 }
 
 /// The request: an action by a federated principal, with the token's claims as condition keys.
@@ -265,6 +269,13 @@ pub enum EvalErrorKind {
         /// The variable, e.g. `${aws:username}`.
         variable: String,
     },
+    /// A policy variable in the condition key (`aws:ResourceTag/${aws:PrincipalTag/team}`),
+    /// which would need substituting from the request.
+    #[error("policy variable `{variable}` in the key is not supported")]
+    KeyPolicyVariable {
+        /// The variable, e.g. `${aws:PrincipalTag/team}`.
+        variable: String,
+    },
     /// Several request values under an operator without a set qualifier.
     #[error(
         "the request has {count} values for the key, which needs `ForAllValues:` or `ForAnyValue:`"
@@ -308,7 +319,7 @@ enum Miss<'s, 'r> {
 }
 
 /// Why a condition does not hold, borrowing from the request.
-enum ConditionMiss<'r> {
+pub(crate) enum ConditionMiss<'r> {
     /// The key is not in the request.
     Absent,
     /// The key is in the request (`Null: true`).
@@ -457,7 +468,9 @@ impl<'p> Policy<'p> {
                 let read = lookup_index(&request.context, &compiled.condition.key);
                 match positions.iter().position(|&at| at.is_some() && at == read) {
                     Some(slot) => varying.push((compiled, slot)),
-                    None => applies = applies && compiled.check(index, request)?.is_none(),
+                    None => {
+                        applies = applies && compiled.check(index, &request.context)?.is_none();
+                    }
                 }
             }
             if applies {
@@ -496,7 +509,7 @@ fn combine(allow: bool, deny: bool) -> Decision {
 
 /// A request's action, lower-cased once for matching against the case-folded action patterns.
 /// Actions are short ASCII words (`sts:AssumeRoleWithWebIdentity`), folded without allocating.
-enum Action {
+pub(crate) enum Action {
     /// An ASCII action of at most [`Action::INLINE`] bytes, lower-cased; `len` bytes are used.
     Inline {
         bytes: [u8; Action::INLINE],
@@ -508,7 +521,7 @@ enum Action {
 impl Action {
     const INLINE: usize = 64;
 
-    fn new(text: &str) -> Self {
+    pub(crate) fn new(text: &str) -> Self {
         if text.is_ascii() && text.len() <= Self::INLINE {
             let mut bytes = [0; Self::INLINE];
             bytes[..text.len()].copy_from_slice(text.as_bytes());
@@ -533,7 +546,7 @@ impl Action {
 
     /// Whether the action matches `pattern` (folded), whose text is `literal` if it has no
     /// wildcards.
-    fn matches(&self, pattern: &[Tok], literal: &Option<String>) -> bool {
+    pub(crate) fn matches(&self, pattern: &[Tok], literal: &Option<String>) -> bool {
         match literal {
             Some(literal) => literal == self.as_str(),
             None => glob(pattern, self.as_str()),
@@ -572,7 +585,7 @@ impl CompiledStatement<'_> {
         let mut condition_miss = None;
         for compiled in &self.conditions {
             let compiled = compiled.as_ref().map_err(Clone::clone)?;
-            let miss = compiled.check(index, request)?;
+            let miss = compiled.check(index, &request.context)?;
             if condition_miss.is_none() {
                 condition_miss = miss.map(|miss| Miss::Condition(compiled, miss));
                 if condition_miss.is_some() && !exhaustive {
@@ -616,9 +629,13 @@ impl Miss<'_, '_> {
     }
 }
 
+// The condition engine and the pattern matchers below are shared with the identity-policy
+// evaluator (`crate::permissions::evaluator`), which evaluates the same condition operators
+// against another kind of request: they read a request's condition keys, never the request.
+
 /// One pattern element: a literal character, `*` (any run, even empty) or `?` (one character).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Tok {
+pub(crate) enum Tok {
     Lit(char),
     Any,
     One,
@@ -642,8 +659,8 @@ enum Kind {
 }
 
 /// A condition with its operator parsed and its values compiled to patterns.
-struct Compiled<'a> {
-    condition: &'a Condition,
+pub(crate) struct Compiled<'a> {
+    pub(crate) condition: &'a Condition,
     set: SetOp,
     kind: Kind,
     negated: bool,
@@ -655,7 +672,11 @@ struct Compiled<'a> {
 }
 
 impl<'a> Compiled<'a> {
-    fn new(statement: usize, condition: &'a Condition) -> Result<Compiled<'a>, EvalError> {
+    /// Parses the operator and compiles the values; `statement` is the index errors name.
+    pub(crate) fn new(
+        statement: usize,
+        condition: &'a Condition,
+    ) -> Result<Compiled<'a>, EvalError> {
         let error = |kind| EvalError {
             statement,
             operator: condition.operator.clone(),
@@ -690,6 +711,11 @@ impl<'a> Compiled<'a> {
             "Null" if set == SetOp::Single && !if_exists => (Kind::Null, false),
             _ => return Err(error(EvalErrorKind::UnknownOperator)),
         };
+        if let Some(at) = condition.key.find("${") {
+            let rest = &condition.key[at..];
+            let variable = rest.find('}').map_or(rest, |end| &rest[..=end]).to_owned();
+            return Err(error(EvalErrorKind::KeyPolicyVariable { variable }));
+        }
         if condition.values.is_empty() {
             return Err(error(EvalErrorKind::NoValues));
         }
@@ -726,14 +752,15 @@ impl<'a> Compiled<'a> {
         })
     }
 
-    /// `None` when the condition holds, else why not.
-    fn check<'r>(
+    /// `None` when the condition holds on a request with these condition keys (names compared
+    /// case-insensitively), else why not; `statement` is the index errors name.
+    pub(crate) fn check<'r>(
         &self,
         statement: usize,
-        request: &'r Request,
+        context: &'r IndexMap<String, Vec<String>>,
     ) -> Result<Option<ConditionMiss<'r>>, EvalError> {
         let key = &self.condition.key;
-        let values = lookup(&request.context, key);
+        let values = lookup(context, key);
         if self.kind == Kind::Null {
             // `Null: true` holds when the key is absent, `Null: false` when it is present.
             let absent = values.is_empty();
@@ -800,7 +827,7 @@ impl<'a> Compiled<'a> {
     }
 
     /// The text of a miss found by [`Compiled::check`].
-    fn describe(&self, miss: &ConditionMiss<'_>) -> String {
+    pub(crate) fn describe(&self, miss: &ConditionMiss<'_>) -> String {
         let key = &self.condition.key;
         match miss {
             ConditionMiss::Absent => format!("`{key}` is not in the request"),
@@ -873,7 +900,7 @@ fn lookup_index(context: &IndexMap<String, Vec<String>>, key: &str) -> Option<us
 /// Compiles a condition value. `${*}`, `${?}` and `${$}` stand for a literal `*`, `?` and `$`
 /// (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html#policy-vars-specialchars);
 /// any other `${...}` is a policy variable and is returned as the error.
-fn compile(value: &str, wildcards: bool) -> Result<Vec<Tok>, String> {
+pub(crate) fn compile(value: &str, wildcards: bool) -> Result<Vec<Tok>, String> {
     let mut tokens = Vec::new();
     let mut rest = value;
     loop {
@@ -901,7 +928,7 @@ fn compile(value: &str, wildcards: bool) -> Result<Vec<Tok>, String> {
 }
 
 /// The text a pattern without wildcards matches (it matches nothing else).
-fn literal(tokens: &[Tok]) -> Option<String> {
+pub(crate) fn literal(tokens: &[Tok]) -> Option<String> {
     tokens
         .iter()
         .map(|t| match t {
@@ -923,7 +950,7 @@ fn fold(tokens: &[Tok]) -> Vec<Tok> {
 }
 
 /// Action patterns: case-insensitive, `*` and `?` wildcards, no policy variables.
-fn action_pattern(action: &str) -> Vec<Tok> {
+pub(crate) fn action_pattern(action: &str) -> Vec<Tok> {
     let tokens: Vec<Tok> = action
         .chars()
         .map(|c| match c {
@@ -938,7 +965,7 @@ fn action_pattern(action: &str) -> Vec<Tok> {
 /// Whether `text` matches `pattern` entirely: greedy, backtracking only to the last `*`, so
 /// O(pattern × text) at worst, no recursion and no allocation. `t` and the star's text position
 /// are byte offsets at character boundaries.
-fn glob(pattern: &[Tok], text: &str) -> bool {
+pub(crate) fn glob(pattern: &[Tok], text: &str) -> bool {
     let (mut p, mut t) = (0, 0);
     let mut star: Option<(usize, usize)> = None;
     while let Some(c) = text[t..].chars().next() {
@@ -992,7 +1019,7 @@ fn arn_match(pattern: &[Tok], value: &str) -> bool {
     values.len() == 6 && parts.iter().zip(&values).all(|(p, v)| glob(p, v))
 }
 
-fn ticked(items: &[String]) -> String {
+pub(crate) fn ticked(items: &[String]) -> String {
     let ticked: Vec<String> = items.iter().map(|i| format!("`{i}`")).collect();
     ticked.join(", ")
 }
@@ -1324,6 +1351,10 @@ mod tests {
         let cases = [
             (cond("Null", "k", &["yes"]), "`Null` on `k`: value `yes` is not `true` or `false`"),
             (cond("StringEquals", "k", &[]), "`StringEquals` on `k`: no values"),
+            (
+                cond("StringEquals", "k/${aws:PrincipalTag/team}", &["x"]),
+                "`StringEquals` on `k/${aws:PrincipalTag/team}`: policy variable `${aws:PrincipalTag/team}` in the key is not supported",
+            ),
             (
                 cond("StringLike", "k", &["${aws:username}-*"]),
                 "`StringLike` on `k`: policy variable `${aws:username}` is not supported (only `${*}`, `${?}` and `${$}` are)",
