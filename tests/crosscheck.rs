@@ -187,8 +187,8 @@ fn each_deploy_job_uses_exactly_its_stage_resources() {
                 assert_eq!(credentials.len(), 1, "{name}: {job_id}");
                 assert_eq!(
                     string(&credentials[0]["role-to-assume"]),
-                    assumed_roles[0],
-                    "{name}: {job_id} must use the first stage's role"
+                    feature_role_arn(&template, &assumed_roles[0]),
+                    "{name}: {job_id} must use the first stage's feature role"
                 );
             } else {
                 assert!(
@@ -212,6 +212,17 @@ fn each_deploy_job_uses_exactly_its_stage_resources() {
 /// GitLab and Bitbucket, read back from the CI file's text: every deploy job of stage S sets
 /// `AWS_ROLE_ARN` to the role the template names for S (and checks S's account), and every
 /// job that gets an OIDC token is a deploy job.
+/// The first stage's feature role, in the account of `first_role` (that stage's pipeline
+/// role): named by the template's `FeatureRole`.
+fn feature_role_arn(template: &Value, first_role: &str) -> String {
+    let name = string(get(
+        template,
+        &["Resources", "FeatureRole", "Properties", "RoleName"],
+    ));
+    let (account_part, _) = first_role.rsplit_once(":role/").expect("a role ARN");
+    format!("{account_part}:role/{name}")
+}
+
 #[test]
 fn each_ci_job_assumes_exactly_its_stage_role() {
     let mut checked = 0;
@@ -285,6 +296,11 @@ fn each_ci_job_assumes_exactly_its_stage_role() {
                 partition(&string(&row["Region"])),
                 string(&row["PipelineExecutionRoleName"])
             );
+            let expected = if id.ends_with("-feature") {
+                feature_role_arn(&template, &expected)
+            } else {
+                expected
+            };
             assert_eq!(role, &expected, "{name}: {id} assumes the wrong role");
             assert!(
                 script.contains(&account),

@@ -63,7 +63,7 @@ fn trust_answers_for_gitlab_and_bitbucket_subjects() {
     assert_eq!(ask("gitlab", "prod", "ref_type:branch:ref:main"), 0);
     assert_eq!(ask("gitlab", "prod", "ref_type:tag:ref:main"), 1);
     assert_eq!(ask("gitlab", "prod", "ref_type:branch:ref:feature-x"), 1);
-    assert_eq!(ask("gitlab", "dev", "ref_type:branch:ref:feature-x"), 0);
+    assert_eq!(ask("gitlab", "dev", "ref_type:branch:ref:feature-x"), 1);
     assert_eq!(
         ask(
             "gitlab",
@@ -94,10 +94,27 @@ fn explain_json_lists_every_stage_with_jobs_and_denials() {
     assert_eq!(code, 0);
     let map: serde_json::Value = serde_json::from_str(&stdout).expect("json");
     let stages = map["stages"].as_array().expect("stages");
-    assert_eq!(stages.len(), 2);
-    assert_eq!(stages[1]["jobs"][0]["job"], "deploy-prod");
+    let roles: Vec<(&str, &str)> = stages
+        .iter()
+        .map(|s| {
+            (
+                s["stage"].as_str().unwrap_or(""),
+                s["role"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
     assert_eq!(
-        stages[1]["jobs"][0]["claims"]["sub"],
+        roles,
+        [
+            ("dev", "pipeline"),
+            ("dev", "feature"),
+            ("prod", "pipeline")
+        ]
+    );
+    assert_eq!(stages[1]["jobs"][0]["job"], "deploy-feature");
+    assert_eq!(stages[2]["jobs"][0]["job"], "deploy-prod");
+    assert_eq!(
+        stages[2]["jobs"][0]["claims"]["sub"],
         "repo:octo-org/sam-app:environment:production"
     );
     assert!(stages
@@ -111,7 +128,7 @@ fn trust_answers_allow_with_exit_0_and_deny_with_exit_1() {
         ("prod", "environment:production", 0, "ALLOW"),
         ("prod", "ref:refs/heads/main", 1, "DENY"),
         ("prod", "ref:refs/heads/feature-login", 1, "DENY"),
-        ("dev", "ref:refs/heads/feature-login", 0, "ALLOW"),
+        ("dev", "ref:refs/heads/feature-login", 1, "DENY"),
         ("dev", "ref:refs/heads/main", 0, "ALLOW"),
         ("dev", "pull_request", 1, "DENY"),
         ("dev", "ref:refs/tags/v1.0.0", 1, "DENY"),
@@ -135,6 +152,35 @@ fn trust_answers_allow_with_exit_0_and_deny_with_exit_1() {
         assert_eq!(code, expected, "{stage} {subject}: {stdout}{stderr}");
         assert!(stdout.starts_with(verdict), "{stage} {subject}: {stdout}");
     }
+    // Feature branches reach only the first stage's feature role.
+    let feature = |stage: &str, subject: &str| {
+        sampipe(&[
+            "trust",
+            "-c",
+            &two_stages(),
+            "--stage",
+            stage,
+            "--role",
+            "feature",
+            "--subject",
+            subject,
+        ])
+    };
+    let (code, stdout, _) = feature("dev", "ref:refs/heads/feature-login");
+    assert_eq!(code, 0, "{stdout}");
+    assert!(
+        stdout.starts_with(
+            "ALLOW: stage `dev`, role arn:aws:iam::111111111111:role/sam-app-dev-feature-role"
+        ),
+        "{stdout}"
+    );
+    assert_eq!(feature("dev", "ref:refs/heads/hotfix").0, 1);
+    let (code, _, stderr) = feature("prod", "ref:refs/heads/feature-login");
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("stage `prod` has no feature-branch role"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -274,14 +320,18 @@ proptest! {
             Ok(synthesis) => synthesis,
             Err(diagnostics) => panic!("{}\n{text}", loaded.source.render(&diagnostics)),
         };
-        prop_assert_eq!(synthesis.trust.stages.len(), count);
+        prop_assert_eq!(synthesis.trust.stages.len(), count + usize::from(feature.is_some()));
         let denied = |stage: &sampipe::trust::prove::StageTrust, what: &str| {
             stage.denied.iter().any(|d| d.starts_with(what))
         };
         let limited = |stage: &sampipe::trust::prove::StageTrust, what: &str| {
             stage.limits.iter().any(|l| l.admitted.starts_with(what))
         };
-        for (index, stage) in synthesis.trust.stages.iter().enumerate() {
+        for stage in &synthesis.trust.stages {
+            let index: usize = stage.stage.trim_start_matches('s').parse().expect("stage s<i>");
+            let pipeline_role = stage.role == "pipeline";
+            // Feature jobs deploy in no environment.
+            let environment = if pipeline_role { stages[index].2.clone() } else { None };
             // What every provider's token can express is denied everywhere.
             prop_assert!(denied(stage, "a token without `sub`"), "{:?}", stage.denied);
             prop_assert!(denied(stage, "a token for another audience"), "{:?}", stage.denied);
@@ -295,11 +345,11 @@ proptest! {
                     for what in ["another group's project", "a merge request from a fork", "a tag", "a project whose path extends"] {
                         prop_assert!(denied(stage, what), "{what}: {:?}", stage.denied);
                     }
-                    if index > 0 && feature.is_some() {
+                    if pipeline_role && feature.is_some() {
                         prop_assert!(denied(stage, "feature branch"), "{:?}", stage.denied);
                     }
                     // The environment is not in GitLab's `sub`.
-                    if stages[index].2.is_some() {
+                    if environment.is_some() {
                         prop_assert!(limited(stage, "a job on"), "{:?}", stage.limits);
                     }
                 }
@@ -307,12 +357,11 @@ proptest! {
                     prop_assert!(denied(stage, "another repository"), "{:?}", stage.denied);
                     // The branch is never in Bitbucket's `sub`.
                     prop_assert!(limited(stage, "a pull-request pipeline step"), "{:?}", stage.limits);
-                    if stages[index].2.is_some() {
-                        // A deployment environment is: other environments and none are denied.
+                    // A deployment environment is in `sub`, and so is its absence: a role
+                    // trusts steps in its environment, or steps in none.
+                    prop_assert!(denied(stage, "a step deploying to"), "{:?}", stage.denied);
+                    if environment.is_some() {
                         prop_assert!(denied(stage, "a step without a deployment environment"), "{:?}", stage.denied);
-                        prop_assert!(denied(stage, "a step deploying to an unknown environment"), "{:?}", stage.denied);
-                    } else {
-                        prop_assert!(limited(stage, "a step deploying to an unknown environment"), "{:?}", stage.limits);
                     }
                 }
             }

@@ -154,8 +154,11 @@ pub struct Statement {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub principal: Option<Principal>,
     /// Actions, without duplicates, in insertion order.
-    #[serde(serialize_with = "one_or_many")]
+    #[serde(skip_serializing_if = "Vec::is_empty", serialize_with = "one_or_many")]
     pub action: Vec<String>,
+    /// `NotAction`: every action but these (instead of `Action`).
+    #[serde(skip_serializing_if = "Vec::is_empty", serialize_with = "one_or_many")]
+    pub not_action: Vec<String>,
     /// Resources; empty means the key is omitted (trust policies). A single value may be a
     /// function that returns a list, such as `!FindInMap`.
     #[serde(skip_serializing_if = "Vec::is_empty", serialize_with = "one_or_many")]
@@ -173,6 +176,7 @@ impl Statement {
             effect,
             principal: None,
             action: Vec::new(),
+            not_action: Vec::new(),
             resource: Vec::new(),
             condition: IndexMap::new(),
         }
@@ -212,6 +216,20 @@ impl Statement {
     /// Adds several actions.
     pub fn actions<A: Into<String>>(self, actions: impl IntoIterator<Item = A>) -> Statement {
         actions.into_iter().fold(self, Statement::action)
+    }
+
+    /// Adds actions to `NotAction`: the statement is about every other action.
+    pub fn not_actions<A: Into<String>>(
+        mut self,
+        actions: impl IntoIterator<Item = A>,
+    ) -> Statement {
+        for action in actions {
+            let action = action.into();
+            if !self.not_action.contains(&action) {
+                self.not_action.push(action);
+            }
+        }
+        self
     }
 
     /// Adds a resource (ignored if already present).

@@ -118,6 +118,13 @@ impl Template {
         self
     }
 
+    /// Replaces resource `id`, keeping its place (or adds it last): for a tool or a test that
+    /// edits a built template, as a reviewer's hand would.
+    pub fn replace_resource(mut self, id: impl Into<String>, resource: Resource) -> Template {
+        self.resources.insert(id.into(), resource);
+        self
+    }
+
     /// Adds an output.
     pub fn output(mut self, id: impl Into<String>, output: Output) -> Template {
         insert(

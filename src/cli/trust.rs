@@ -8,10 +8,10 @@ use super::common::{load_and_synthesize, ConfigArg};
 use super::{EXIT_DIFFERENT, EXIT_OK};
 use crate::diag::did_you_mean;
 use crate::pipeline::provider::Provider;
-use crate::pipeline::Pipeline;
+use crate::pipeline::{Pipeline, RoleKind};
 use crate::trust::claims::Claims;
 use crate::trust::evaluator::{evaluate, PolicyStatement};
-use crate::trust::prove::{request, trust_statements};
+use crate::trust::prove::{request, trust_statements, Target};
 
 /// Answer ALLOW (exit 0) or DENY (exit 1), with the statement and condition that decided.
 ///
@@ -21,9 +21,13 @@ use crate::trust::prove::{request, trust_statements};
 pub(super) struct Trust {
     #[command(flatten)]
     config: ConfigArg,
-    /// The stage whose pipeline execution role is asked.
+    /// The stage whose role is asked.
     #[arg(long)]
     stage: String,
+    /// Which of the stage's roles: its pipeline execution role, or (first stage, with
+    /// feature branches) the feature-branch role.
+    #[arg(long, value_enum, default_value_t = TrustedRole::Pipeline)]
+    role: TrustedRole,
     /// The token's `sub`; the repository part may be left out. GitHub:
     /// `repo:octo-org/sam-app:ref:refs/heads/main` or `ref:refs/heads/main`. GitLab:
     /// `project_path:group/app:ref_type:branch:ref:main` or `ref_type:branch:ref:main`.
@@ -35,6 +39,22 @@ pub(super) struct Trust {
     /// the configured workflow for the subject's ref would present.
     #[arg(long = "claim", value_name = "KEY=VALUE")]
     claims: Vec<String>,
+}
+
+/// The roles OIDC tokens can assume.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub(super) enum TrustedRole {
+    Pipeline,
+    Feature,
+}
+
+impl From<TrustedRole> for RoleKind {
+    fn from(role: TrustedRole) -> RoleKind {
+        match role {
+            TrustedRole::Pipeline => RoleKind::Pipeline,
+            TrustedRole::Feature => RoleKind::Feature,
+        }
+    }
 }
 
 impl Trust {
@@ -60,6 +80,13 @@ impl Trust {
             ));
         };
         let stage = &p.stages[index];
+        let kind = RoleKind::from(self.role);
+        if kind == RoleKind::Feature && stage.feature.is_none() {
+            return Err(format!(
+                "error[no-feature-role]: stage `{}` has no feature-branch role\n  = help: only the first stage has one, when `feature_branches` is set\n",
+                stage.name
+            ));
+        }
 
         let mut given = Claims::new();
         for claim in &self.claims {
@@ -95,7 +122,7 @@ impl Trust {
             claims.insert(key, value);
         }
 
-        let statements = trust_statements(p, &synthesis.template, index)
+        let statements = trust_statements(p, &synthesis.template, Target { stage: index, kind })
             .map_err(|e| format!("error[internal-error]: {e}\n"))?;
         let statements: Vec<PolicyStatement> =
             statements.iter().map(PolicyStatement::from).collect();
@@ -111,7 +138,8 @@ impl Trust {
         };
         let mut text = format!(
             "{verdict}: stage `{}`, role {}\n",
-            stage.name, stage.pipeline_role_arn
+            stage.name,
+            stage.roles(kind).role_arn
         );
         for (key, value) in &claims {
             let note = if assumed.contains(&key.as_str()) {

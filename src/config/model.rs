@@ -279,12 +279,24 @@ pub struct ActionPin {
     pub version: String,
 }
 
-/// Permissions of the CloudFormation execution role. Default: full access, as SAM grants,
-/// because it deploys whatever the application's template declares.
+/// Permissions of the CloudFormation execution roles. Default: derived from the resource
+/// types the app's SAM template deploys, scoped to the stack, roles only with the stage's
+/// permissions boundary.
 #[derive(Clone, Debug, Default, Deserialize, JsonSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct ExecutionRoleSettings {
-    /// Managed policies that replace the default full access (`${AWS::Partition}` and
+    /// `derived` (default): what the app's resource types need, scoped to the stack.
+    /// `admin`: every action on every resource, as `sam pipeline bootstrap` grants; the
+    /// pipeline resources are still denied and `explain` says so loudly.
+    #[serde(default)]
+    pub permissions: Permissions,
+    /// Statements added to the derived policy, to widen it on purpose (`${AWS::Partition}`,
+    /// `${AWS::Region}` and `${AWS::AccountId}` are substituted). The denies that protect the
+    /// pipeline resources still win.
+    #[serde(default)]
+    #[schemars(example = statements_example())]
+    pub statements: Vec<ExtraStatement>,
+    /// Managed policies attached besides the derived policy (`${AWS::Partition}` and
     /// `${AWS::AccountId}` are substituted).
     #[serde(default)]
     #[schemars(example = ["arn:${AWS::Partition}:iam::aws:policy/AWSLambda_FullAccess"])]
@@ -293,6 +305,51 @@ pub struct ExecutionRoleSettings {
     #[serde(default)]
     #[schemars(example = &"arn:${AWS::Partition}:iam::${AWS::AccountId}:policy/deploy-boundary")]
     pub permissions_boundary: Option<String>,
+}
+
+/// How the CloudFormation execution roles get their permissions.
+#[derive(Clone, Copy, Debug, Default, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Permissions {
+    /// Derived from the app's SAM template.
+    #[default]
+    Derived,
+    /// Every action on every resource (SAM's default).
+    Admin,
+}
+
+/// An IAM statement of the execution role, as written in the config.
+#[derive(Clone, Debug, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ExtraStatement {
+    /// The statement id: letters and digits.
+    #[schemars(example = &"AllowQueues")]
+    pub sid: String,
+    /// `Allow` (default) or `Deny`.
+    #[serde(default)]
+    pub effect: StatementEffect,
+    /// IAM actions, e.g. `sqs:CreateQueue`.
+    #[schemars(example = ["sqs:CreateQueue"])]
+    pub actions: Vec<String>,
+    /// ARNs the actions apply to.
+    #[schemars(example = ["arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:shared-*"])]
+    pub resources: Vec<String>,
+}
+
+fn statements_example() -> Vec<serde_json::Value> {
+    vec![serde_json::json!({
+        "sid": "AllowSharedQueues",
+        "actions": ["sqs:SendMessage"],
+        "resources": ["arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:shared-*"],
+    })]
+}
+
+/// `Allow` or `Deny`.
+#[derive(Clone, Copy, Debug, Default, Deserialize, JsonSchema, PartialEq, Eq)]
+pub enum StatementEffect {
+    #[default]
+    Allow,
+    Deny,
 }
 
 /// An account id as written. Unquoted numbers are kept apart so validation can explain that

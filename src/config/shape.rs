@@ -155,7 +155,7 @@ pub(crate) const SCHEMA: &[Field] = &[
         "cloudformation_execution_role",
         Kind::Struct(EXECUTION_ROLE),
         Defaults("{}"),
-        "a mapping with `managed_policy_arns` or `permissions_boundary`",
+        "a mapping with `permissions`, `statements`, `managed_policy_arns` or `permissions_boundary`",
         "",
     ),
 ];
@@ -455,6 +455,23 @@ const ACTION_PIN: &[Field] = &[
 
 const EXECUTION_ROLE: &[Field] = &[
     field(
+        "permissions",
+        Kind::Text,
+        Optional,
+        "`derived` or `admin`",
+        "derived",
+    ),
+    field(
+        "statements",
+        Kind::List {
+            of: &Kind::Struct(EXTRA_STATEMENT),
+            item: "a statement: a mapping with `sid`, `effect`, `actions` and `resources`",
+        },
+        Defaults("[]"),
+        "a list of IAM statements",
+        "",
+    ),
+    field(
         "managed_policy_arns",
         Kind::List {
             of: &Kind::Text,
@@ -469,6 +486,31 @@ const EXECUTION_ROLE: &[Field] = &[
         Kind::Text,
         Optional,
         "a managed policy ARN",
+        "",
+    ),
+];
+
+const EXTRA_STATEMENT: &[Field] = &[
+    field("sid", Kind::Text, Required, "a statement id of letters and digits", "AllowQueues"),
+    field("effect", Kind::Text, Optional, "`Allow` or `Deny`", "Allow"),
+    field(
+        "actions",
+        Kind::List {
+            of: &Kind::Text,
+            item: "an IAM action such as `sqs:CreateQueue`",
+        },
+        Required,
+        "a list of IAM actions",
+        "",
+    ),
+    field(
+        "resources",
+        Kind::List {
+            of: &Kind::Text,
+            item: "an ARN (`${AWS::Partition}`, `${AWS::Region}` and `${AWS::AccountId}` are substituted)",
+        },
+        Required,
+        "a list of ARNs",
         "",
     ),
 ];

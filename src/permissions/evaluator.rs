@@ -181,7 +181,15 @@ impl From<&ResolvedStatement> for IdentityStatement {
             sid: s.sid.clone(),
             effect: s.effect,
             principal: s.principal.clone().map(PrincipalElement::Principal),
-            action: ActionElement::Action(s.action.clone()),
+            // A statement with both is not valid IAM: `Action` stays, and an empty one or a
+            // mix is refused when the policy compiles.
+            action: if s.not_action.is_empty() {
+                ActionElement::Action(s.action.clone())
+            } else if s.action.is_empty() {
+                ActionElement::NotAction(s.not_action.clone())
+            } else {
+                ActionElement::Action(Vec::new())
+            },
             resource: ResourceElement::Resource(s.resource.clone()),
             conditions: conditions_of(s),
         }
@@ -2241,6 +2249,7 @@ mod tests {
             effect: Effect::Deny,
             principal: Some(ResolvedPrincipal::Everyone),
             action: vec!["s3:*".to_owned()],
+            not_action: Vec::new(),
             resource: vec!["arn:aws:s3:::b/*".to_owned()],
             condition: IndexMap::new(),
         };

@@ -196,11 +196,12 @@ fn build_step(p: &Pipeline) -> Step {
 /// Commands that let the AWS CLI and SAM CLI assume `stage`'s pipeline execution role, and no
 /// other, from the step's OIDC token, in the stage's region; then fail unless the role is in
 /// the stage's account (as `allowed-account-ids` does on GitHub).
-fn assume_role(stage: &StagePlan, session: &str) -> Vec<String> {
+fn assume_role(stage: &StagePlan, use_: &RoleUse) -> Vec<String> {
     let region = sh_quote(&stage.region);
+    let session = &use_.job_id;
     vec![
         "export AWS_WEB_IDENTITY_TOKEN_FILE=$(pwd)/web-identity-token; printf '%s' \"$BITBUCKET_STEP_OIDC_TOKEN\" > \"$AWS_WEB_IDENTITY_TOKEN_FILE\"".into(),
-        format!("export AWS_ROLE_ARN={}", sh_quote(&stage.pipeline_role_arn)),
+        format!("export AWS_ROLE_ARN={}", sh_quote(stage.roles(use_.role).role_arn)),
         format!("export AWS_ROLE_SESSION_NAME={}", sh_quote(session)),
         format!("export AWS_REGION={region} AWS_DEFAULT_REGION={region}"),
         "account=$(aws sts get-caller-identity --query Account --output text)".into(),
@@ -253,7 +254,7 @@ fn deploy_step(
         }
         DeployTarget::Feature => step.commands(feature_stack(p, "BITBUCKET_BRANCH")),
     };
-    step = step.commands(assume_role(stage, &use_.job_id));
+    step = step.commands(assume_role(stage, use_));
     if let Some(load) = scripts::load_images(p) {
         // Bitbucket's Docker service brings the Docker CLI into the step.
         step.services.push("docker".into());
@@ -277,7 +278,7 @@ fn deploy_step(
         stack: "\"$STACK_NAME\"".into(),
         bucket: sh_quote(&stage.artifacts_bucket),
         region: sh_quote(&stage.region),
-        role: sh_quote(&stage.cfn_role_arn),
+        role: sh_quote(stage.roles(use_.role).cfn_role_arn),
         image_repository: stage
             .image_repository
             .as_ref()
@@ -337,7 +338,7 @@ fn delete_step(
             case_pattern(pattern)
         ))
         .commands(feature_stack(p, variable))
-        .commands(assume_role(stage, &use_.job_id))
+        .commands(assume_role(stage, use_))
         .command(format!(
             "sam delete --stack-name \"$STACK_NAME\" --region {} --no-prompts",
             sh_quote(&stage.region)
@@ -536,16 +537,13 @@ mod tests {
                         continue;
                     };
                     let stage = &p.stages[use_.stage];
+                    let roles = stage.roles(use_.role);
                     let commands = script(step);
                     let arns: Vec<&str> = commands
                         .iter()
                         .filter_map(|c| c.strip_prefix("export AWS_ROLE_ARN="))
                         .collect();
-                    assert_eq!(
-                        arns,
-                        vec![sh_quote(&stage.pipeline_role_arn)],
-                        "{label}: {id}"
-                    );
+                    assert_eq!(arns, vec![sh_quote(roles.role_arn)], "{label}: {id}");
                     let all_text = commands.join("\n");
                     for (other, other_stage) in p.stages.iter().enumerate() {
                         if other != use_.stage {
@@ -580,7 +578,7 @@ mod tests {
                         assert!(last.contains("--no-prompts"));
                     } else {
                         assert!(last.starts_with("sam deploy") || last.starts_with("parameters="));
-                        assert!(last.contains(&format!("--role-arn '{}'", stage.cfn_role_arn)));
+                        assert!(last.contains(&format!("--role-arn '{}'", roles.cfn_role_arn)));
                         assert!(last.contains(&format!("--s3-bucket '{}'", stage.artifacts_bucket)));
                         assert!(last.contains(&format!("--region '{}'", stage.region)));
                         assert!(last.contains("--no-fail-on-empty-changeset"));

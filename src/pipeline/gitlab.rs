@@ -257,9 +257,10 @@ fn assuming_job(
     // A role session name is at most 64 characters of `[\w+=,.@-]`; `$CI_JOB_ID` is digits.
     let mut session = use_.job_id.clone();
     session.truncate(40);
+    let roles = stage.roles(use_.role);
     let expected = format!(
         "arn:{}:sts::{}:assumed-role/{}/",
-        stage.partition, stage.account, stage.pipeline_role_name
+        stage.partition, stage.account, roles.role_name
     );
     // Pasted into single quotes below: it must be only ARN characters.
     if !expected
@@ -274,16 +275,16 @@ fn assuming_job(
          '{expected}'*) echo \"Assumed $caller\" ;;\n  \
          *) echo \"expected a session of the {} role in account {}, got $caller\" >&2; exit 1 ;;\n\
          esac\n",
-        stage.pipeline_role_name, stage.account
+        roles.role_name, stage.account
     );
     let mut job = Job::new(stage_name)
-        .variable("AWS_ROLE_ARN", &stage.pipeline_role_arn)
+        .variable("AWS_ROLE_ARN", roles.role_arn)
         .variable("AWS_ROLE_SESSION_NAME", format!("{session}-$CI_JOB_ID"))
         .variable("AWS_WEB_IDENTITY_TOKEN_FILE", TOKEN_FILE)
         .variable("AWS_REGION", &stage.region)
         .variable("AWS_DEFAULT_REGION", &stage.region)
         .variable("ARTIFACTS_BUCKET", &stage.artifacts_bucket)
-        .variable("CLOUDFORMATION_EXECUTION_ROLE", &stage.cfn_role_arn);
+        .variable("CLOUDFORMATION_EXECUTION_ROLE", roles.cfn_role_arn);
     if let Some(repository) = &stage.image_repository {
         job = job.variable("IMAGE_REPOSITORY", &repository.uri);
     }
@@ -475,10 +476,11 @@ mod tests {
         for (p, file) in fixtures() {
             for use_ in &p.role_uses {
                 let stage = &p.stages[use_.stage];
+                let roles = stage.roles(use_.role);
                 let job = file.job(&use_.job_id).expect("every role use is a job");
                 assert_eq!(
                     job.variable_value("AWS_ROLE_ARN"),
-                    Some(stage.pipeline_role_arn.as_str()),
+                    Some(roles.role_arn),
                     "{}",
                     use_.job_id
                 );
@@ -492,13 +494,13 @@ mod tests {
                 );
                 assert_eq!(
                     job.variable_value("CLOUDFORMATION_EXECUTION_ROLE"),
-                    Some(stage.cfn_role_arn.as_str())
+                    Some(roles.cfn_role_arn)
                 );
                 // The identity check names this stage's role in this stage's account, and no
                 // other stage's role appears anywhere in the job.
                 let expected = format!(
                     "'arn:{}:sts::{}:assumed-role/{}/'*)",
-                    stage.partition, stage.account, stage.pipeline_role_name
+                    stage.partition, stage.account, roles.role_name
                 );
                 let yaml = serde_yaml::to_string(&job.to_yaml()).expect("serializes");
                 assert!(yaml.contains(&expected), "{}: {yaml}", use_.job_id);
@@ -588,10 +590,11 @@ mod tests {
         assert_eq!(deploy.resource_group, delete.resource_group);
         assert_eq!(deploy.stage, delete.stage);
         assert_eq!(delete.variable_value("GIT_STRATEGY"), Some("none"));
-        // Feature stacks land in the first stage, never in a stage's own stack.
+        // Feature stacks land in the first stage, with its feature role, never in a stage's
+        // own stack.
         assert_eq!(
             deploy.variable_value("AWS_ROLE_ARN"),
-            Some(p.stages[0].pipeline_role_arn.as_str())
+            p.stages[0].feature.as_ref().map(|f| f.role.arn.as_str())
         );
         assert!(deploy.variable_value("STACK_NAME").is_none());
         // No stage job and no workflow rule run for the feature pattern on the main branch.

@@ -42,6 +42,12 @@ pub struct StagePlan {
     /// Created by the template (`Some(name)`) or reused.
     pub cfn_role_name: Option<String>,
     pub cfn_role_arn: String,
+    /// The permissions boundary every role the application stack creates must carry; made
+    /// by the template along with the CloudFormation execution role (`None` when that role
+    /// is reused: its policy, not sampipe's, decides what the stack may create).
+    pub boundary: Option<NamedArn>,
+    /// The feature-branch roles: only in the first stage, when feature branches deploy.
+    pub feature: Option<FeatureRoles>,
     pub artifacts_bucket: String,
     /// The access-log bucket, when the template creates the artifacts bucket.
     pub log_bucket: Option<String>,
@@ -56,6 +62,74 @@ impl StagePlan {
     /// Whether the template creates the artifacts bucket (and its log bucket).
     pub fn creates_artifacts_bucket(&self) -> bool {
         self.log_bucket.is_some()
+    }
+
+    /// The roles a job of `kind` uses in this stage. A feature job in a stage without
+    /// feature roles cannot exist ([`role_uses`] puts them in the first stage only, which has
+    /// them); it gets the stage's own roles, which the trust proof would then reject.
+    pub fn roles(&self, kind: RoleKind) -> DeployRoles<'_> {
+        match (kind, &self.feature) {
+            (RoleKind::Feature, Some(feature)) => DeployRoles {
+                role_name: &feature.role.name,
+                role_arn: &feature.role.arn,
+                cfn_role_arn: &feature.cfn_role.arn,
+                boundary_arn: Some(&feature.boundary.arn),
+            },
+            _ => DeployRoles {
+                role_name: &self.pipeline_role_name,
+                role_arn: &self.pipeline_role_arn,
+                cfn_role_arn: &self.cfn_role_arn,
+                boundary_arn: self.boundary.as_ref().map(|b| b.arn.as_str()),
+            },
+        }
+    }
+}
+
+/// An IAM name and the ARN it has in the stage's account.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NamedArn {
+    pub name: String,
+    pub arn: String,
+}
+
+/// The first stage's roles for feature branches: a pipeline role trusted only for the
+/// feature-branch pattern, the CloudFormation execution role it alone may pass, and the
+/// boundary of the roles feature stacks create. None of them can touch a main stack.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FeatureRoles {
+    pub role: NamedArn,
+    pub cfn_role: NamedArn,
+    pub boundary: NamedArn,
+    /// Feature stacks are named `{prefix}<branch slug>`.
+    pub stack_prefix: String,
+}
+
+/// What a deploy job passes to `sam deploy`, by the kind of job.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DeployRoles<'a> {
+    pub role_name: &'a str,
+    pub role_arn: &'a str,
+    pub cfn_role_arn: &'a str,
+    /// The boundary the deploy adds to every role the built template creates.
+    pub boundary_arn: Option<&'a str>,
+}
+
+/// Which of a stage's pipeline roles a job assumes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum RoleKind {
+    /// The stage's pipeline execution role: deploys the stage's own stack.
+    Pipeline,
+    /// The first stage's feature role: deploys and deletes `{app}-feature-*` stacks.
+    Feature,
+}
+
+impl RoleKind {
+    /// The word `sampipe can --role` and `explain` use.
+    pub fn word(self) -> &'static str {
+        match self {
+            Self::Pipeline => "pipeline",
+            Self::Feature => "feature",
+        }
     }
 }
 
@@ -114,6 +188,8 @@ pub struct RoleUse {
     pub environment_uuid: Option<String>,
     /// What the job does with the role, for `explain`.
     pub purpose: &'static str,
+    /// Which of the stage's roles the job assumes.
+    pub role: RoleKind,
 }
 
 /// The resolved pipeline.
@@ -130,6 +206,10 @@ pub struct Pipeline {
     pub role_uses: Vec<RoleUse>,
     pub workflow: WorkflowSettings,
     pub execution_role: ExecutionRoleSettings,
+    /// The CloudFormation execution roles' policies, derived from the app.
+    pub execution: crate::permissions::ExecutionPolicies,
+    /// The pipeline resources no application stack may touch.
+    pub protected: crate::permissions::protected::Protected,
     /// What synth read from the SAM template (empty when the config came without one).
     pub sam_app: crate::app::SamApp,
 }
@@ -172,6 +252,14 @@ impl Pipeline {
             let first_of_account = accounts.insert(account.clone());
             let create_oidc_provider = !existing.oidc_provider && first_of_account;
             let url_suffix = names::url_suffix(partition);
+            let role = |name: &str| NamedArn {
+                name: name.to_owned(),
+                arn: format!("arn:{partition}:iam::{account}:role/{name}"),
+            };
+            let policy = |name: &str| NamedArn {
+                name: name.to_owned(),
+                arn: format!("arn:{partition}:iam::{account}:policy/{name}"),
+            };
             let image_repository = match (&existing.image_repository, stage.image_repository) {
                 (Some(uri), _) => {
                     let name = uri.split_once('/').map_or("", |(_, n)| n).to_owned();
@@ -224,6 +312,16 @@ impl Pipeline {
                     .cloudformation_execution_role
                     .is_none()
                     .then(|| names.cfn_role.clone()),
+                boundary: existing
+                    .cloudformation_execution_role
+                    .is_none()
+                    .then(|| policy(&names.boundary)),
+                feature: (index == 0 && config.feature_branches.is_some()).then(|| FeatureRoles {
+                    role: role(&names.feature_role),
+                    cfn_role: role(&names.feature_cfn_role),
+                    boundary: policy(&names.feature_boundary),
+                    stack_prefix: names::feature_stack_prefix(&config.app),
+                }),
                 artifacts_bucket: existing
                     .artifacts_bucket
                     .clone()
@@ -267,6 +365,13 @@ impl Pipeline {
             return Err(problems);
         }
 
+        let protected = crate::permissions::protected::protected(&config.app, &stages);
+        let execution = crate::permissions::policies(
+            &sam_app,
+            &stages,
+            &config.cloudformation_execution_role,
+            &protected,
+        )?;
         let role_uses = role_uses(config, &provider, &stages);
         Ok(Self {
             app: config.app.clone(),
@@ -279,6 +384,8 @@ impl Pipeline {
             role_uses,
             workflow: config.workflow.clone(),
             execution_role: config.cloudformation_execution_role.clone(),
+            execution,
+            protected,
             sam_app,
         })
     }
@@ -484,19 +591,11 @@ fn provider(config: &Config) -> Provider {
 /// CI file emits exactly these jobs and the trust policies admit exactly their claims.
 fn role_uses(config: &Config, provider: &Provider, stages: &[StagePlan]) -> Vec<RoleUse> {
     let mut uses = Vec::new();
-    let first = stages.first();
-    if let (Some(glob), Some(first)) = (&config.feature_branches, first) {
-        // Feature stacks live in the first stage; its role is the only one they reach. On
-        // Bitbucket the role may trust only its deployment environment's steps, so feature
-        // steps deploy in it too.
-        let environment = match provider {
-            Provider::Bitbucket(_) => first.environment.clone(),
-            _ => None,
-        };
-        let environment_uuid = match provider {
-            Provider::Bitbucket(_) => first.environment_uuid.clone(),
-            _ => None,
-        };
+    if let (Some(glob), false) = (&config.feature_branches, stages.is_empty()) {
+        // Feature stacks live in the first stage, deployed with its feature role, in no
+        // environment: on Bitbucket that keeps their steps' subjects apart from those of the
+        // stage's own deploy step, which deploys to the stage's environment.
+        let (environment, environment_uuid): (Option<String>, Option<String>) = (None, None);
         uses.push(RoleUse {
             job_id: job_ids::DEPLOY_FEATURE.into(),
             stage: 0,
@@ -505,6 +604,7 @@ fn role_uses(config: &Config, provider: &Provider, stages: &[StagePlan]) -> Vec<
             environment: environment.clone(),
             environment_uuid: environment_uuid.clone(),
             purpose: "deploys a feature branch's own stack",
+            role: RoleKind::Feature,
         });
         let (event, runs_on_ref) = match provider {
             // GitHub runs `delete` workflows on the default branch.
@@ -523,6 +623,7 @@ fn role_uses(config: &Config, provider: &Provider, stages: &[StagePlan]) -> Vec<
             environment,
             environment_uuid,
             purpose: "deletes a deleted feature branch's stack",
+            role: RoleKind::Feature,
         });
     }
     for (index, stage) in stages.iter().enumerate() {
@@ -534,6 +635,7 @@ fn role_uses(config: &Config, provider: &Provider, stages: &[StagePlan]) -> Vec<
             environment: stage.environment.clone(),
             environment_uuid: stage.environment_uuid.clone(),
             purpose: "deploys the application",
+            role: RoleKind::Pipeline,
         });
     }
     uses

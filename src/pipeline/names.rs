@@ -21,6 +21,14 @@ pub struct StageNames {
     pub resources_stack: String,
     pub pipeline_role: String,
     pub cfn_role: String,
+    /// First stage with feature branches: the role feature-branch jobs assume, and the
+    /// CloudFormation execution role it passes (both shorter than `pipeline_role`).
+    pub feature_role: String,
+    pub feature_cfn_role: String,
+    /// The permissions boundaries every role the application stack (or a feature stack)
+    /// creates must carry; managed policies, whose names IAM allows up to 128 characters.
+    pub boundary: String,
+    pub feature_boundary: String,
     pub artifacts_bucket: String,
     pub log_bucket: String,
     pub image_repository: String,
@@ -33,6 +41,10 @@ impl StageNames {
             resources_stack: format!("{app}-{stage}-pipeline-resources"),
             pipeline_role: format!("{app}-{stage}-pipeline-execution-role"),
             cfn_role: format!("{app}-{stage}-cfn-execution-role"),
+            feature_role: format!("{app}-{stage}-feature-role"),
+            feature_cfn_role: format!("{app}-{stage}-feature-cfn-role"),
+            boundary: format!("{app}-{stage}-app-boundary"),
+            feature_boundary: format!("{app}-{stage}-feature-app-boundary"),
             // Bucket names are global across all accounts: account and region make them ours.
             artifacts_bucket: format!("{app}-{stage}-artifacts-{account}-{region}"),
             log_bucket: format!("{app}-{stage}-access-logs-{account}-{region}"),

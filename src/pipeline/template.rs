@@ -11,9 +11,8 @@ use crate::cfn::{
     Rule, Statement, StatementEntry, Tag, Template, Value,
 };
 use crate::diag::Diagnostic;
-use crate::pipeline::names::feature_stack_prefix;
 use crate::pipeline::provider::Provider;
-use crate::pipeline::{Pipeline, RoleUse, StagePlan};
+use crate::pipeline::{Pipeline, RoleKind, RoleUse, StagePlan};
 use crate::trust::claims::{patterns, ClaimPatterns};
 
 const MAP: &str = "Stages";
@@ -36,6 +35,10 @@ pub mod ids {
     }
 
     pub const PIPELINE_ROLE: &str = "PipelineExecutionRole";
+    pub const FEATURE_ROLE: &str = "FeatureRole";
+    pub const FEATURE_CFN_ROLE: &str = "FeatureCloudFormationExecutionRole";
+    pub const BOUNDARY: &str = "PermissionsBoundary";
+    pub const FEATURE_BOUNDARY: &str = "FeaturePermissionsBoundary";
     pub const CFN_ROLE: &str = "CloudFormationExecutionRole";
     pub const ARTIFACTS_BUCKET: &str = "ArtifactsBucket";
     pub const ARTIFACTS_BUCKET_POLICY: &str = "ArtifactsBucketPolicy";
@@ -89,21 +92,12 @@ struct Switches {
     cfn_role: Switch,
     create_image_repository: Switch,
     use_image_repository: Switch,
-    feature_branches: Switch,
-    /// Per stage, whether it trusts feature branches.
-    feature_stages: Vec<bool>,
+    /// The first stage's feature role, its CloudFormation execution role and boundary.
+    feature_roles: Switch,
 }
 
 impl Switches {
-    /// `uses` are the jobs that assume each stage's role ([`Pipeline::role_uses_by_stage`]).
-    fn new(p: &Pipeline, uses: &[Vec<&RoleUse>]) -> Self {
-        // Derived from the jobs, not from the config: a stage trusts feature branches exactly
-        // when a job on a branch pattern assumes its role.
-        let feature_stages: Vec<bool> = uses
-            .iter()
-            .map(|jobs| jobs.iter().any(|u| u.runs_on_ref.is_glob()))
-            .collect();
-        let feature_count = feature_stages.iter().filter(|&&f| f).count();
+    fn new(p: &Pipeline) -> Self {
         Self {
             oidc_provider: Switch::of(p, "CreateOidcProvider", |s| s.create_oidc_provider),
             artifacts_bucket: Switch::of(
@@ -120,12 +114,7 @@ impl Switches {
             use_image_repository: Switch::of(p, "UseImageRepository", |s| {
                 s.image_repository.is_some()
             }),
-            feature_branches: Switch::counted(
-                "TrustFeatureBranches",
-                feature_count,
-                p.stages.len(),
-            ),
-            feature_stages,
+            feature_roles: Switch::of(p, "CreateFeatureRoles", |s| s.feature.is_some()),
         }
     }
 
@@ -136,7 +125,7 @@ impl Switches {
             self.cfn_role,
             self.create_image_repository,
             self.use_image_repository,
-            self.feature_branches,
+            self.feature_roles,
         ]
     }
 }
@@ -201,7 +190,7 @@ fn tags(p: &Pipeline) -> Vec<Tag> {
 /// Synthesizes the pipeline-resources template.
 pub fn template(p: &Pipeline) -> Template {
     let uses = p.role_uses_by_stage();
-    let switches = Switches::new(p, &uses);
+    let switches = Switches::new(p);
     let mut t = Template::new()
         .description(format!(
             "{} Pipeline resources of `{}` for one stage (deploy once per stage with Stage=<name>); change sampipe.yaml and run `sampipe synth`.",
@@ -242,9 +231,31 @@ pub fn template(p: &Pipeline) -> Template {
             ),
         );
     }
-    t = t.resource(ids::PIPELINE_ROLE, pipeline_role(p, &switches, &uses));
+    t = t.resource(
+        ids::PIPELINE_ROLE,
+        pipeline_role(p, &switches, &uses, RoleKind::Pipeline),
+    );
+    if switches.feature_roles.is_used() {
+        t = t.resource(
+            ids::FEATURE_ROLE,
+            pipeline_role(p, &switches, &uses, RoleKind::Feature),
+        );
+    }
     if switches.cfn_role.is_used() {
-        t = t.resource(ids::CFN_ROLE, cfn_role(p, &switches));
+        t = t
+            .resource(ids::CFN_ROLE, cfn_role(p, &switches, RoleKind::Pipeline))
+            .resource(ids::BOUNDARY, boundary(p, &switches, RoleKind::Pipeline));
+    }
+    if switches.feature_roles.is_used() {
+        t = t
+            .resource(
+                ids::FEATURE_CFN_ROLE,
+                cfn_role(p, &switches, RoleKind::Feature),
+            )
+            .resource(
+                ids::FEATURE_BOUNDARY,
+                boundary(p, &switches, RoleKind::Feature),
+            );
     }
     if switches.artifacts_bucket.is_used() {
         t = artifacts_buckets(t, p, &switches);
@@ -322,6 +333,10 @@ fn stage_mapping(p: &Pipeline, switches: &Switches, uses: &[Vec<&RoleUse>]) -> M
                 "CloudFormationExecutionRoleName",
                 Value::str(stage.cfn_role_name.as_deref().unwrap_or("none")),
             );
+            put(
+                "PermissionsBoundaryName",
+                Value::str(stage.boundary.as_ref().map_or("none", |b| b.name.as_str())),
+            );
         }
         put("ArtifactsBucketName", Value::str(&stage.artifacts_bucket));
         if let Some(log_bucket) = &stage.log_bucket {
@@ -336,7 +351,12 @@ fn stage_mapping(p: &Pipeline, switches: &Switches, uses: &[Vec<&RoleUse>]) -> M
                 .map_or("none", |r| r.name.as_str());
             put("ImageRepositoryName", Value::str(name));
         }
-        let subjects: Vec<Value> = exact_patterns(p, &uses[index])
+        let pipeline_jobs: Vec<&RoleUse> = uses[index]
+            .iter()
+            .copied()
+            .filter(|u| u.role == RoleKind::Pipeline)
+            .collect();
+        let subjects: Vec<Value> = exact_patterns(p, &pipeline_jobs)
             .iter()
             .map(|c| Value::str(&c.sub))
             .collect();
@@ -353,7 +373,7 @@ fn stage_mapping(p: &Pipeline, switches: &Switches, uses: &[Vec<&RoleUse>]) -> M
                 switches.use_image_repository,
                 stage.image_repository.is_some(),
             ),
-            (switches.feature_branches, switches.feature_stages[index]),
+            (switches.feature_roles, stage.feature.is_some()),
         ];
         for (switch, on) in flags {
             if let Some(name) = switch.condition() {
@@ -390,9 +410,10 @@ fn dedup(values: impl IntoIterator<Item = String>) -> Vec<Value> {
         .collect()
 }
 
-/// The trust policy: the issuer's OIDC provider in the stage's account, `aud` and `sub` always
-/// checked; on GitHub also the workflow file and ref, through `job_workflow_ref` and `ref`.
-fn trust_policy(p: &Pipeline, switches: &Switches, uses: &[Vec<&RoleUse>]) -> PolicyDocument {
+/// The trust policy of a role of `kind`: the issuer's OIDC provider in the stage's account,
+/// `aud` and `sub` always checked; on GitHub also the workflow file and ref, through
+/// `job_workflow_ref` and `ref`. It admits the jobs that assume the role and no others.
+fn trust_policy(p: &Pipeline, uses: &[Vec<&RoleUse>], kind: RoleKind) -> PolicyDocument {
     let provider = Value::sub(format!(
         "arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:oidc-provider/{}",
         p.provider.issuer_host()
@@ -432,41 +453,67 @@ fn trust_policy(p: &Pipeline, switches: &Switches, uses: &[Vec<&RoleUse>]) -> Po
         }
         s
     };
-
-    // Exact subjects differ per stage (environments); refs and the workflow are shared by all
-    // jobs on the deployment branch, so they are written once.
-    let exact: Vec<ClaimPatterns> = uses.iter().flat_map(|u| exact_patterns(p, u)).collect();
-    let (sid, op) = match p.provider {
+    let exact_op = match p.provider {
         // Bitbucket subjects end in the step UUID, new on every run.
-        Provider::Bitbucket(_) => ("DeploySteps", ConditionOperator::StringLike),
-        _ => ("DeployFromBranch", ConditionOperator::StringEquals),
+        Provider::Bitbucket(_) => ConditionOperator::StringLike,
+        _ => ConditionOperator::StringEquals,
     };
-    let mut statements = vec![StatementEntry::Always(statement(
-        sid,
-        op,
-        stage_value("TrustedSubjects"),
-        dedup(exact.iter().map(|c| c.git_ref.clone())),
-        dedup(exact.iter().map(|c| c.job_workflow_ref.clone())),
-    ))];
-    let feature: Vec<ClaimPatterns> = p
-        .role_uses
-        .iter()
-        .map(|u| patterns(p, u))
-        .filter(|c| c.glob)
-        .collect();
-    if !feature.is_empty() {
-        statements.extend(statement_if(
-            switches.feature_branches,
-            statement(
-                "DeployFeatureBranches",
-                ConditionOperator::StringLike,
-                one_or_list(dedup(feature.iter().map(|c| c.sub.clone()))),
-                dedup(feature.iter().map(|c| c.git_ref.clone())),
-                dedup(feature.iter().map(|c| c.job_workflow_ref.clone())),
-            ),
-        ));
+    let of_kind = |jobs: &Vec<&RoleUse>| -> Vec<ClaimPatterns> {
+        let jobs: Vec<&RoleUse> = jobs.iter().copied().filter(|u| u.role == kind).collect();
+        exact_patterns(p, &jobs)
+    };
+    match kind {
+        // Exact subjects differ per stage (environments); refs and the workflow are shared
+        // by all jobs on the deployment branch, so they are written once.
+        RoleKind::Pipeline => {
+            let exact: Vec<ClaimPatterns> = uses.iter().flat_map(of_kind).collect();
+            let sid = match p.provider {
+                Provider::Bitbucket(_) => "DeploySteps",
+                _ => "DeployFromBranch",
+            };
+            doc(vec![StatementEntry::Always(statement(
+                sid,
+                exact_op,
+                stage_value("TrustedSubjects"),
+                dedup(exact.iter().map(|c| c.git_ref.clone())),
+                dedup(exact.iter().map(|c| c.job_workflow_ref.clone())),
+            ))])
+        }
+        // Only the first stage has the feature role: its subjects are literals.
+        RoleKind::Feature => {
+            let feature: Vec<ClaimPatterns> = p
+                .role_uses
+                .iter()
+                .filter(|u| u.role == RoleKind::Feature)
+                .map(|u| patterns(p, u))
+                .collect();
+            let mut statements = Vec::new();
+            let globs: Vec<&ClaimPatterns> = feature.iter().filter(|c| c.glob).collect();
+            if !globs.is_empty() {
+                statements.push(StatementEntry::Always(statement(
+                    "DeployFeatureBranches",
+                    ConditionOperator::StringLike,
+                    one_or_list(dedup(globs.iter().map(|c| c.sub.clone()))),
+                    dedup(globs.iter().map(|c| c.git_ref.clone())),
+                    dedup(globs.iter().map(|c| c.job_workflow_ref.clone())),
+                )));
+            }
+            let exact: Vec<ClaimPatterns> = uses.first().map(of_kind).unwrap_or_default();
+            if !exact.is_empty() {
+                statements.push(StatementEntry::Always(statement(
+                    match p.provider {
+                        Provider::Bitbucket(_) => "FeatureSteps",
+                        _ => "DeleteFeatureStacks",
+                    },
+                    exact_op,
+                    one_or_list(dedup(exact.iter().map(|c| c.sub.clone()))),
+                    dedup(exact.iter().map(|c| c.git_ref.clone())),
+                    dedup(exact.iter().map(|c| c.job_workflow_ref.clone())),
+                )));
+            }
+            doc(statements)
+        }
     }
-    doc(statements)
 }
 
 fn one_or_list(mut values: Vec<Value>) -> Value {
@@ -483,37 +530,74 @@ fn stack_arn(stack: &str) -> Value {
     ))
 }
 
-fn pipeline_role(p: &Pipeline, switches: &Switches, uses: &[Vec<&RoleUse>]) -> Resource {
+/// What a role of `kind` deploys: the stage's stack (names from the mapping), or the feature
+/// stacks (names under the feature prefix, first stage only).
+struct Deploys {
+    /// `arn:...:stack/<name>/*` of the stacks it may change.
+    stacks: Value,
+    /// The artifacts it may write: `<bucket>/<stack>/*` or `<bucket>/<feature prefix>*`.
+    objects: Value,
+    /// The CloudFormation execution role it passes.
+    cfn_role_arn: Value,
+}
+
+impl Deploys {
+    fn of(p: &Pipeline, kind: RoleKind) -> Deploys {
+        match (kind, p.stages.first().and_then(|s| s.feature.as_ref())) {
+            (RoleKind::Feature, Some(feature)) => Deploys {
+                stacks: stack_arn(&format!("{}*", feature.stack_prefix)),
+                objects: sub_stage(
+                    &format!("arn:${{AWS::Partition}}:s3:::${{Bucket}}/{}*", feature.stack_prefix),
+                    &[("Bucket", "ArtifactsBucketName")],
+                ),
+                cfn_role_arn: Value::sub(format!(
+                    "arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role/{}",
+                    feature.cfn_role.name
+                )),
+            },
+            _ => Deploys {
+                stacks: sub_stage(
+                    "arn:${AWS::Partition}:cloudformation:${AWS::Region}:${AWS::AccountId}:stack/${Stack}/*",
+                    &[("Stack", "ApplicationStackName")],
+                ),
+                objects: sub_stage(
+                    "arn:${AWS::Partition}:s3:::${Bucket}/${Stack}/*",
+                    &[("Bucket", "ArtifactsBucketName"), ("Stack", "ApplicationStackName")],
+                ),
+                cfn_role_arn: stage_value("CloudFormationExecutionRoleArn"),
+            },
+        }
+    }
+}
+
+/// A role OIDC tokens assume: the stage's pipeline execution role, or the first stage's
+/// feature role. Each passes only its own CloudFormation execution role, and only to
+/// CloudFormation; each changes only its own stacks and writes only its own artifacts.
+fn pipeline_role(
+    p: &Pipeline,
+    switches: &Switches,
+    uses: &[Vec<&RoleUse>],
+    kind: RoleKind,
+) -> Resource {
     let bucket_arn = sub_stage(
         "arn:${AWS::Partition}:s3:::${Bucket}",
         &[("Bucket", "ArtifactsBucketName")],
     );
-    let objects_arn = sub_stage(
-        "arn:${AWS::Partition}:s3:::${Bucket}/*",
-        &[("Bucket", "ArtifactsBucketName")],
-    );
-    let mut stacks = vec![sub_stage(
-        "arn:${AWS::Partition}:cloudformation:${AWS::Region}:${AWS::AccountId}:stack/${Stack}/*",
-        &[("Stack", "ApplicationStackName")],
-    )];
-    if switches.feature_branches.is_used() {
-        stacks.push(value_if(
-            switches.feature_branches,
-            stack_arn(&format!("{}*", feature_stack_prefix(&p.app))),
-            Value::no_value(),
-        ));
-    }
+    let deploys = Deploys::of(p, kind);
     let mut statements = vec![
         StatementEntry::Always(
             Statement::allow()
                 .sid("PassCloudFormationExecutionRole")
                 .action("iam:PassRole")
-                .resource(stage_value("CloudFormationExecutionRoleArn"))
+                .resource(deploys.cfn_role_arn)
                 .condition(ConditionOperator::StringEquals, "iam:PassedToService", Value::str("cloudformation.amazonaws.com")),
         ),
         StatementEntry::Always(
             Statement::allow()
-                .sid("DeployApplicationStacks")
+                .sid(match kind {
+                    RoleKind::Pipeline => "DeployApplicationStack",
+                    RoleKind::Feature => "DeployFeatureStacks",
+                })
                 .actions([
                     "cloudformation:CreateChangeSet",
                     "cloudformation:DeleteChangeSet",
@@ -527,7 +611,7 @@ fn pipeline_role(p: &Pipeline, switches: &Switches, uses: &[Vec<&RoleUse>]) -> R
                     "cloudformation:GetTemplate",
                     "cloudformation:ListStackResources",
                 ])
-                .resources(stacks),
+                .resource(deploys.stacks),
         ),
         StatementEntry::Always(
             Statement::allow()
@@ -545,7 +629,7 @@ fn pipeline_role(p: &Pipeline, switches: &Switches, uses: &[Vec<&RoleUse>]) -> R
             Statement::allow()
                 .sid("ReadWriteArtifacts")
                 .actions(["s3:DeleteObject", "s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"])
-                .resource(objects_arn),
+                .resource(deploys.objects),
         ),
         StatementEntry::Always(
             Statement::allow()
@@ -561,13 +645,13 @@ fn pipeline_role(p: &Pipeline, switches: &Switches, uses: &[Vec<&RoleUse>]) -> R
             .action("ecr:GetAuthorizationToken")
             .resource(Value::str("*")),
     ));
+    // No `ecr:BatchDeleteImage`: tags are immutable and a deployed function runs its image.
     statements.extend(statement_if(
         switches.use_image_repository,
         Statement::allow()
             .sid("PushImages")
             .actions([
                 "ecr:BatchCheckLayerAvailability",
-                "ecr:BatchDeleteImage",
                 "ecr:BatchGetImage",
                 "ecr:CompleteLayerUpload",
                 "ecr:DescribeImages",
@@ -582,30 +666,100 @@ fn pipeline_role(p: &Pipeline, switches: &Switches, uses: &[Vec<&RoleUse>]) -> R
                 &[("Repository", "ImageRepositoryName")],
             )),
     ));
-    let mut role = iam::Role::new(trust_policy(p, switches, uses));
-    role.role_name = Some(stage_value("PipelineExecutionRoleName"));
+    let mut role = iam::Role::new(trust_policy(p, uses, kind));
+    let jobs = match kind {
+        RoleKind::Pipeline => "the deploy jobs",
+        RoleKind::Feature => "the feature-branch jobs",
+    };
+    role.role_name = Some(
+        match (kind, p.stages.first().and_then(|s| s.feature.as_ref())) {
+            (RoleKind::Feature, Some(feature)) => Value::str(&feature.role.name),
+            _ => stage_value("PipelineExecutionRoleName"),
+        },
+    );
     role.description = Some(Value::str(match &p.provider {
         Provider::GitHub(repo) => format!(
-            "Assumed through GitHub OIDC by the deploy jobs of {} ({}); see `sampipe explain`.",
+            "Assumed through GitHub OIDC by {jobs} of {} ({}); see `sampipe explain`.",
             repo.full_name(),
             p.workflow_path
         ),
         other => format!(
-            "Assumed through {} OIDC by the deploy jobs of {}; see `sampipe explain`.",
+            "Assumed through {} OIDC by {jobs} of {}; see `sampipe explain`.",
             other.ci_name(),
             other.display()
         ),
     }));
     role.max_session_duration = Some(3600);
     role.policies = vec![iam::InlinePolicy {
-        policy_name: "deploy-application".into(),
+        policy_name: match kind {
+            RoleKind::Pipeline => "deploy-application",
+            RoleKind::Feature => "deploy-feature-stacks",
+        }
+        .into(),
         policy_document: doc(statements),
     }];
     role.tags = tags(p);
-    Resource::new(role)
+    match kind {
+        RoleKind::Pipeline => Resource::new(role),
+        RoleKind::Feature => only_if(Resource::new(role), switches.feature_roles),
+    }
 }
 
-fn cfn_role(p: &Pipeline, switches: &Switches) -> Resource {
+/// `text` as a `!Sub`, binding the stage's own names it mentions (`${Stack}`, `${Bucket}`,
+/// `${Boundary}`, `${Repository}`) from the mapping; a literal when it has no variables.
+fn stage_sub(text: &str) -> Value {
+    if text == "*" || !text.contains("${") {
+        return Value::str(text);
+    }
+    let vars: Vec<(&str, &str)> = [
+        ("Stack", "ApplicationStackName"),
+        ("Bucket", "ArtifactsBucketName"),
+        ("Boundary", "PermissionsBoundaryName"),
+        ("Repository", "ImageRepositoryName"),
+    ]
+    .into_iter()
+    .filter(|(var, _)| text.contains(&format!("${{{var}}}")))
+    .collect();
+    if vars.is_empty() {
+        Value::sub(text)
+    } else {
+        sub_stage(text, &vars)
+    }
+}
+
+/// The policy document of derived rules.
+fn rules_document(rules: &[crate::permissions::execution::Rule]) -> PolicyDocument {
+    let statements = rules
+        .iter()
+        .map(|rule| {
+            let mut s = if rule.allow {
+                Statement::allow()
+            } else {
+                Statement::deny()
+            }
+            .sid(&rule.sid)
+            .actions(rule.actions.iter().cloned())
+            .not_actions(rule.not_actions.iter().cloned())
+            .resources(rule.resources.iter().map(|r| stage_sub(r)));
+            if let Some((operator, key, values)) = &rule.condition {
+                let operator = match *operator {
+                    "StringEquals" => ConditionOperator::StringEquals,
+                    "StringLike" => ConditionOperator::StringLike,
+                    _ => ConditionOperator::StringNotEquals,
+                };
+                let values: Vec<Value> = values.iter().map(|v| stage_sub(v)).collect();
+                s = s.condition(operator, key, one_or_list(values));
+            }
+            StatementEntry::Always(s)
+        })
+        .collect();
+    doc(statements)
+}
+
+/// A CloudFormation execution role: the stage's (passed by its pipeline role) or the first
+/// stage's feature one (passed by the feature role). Its permissions are derived from the
+/// app (see [`crate::permissions`]).
+fn cfn_role(p: &Pipeline, switches: &Switches, kind: RoleKind) -> Resource {
     let trust = doc(vec![StatementEntry::Always(
         Statement::allow()
             .principal(Principal::service("cloudformation.amazonaws.com"))
@@ -618,18 +772,31 @@ fn cfn_role(p: &Pipeline, switches: &Switches) -> Resource {
             ),
     )]);
     let mut role = iam::Role::new(trust);
-    role.role_name = Some(stage_value("CloudFormationExecutionRoleName"));
-    role.description = Some(Value::str(
-        "Used by CloudFormation to deploy the application stack; passed by the pipeline execution role.",
-    ));
-    if p.execution_role.managed_policy_arns.is_empty() {
-        role.policies = vec![iam::InlinePolicy {
-            policy_name: "deploy-any-resource".into(),
-            policy_document: doc(vec![StatementEntry::Always(
-                Statement::allow().action("*").resource(Value::str("*")),
-            )]),
-        }];
-    } else {
+    let feature = p.stages.first().and_then(|s| s.feature.as_ref());
+    let (rules, name, description, policy_name) = match (kind, feature, &p.execution.feature) {
+        (RoleKind::Feature, Some(feature), Some(rules)) => (
+            rules,
+            Value::str(&feature.cfn_role.name),
+            format!("Used by CloudFormation to deploy feature stacks ({}*); passed by the feature role.", feature.stack_prefix),
+            "deploy-feature-stacks",
+        ),
+        _ => (
+            &p.execution.stage,
+            stage_value("CloudFormationExecutionRoleName"),
+            "Used by CloudFormation to deploy the application stack; passed by the pipeline execution role.".to_owned(),
+            "deploy-application",
+        ),
+    };
+    role.role_name = Some(name);
+    role.description = Some(Value::str(description));
+    role.policies = vec![iam::InlinePolicy {
+        policy_name: match p.execution_role.permissions {
+            crate::config::model::Permissions::Admin => "deploy-any-resource".into(),
+            crate::config::model::Permissions::Derived => policy_name.into(),
+        },
+        policy_document: rules_document(rules),
+    }];
+    if !p.execution_role.managed_policy_arns.is_empty() {
         role.managed_policy_arns = Some(Value::List(
             p.execution_role
                 .managed_policy_arns
@@ -644,7 +811,50 @@ fn cfn_role(p: &Pipeline, switches: &Switches) -> Resource {
         .as_deref()
         .map(sub_or_str);
     role.tags = tags(p);
-    only_if(Resource::new(role), switches.cfn_role)
+    match kind {
+        RoleKind::Pipeline => only_if(Resource::new(role), switches.cfn_role),
+        RoleKind::Feature => only_if(Resource::new(role), switches.feature_roles),
+    }
+}
+
+/// The permissions boundary of the roles the stage's stacks create (or the feature stacks').
+fn boundary(p: &Pipeline, switches: &Switches, kind: RoleKind) -> Resource {
+    let feature = p.stages.first().and_then(|s| s.feature.as_ref());
+    let (name, own_arn, foreign, what) = match (kind, feature) {
+        (RoleKind::Feature, Some(feature)) => (
+            Value::str(&feature.boundary.name),
+            Value::sub(format!(
+                "arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:policy/{}",
+                feature.boundary.name
+            )),
+            p.execution
+                .feature
+                .as_ref()
+                .and_then(|rules| rules.iter().find(|r| r.sid == "StayOffMainStacks"))
+                .map(|r| r.resources.clone())
+                .unwrap_or_default(),
+            "feature stacks",
+        ),
+        _ => (
+            stage_value("PermissionsBoundaryName"),
+            stage_sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:policy/${Boundary}"),
+            Vec::new(),
+            "the application stack",
+        ),
+    };
+    let policy = iam::ManagedPolicy::new(crate::permissions::boundary::document(
+        &p.protected,
+        own_arn,
+        &foreign,
+    ))
+    .managed_policy_name(name)
+    .description(format!(
+        "Permissions boundary of every role {what} creates: it may not change the pipeline resources or create roles without this boundary."
+    ));
+    match kind {
+        RoleKind::Pipeline => only_if(Resource::new(policy), switches.cfn_role),
+        RoleKind::Feature => only_if(Resource::new(policy), switches.feature_roles),
+    }
 }
 
 /// A literal, or `!Sub` when it refers to `${AWS::...}`.
@@ -672,10 +882,11 @@ fn tls_only(bucket_key: &str) -> StatementEntry {
                     &[("Bucket", bucket_key)],
                 ),
             ])
+            // Unquoted: cfn-guard's TLS rule reads a boolean (IAM takes either).
             .condition(
                 ConditionOperator::Bool,
                 "aws:SecureTransport",
-                Value::str("false"),
+                Value::Bool(false),
             ),
     )
 }
@@ -764,6 +975,22 @@ fn artifacts_buckets(t: Template, p: &Pipeline, switches: &Switches) -> Template
 const IMAGE_LIFECYCLE_POLICY: &str = r#"{"rules":[{"rulePriority":1,"description":"Expire untagged images after 14 days","selection":{"tagStatus":"untagged","countType":"sinceImagePushed","countUnit":"days","countNumber":14},"action":{"type":"expire"}}]}"#;
 
 fn image_repository(p: &Pipeline, switches: &Switches) -> Resource {
+    // Only the functions of the stage's stack (and, in the first stage, of feature stacks)
+    // pull; CloudFormation names them after their stack.
+    let mut functions = vec![sub_stage(
+        "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:${Stack}-*",
+        &[("Stack", "ApplicationStackName")],
+    )];
+    if let Some(feature) = p.stages.first().and_then(|s| s.feature.as_ref()) {
+        functions.push(value_if(
+            switches.feature_roles,
+            Value::sub(format!(
+                "arn:${{AWS::Partition}}:lambda:${{AWS::Region}}:${{AWS::AccountId}}:function:{}*",
+                feature.stack_prefix
+            )),
+            Value::no_value(),
+        ));
+    }
     let lambda_pull = Statement::allow()
         .sid("LambdaPullImages")
         .principal(Principal::service("lambda.amazonaws.com"))
@@ -771,10 +998,13 @@ fn image_repository(p: &Pipeline, switches: &Switches) -> Resource {
         .condition(
             ConditionOperator::StringLike,
             "aws:sourceArn",
-            Value::sub("arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:*"),
+            Value::List(functions),
         );
+    // Immutable tags: a reviewed image cannot be repointed; `sam deploy` tags each image by
+    // its content.
     let mut repository = ecr::Repository::new()
         .repository_name(stage_value("ImageRepositoryName"))
+        .image_tag_mutability(ecr::ImageTagMutability::Immutable)
         .scan_on_push()
         .encryption(ecr::EncryptionConfiguration {
             encryption_type: ecr::EncryptionType::Aes256,

@@ -16,7 +16,7 @@ use crate::gha::{
 };
 use crate::pipeline::names::feature_stack_prefix;
 use crate::pipeline::scripts::{self, BUILD_DIR};
-use crate::pipeline::{job_ids, Pipeline, RoleUse, StagePlan};
+use crate::pipeline::{job_ids, Pipeline, RoleKind, RoleUse, StagePlan};
 
 /// The build output travels between jobs as this artifact, from [`BUILD_DIR`].
 const BUILD_ARTIFACT: &str = "sam-build";
@@ -171,6 +171,7 @@ pub fn workflow(p: &Pipeline) -> Result<Workflow, Diagnostic> {
         job = job.step(assume_role(
             &pins,
             stage,
+            RoleKind::Pipeline,
             &format!("deploy-{}", stage.name),
         )?);
         job = job.step(sam_deploy(p, stage, DeployTarget::StageStack)?);
@@ -222,12 +223,17 @@ fn setup_sam_step(p: &Pipeline, pins: &Pins) -> Result<Step, Diagnostic> {
     Ok(setup_sam(pins, version, true).into())
 }
 
-/// Assumes `stage`'s pipeline execution role, and no other, in the stage's own region.
-fn assume_role(pins: &Pins, stage: &StagePlan, session: &str) -> Result<Step, Diagnostic> {
+/// Assumes `stage`'s role of `kind`, and no other, in the stage's own region.
+fn assume_role(
+    pins: &Pins,
+    stage: &StagePlan,
+    kind: RoleKind,
+    session: &str,
+) -> Result<Step, Diagnostic> {
     let step = configure_aws_credentials(
         pins,
         AwsCredentials {
-            role_to_assume: text(&stage.pipeline_role_arn)?,
+            role_to_assume: text(stage.roles(kind).role_arn)?,
             aws_region: text(&stage.region)?,
             role_session_name: text(session)?,
             allowed_account_ids: vec![lit(&stage.account)?],
@@ -237,10 +243,10 @@ fn assume_role(pins: &Pins, stage: &StagePlan, session: &str) -> Result<Step, Di
             audience: None,
         },
     );
-    Ok(Step::from(step.name(format!(
-        "Assume the {} pipeline execution role",
-        stage.name
-    ))))
+    Ok(Step::from(step.name(match kind {
+        RoleKind::Pipeline => format!("Assume the {} pipeline execution role", stage.name),
+        RoleKind::Feature => format!("Assume the {} feature-branch role", stage.name),
+    })))
 }
 
 enum DeployTarget {
@@ -258,6 +264,10 @@ fn feature_stack_script(p: &Pipeline) -> String {
 }
 
 fn sam_deploy(p: &Pipeline, stage: &StagePlan, target: DeployTarget) -> Result<Step, Diagnostic> {
+    let kind = match target {
+        DeployTarget::StageStack => RoleKind::Pipeline,
+        DeployTarget::FeatureStack => RoleKind::Feature,
+    };
     let mut source = String::new();
     let stack = match target {
         DeployTarget::StageStack => "\"$STACK_NAME\"",
@@ -287,7 +297,10 @@ fn sam_deploy(p: &Pipeline, stage: &StagePlan, target: DeployTarget) -> Result<S
     step = step
         .env("ARTIFACTS_BUCKET", text(&stage.artifacts_bucket)?)
         .env("REGION", text(&stage.region)?)
-        .env("CLOUDFORMATION_EXECUTION_ROLE", text(&stage.cfn_role_arn)?);
+        .env(
+            "CLOUDFORMATION_EXECUTION_ROLE",
+            text(stage.roles(kind).cfn_role_arn)?,
+        );
     if let Some(repository) = &stage.image_repository {
         step = step.env("IMAGE_REPOSITORY", text(&repository.uri)?);
     }
@@ -327,7 +340,7 @@ fn deploy_feature(p: &Pipeline, pins: &Pins, use_: &RoleUse) -> Result<Job, Diag
         job = job.step(load);
     }
     Ok(job
-        .step(assume_role(pins, stage, &use_.job_id)?)
+        .step(assume_role(pins, stage, use_.role, &use_.job_id)?)
         .step(sam_deploy(p, stage, DeployTarget::FeatureStack)?))
 }
 
@@ -409,7 +422,7 @@ fn delete_feature(p: &Pipeline, pins: &Pins, use_: &RoleUse) -> Result<Job, Diag
             .env("BRANCH", expr("github.event.ref")?),
     )
     .step(setup_sam_step(p, pins)?.if_(is_feature.clone()))
-    .step(assume_role(pins, stage, &use_.job_id)?.if_(is_feature.clone()))
+    .step(assume_role(pins, stage, use_.role, &use_.job_id)?.if_(is_feature.clone()))
     .step(
         Step::run(script(delete)?)
             .name("Delete the feature branch's stack")

@@ -19,7 +19,7 @@
 //! **Bitbucket** (<https://support.atlassian.com/bitbucket-cloud/docs/integrate-pipelines-with-resource-servers-using-oidc/>):
 //! `sub` is `{REPOSITORY_UUID}:{STEP_UUID}`, or `{REPOSITORY_UUID}:{ENVIRONMENT_UUID}:{STEP_UUID}`
 //! for a step with `deployment:`, every UUID in braces; the step UUID is new on every run, so
-//! trust matches `sub` with `StringLike` and a `*` for it. `aud` is
+//! trust matches `sub` with `StringLike` and a UUID-shaped pattern for it ([`STEP_UUID_PATTERN`]). `aud` is
 //! `ari:cloud:bitbucket::workspace/WORKSPACE_UUID` (without braces). The branch is in
 //! `branchName`, which STS does not expose.
 //!
@@ -33,6 +33,11 @@ use crate::pipeline::{Pipeline, RoleUse};
 
 /// A Bitbucket step UUID standing for "some run of the step" in sample claims.
 pub const SAMPLE_STEP_UUID: &str = "{5d1f3a0e-7c2b-4e9d-8f6a-1b2c3d4e5f60}";
+
+/// Any Bitbucket step UUID, as a `StringLike` pattern: exactly one braced UUID, so that the
+/// subject of a step without an environment (`{REPO}:{STEP}`) never matches the longer one
+/// of a step that deploys to an environment (`{REPO}:{ENV}:{STEP}`), as a `*` would.
+pub const STEP_UUID_PATTERN: &str = "{????????-????-????-????-????????????}";
 
 /// The claims of the jobs that use a role, as patterns.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -89,10 +94,14 @@ pub fn patterns(pipeline: &Pipeline, use_: &RoleUse) -> ClaimPatterns {
             git_ref,
         },
         // The branch is not in the subject: every job of a stage presents the same pattern,
-        // with `*` for the step UUID (so the template matches it with `StringLike`).
+        // with a pattern for the step UUID (so the template matches it with `StringLike`).
         Provider::Bitbucket(repo) => ClaimPatterns {
             glob: false,
-            sub: bitbucket_subject(&repo.repository_uuid, use_.environment_uuid.as_deref(), "*"),
+            sub: bitbucket_subject(
+                &repo.repository_uuid,
+                use_.environment_uuid.as_deref(),
+                STEP_UUID_PATTERN,
+            ),
             job_workflow_ref: String::new(),
             git_ref,
         },
@@ -139,7 +148,10 @@ pub fn sample_claims(pipeline: &Pipeline, use_: &RoleUse) -> Claims {
         Provider::Bitbucket(repo) => {
             let git_ref = concrete(&p.git_ref);
             let branch = git_ref.strip_prefix("refs/heads/").unwrap_or(&git_ref);
-            claims.insert("sub".into(), p.sub.replace('*', SAMPLE_STEP_UUID));
+            claims.insert(
+                "sub".into(),
+                p.sub.replace(STEP_UUID_PATTERN, SAMPLE_STEP_UUID),
+            );
             claims.insert("repositoryUuid".into(), repo.repository_uuid.clone());
             claims.insert("workspaceUuid".into(), repo.workspace_uuid.clone());
             claims.insert("branchName".into(), branch.to_owned());

@@ -1388,6 +1388,7 @@ mod tests {
             effect: Effect::Allow,
             principal: Some(ResolvedPrincipal::Federated(vec![PROVIDER.to_owned()])),
             action: vec![ASSUME_ROLE_WITH_WEB_IDENTITY.to_owned()],
+            not_action: Vec::new(),
             resource: vec![],
             condition: IndexMap::from([
                 (ConditionOperator::StringEquals, aud),

@@ -8,17 +8,25 @@ use super::claims::{bitbucket_subject, gitlab_subject, Claims, SAMPLE_STEP_UUID}
 use super::prove::{feature_samples, Jobs};
 use crate::config::validate::glob_matches;
 use crate::pipeline::provider::{BitbucketRepository, GitLabProject, Provider, Repository};
-use crate::pipeline::Pipeline;
+use crate::pipeline::{Pipeline, RoleKind};
 
-/// The hostile claim sets tried against stage `index`'s role, whose deploy job presents
-/// `deploy`.
-pub(super) fn hostile(p: &Pipeline, jobs: &Jobs<'_>, index: usize, deploy: Claims) -> Vec<Hostile> {
+/// The hostile claim sets tried against stage `index`'s role of `kind`, whose deploy job
+/// presents `deploy`.
+pub(super) fn hostile(
+    p: &Pipeline,
+    jobs: &Jobs<'_>,
+    (index, kind): (usize, RoleKind),
+    deploy: Claims,
+) -> Vec<Hostile> {
     match &p.provider {
-        Provider::GitHub(repo) => github(p, repo, jobs, index, deploy),
-        Provider::GitLab(project) => gitlab(p, project, index, deploy),
-        Provider::Bitbucket(repo) => bitbucket(p, repo, index, deploy),
+        Provider::GitHub(repo) => github(p, repo, jobs, (index, kind), deploy),
+        Provider::GitLab(project) => gitlab(p, project, (index, kind), deploy),
+        Provider::Bitbucket(repo) => bitbucket(p, repo, (index, kind), deploy),
     }
 }
+
+/// Why a feature branch is hostile to a pipeline role.
+const FEATURE_ONLY: &str = "feature branches get only the first stage's feature role";
 
 /// A branch that is neither the deployment branch nor a feature branch.
 fn unconfigured_branch(p: &Pipeline) -> Option<&'static str> {
@@ -65,7 +73,7 @@ fn github(
     p: &Pipeline,
     repo: &Repository,
     jobs: &Jobs<'_>,
-    index: usize,
+    (index, kind): (usize, RoleKind),
     deploy: Claims,
 ) -> Vec<Hostile> {
     let stage = &p.stages[index];
@@ -134,9 +142,16 @@ fn github(
         );
     }
 
-    // A feature branch, on every stage but the first.
+    // A feature branch, on every pipeline role; the deployment branch on the feature role.
     if let Some(glob) = &p.feature_branches {
-        if index > 0 {
+        if kind == RoleKind::Feature {
+            add(
+                &mut out,
+                &format!("a push to the deployment branch `{}`", p.branch),
+                with_ref(p, repo, &deploy, &format!("refs/heads/{}", p.branch)),
+            );
+        }
+        if kind == RoleKind::Pipeline {
             for branch in feature_samples(glob) {
                 let mut claims = with_ref(p, repo, &deploy, &format!("refs/heads/{branch}"));
                 claims.shift_remove("environment");
@@ -146,9 +161,7 @@ fn github(
                 );
                 add(
                     &mut out,
-                    &format!(
-                        "feature branch `{branch}` (only the first stage deploys feature branches)"
-                    ),
+                    &format!("feature branch `{branch}` ({FEATURE_ONLY})"),
                     claims,
                 );
             }
@@ -231,7 +244,12 @@ fn with_ref(p: &Pipeline, repo: &Repository, claims: &Claims, git_ref: &str) -> 
 
 /// GitLab: `sub` names the project (of the source project, for a merge request from a fork)
 /// and the branch or tag; nothing else reaches IAM.
-fn gitlab(p: &Pipeline, project: &GitLabProject, index: usize, deploy: Claims) -> Vec<Hostile> {
+fn gitlab(
+    p: &Pipeline,
+    project: &GitLabProject,
+    (index, kind): (usize, RoleKind),
+    deploy: Claims,
+) -> Vec<Hostile> {
     let stage = &p.stages[index];
     let mut out = Vec::new();
     let on = |project_path: &str, ref_type: &str, name: &str| {
@@ -274,15 +292,19 @@ fn gitlab(p: &Pipeline, project: &GitLabProject, index: usize, deploy: Claims) -
             merge_request,
         ));
     }
-    if let (Some(glob), true) = (&p.feature_branches, index > 0) {
+    if let (Some(glob), true) = (&p.feature_branches, kind == RoleKind::Pipeline) {
         for branch in feature_samples(glob) {
             out.push(Hostile::One(
-                format!(
-                    "feature branch `{branch}` (only the first stage deploys feature branches)"
-                ),
+                format!("feature branch `{branch}` ({FEATURE_ONLY})"),
                 on(&project.path, "branch", &branch),
             ));
         }
+    }
+    if kind == RoleKind::Feature {
+        out.push(Hostile::One(
+            format!("a push to the deployment branch `{}`", p.branch),
+            on(&project.path, "branch", &p.branch),
+        ));
     }
     // The environment is in the token but not a condition key: jobs of the deployment branch
     // in another environment, or in none, present this stage's subject.
@@ -320,7 +342,7 @@ fn gitlab(p: &Pipeline, project: &GitLabProject, index: usize, deploy: Claims) -
 fn bitbucket(
     p: &Pipeline,
     repo: &BitbucketRepository,
-    index: usize,
+    (index, kind): (usize, RoleKind),
     deploy: Claims,
 ) -> Vec<Hostile> {
     let stage = &p.stages[index];
@@ -339,11 +361,18 @@ fn bitbucket(
         };
         claims
     };
-    let own_environment = stage.environment_uuid.as_deref();
-    let control = match (&stage.environment, own_environment) {
+    // Feature steps deploy in no environment: that is what their role trusts.
+    let (environment, own_environment) = match kind {
+        RoleKind::Pipeline => (
+            stage.environment.as_ref(),
+            stage.environment_uuid.as_deref(),
+        ),
+        RoleKind::Feature => (None, None),
+    };
+    let control = match (environment, own_environment) {
         (Some(environment), Some(_)) => format!(
             "Bitbucket deployment permissions on environment `{environment}` (Premium): allow deployments only from {}",
-            deploying_branches(p, index)
+            deploying_branches(p)
         ),
         _ => "give the stage `environment` and `environment_uuid`, so that only steps deploying to that environment are trusted, and restrict the environment with deployment permissions".to_owned(),
     };
@@ -374,10 +403,10 @@ fn bitbucket(
             control.clone(),
         ));
     }
-    if let (Some(glob), true) = (&p.feature_branches, index > 0) {
+    if let (Some(glob), true) = (&p.feature_branches, kind == RoleKind::Pipeline) {
         let branch = glob.replace('*', "");
         out.push(Hostile::Limited(
-            format!("a step on feature branch `{branch}` (only the first stage deploys feature branches)"),
+            format!("a step on feature branch `{branch}` ({FEATURE_ONLY})"),
             step(&repo.repository_uuid, own_environment, &branch),
             control.clone(),
         ));
@@ -424,13 +453,10 @@ fn bitbucket(
     out
 }
 
-/// The branches whose pipelines deploy to stage `index`, for messages: `main`, and on the
-/// first stage also the feature pattern.
-pub(super) fn deploying_branches(p: &Pipeline, index: usize) -> String {
-    match (&p.feature_branches, index) {
-        (Some(glob), 0) => format!("`{}` and `{glob}`", p.branch),
-        _ => format!("`{}`", p.branch),
-    }
+/// The branches whose pipelines deploy to a stage's environment, for messages: only the
+/// deployment branch (feature steps deploy in no environment, with their own role).
+pub(super) fn deploying_branches(p: &Pipeline) -> String {
+    format!("`{}`", p.branch)
 }
 
 /// A token without `sub`, and one for another audience.

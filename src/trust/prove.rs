@@ -23,14 +23,16 @@ use crate::cfn::{PseudoValues, ResolvedPrincipal, ResolvedStatement, Resolver};
 use crate::diag::{ConfigPath, Diagnostic};
 use crate::pipeline::provider::Provider;
 use crate::pipeline::template::ids;
-use crate::pipeline::{Pipeline, RoleUse};
+use crate::pipeline::{Pipeline, RoleKind, RoleUse};
 
 const ASSUME: &str = "sts:AssumeRoleWithWebIdentity";
 
-/// What one stage's role admits, proven.
+/// What one role of a stage admits, proven.
 #[derive(Clone, Debug, Serialize)]
 pub struct StageTrust {
     pub stage: String,
+    /// `pipeline`, or `feature` for the first stage's feature-branch role.
+    pub role: String,
     pub account: String,
     pub region: String,
     pub role_arn: String,
@@ -97,11 +99,44 @@ fn violation(index: usize, message: String, help: &str) -> Diagnostic {
         .help(help.to_owned())
 }
 
-/// The role's trust statements for one stage, resolved.
+/// A role the proof covers: a stage's pipeline role, or the first stage's feature role.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Target {
+    pub stage: usize,
+    pub kind: RoleKind,
+}
+
+/// Every role that OIDC tokens can assume, in stage order, each stage's pipeline role first.
+pub fn targets(p: &Pipeline) -> Vec<Target> {
+    let mut out = Vec::with_capacity(p.stages.len() + 1);
+    for (stage, plan) in p.stages.iter().enumerate() {
+        out.push(Target {
+            stage,
+            kind: RoleKind::Pipeline,
+        });
+        if plan.feature.is_some() {
+            out.push(Target {
+                stage,
+                kind: RoleKind::Feature,
+            });
+        }
+    }
+    out
+}
+
+/// The logical id of a role of `kind`.
+pub fn role_id(kind: RoleKind) -> &'static str {
+    match kind {
+        RoleKind::Pipeline => ids::PIPELINE_ROLE,
+        RoleKind::Feature => ids::FEATURE_ROLE,
+    }
+}
+
+/// The trust statements of stage `stage`'s role of `kind`, resolved.
 pub fn trust_statements(
     p: &Pipeline,
     template: &Template,
-    stage: usize,
+    Target { stage, kind }: Target,
 ) -> Result<Vec<ResolvedStatement>, String> {
     let plan = &p.stages[stage];
     let mut parameters = IndexMap::new();
@@ -117,11 +152,11 @@ pub fn trust_statements(
     let resolver = Resolver::new(template, parameters, pseudo).map_err(|e| e.to_string())?;
     let role = match template
         .resources()
-        .get(ids::PIPELINE_ROLE)
+        .get(role_id(kind))
         .map(|r| &r.properties)
     {
         Some(ResourceProperties::Role(role)) => role,
-        _ => return Err(format!("the template has no `{}` role", ids::PIPELINE_ROLE)),
+        _ => return Err(format!("the template has no `{}` role", role_id(kind))),
     };
     resolver
         .policy(&role.assume_role_policy_document)
@@ -171,8 +206,9 @@ fn show(claims: &Claims) -> String {
 /// What the proofs of all stages look up, computed once so that proving N stages stays linear
 /// in N ([`Pipeline::role_uses_of`] scans every job, and the warnings compare stages pairwise).
 pub(super) struct Jobs<'p> {
-    /// The jobs that assume each stage's role, in workflow order.
-    of_stage: Vec<Vec<&'p RoleUse>>,
+    /// The roles, and the jobs that assume each, in workflow order.
+    targets: Vec<Target>,
+    of_target: Vec<Vec<&'p RoleUse>>,
     /// Each exact (non-glob) OIDC subject → the stages with a job that presents it, ascending.
     stages_by_subject: HashMap<String, Vec<usize>>,
     /// The stages' environments and one no stage has, each once, for hostile claims, with the
@@ -200,6 +236,17 @@ impl<'p> Jobs<'p> {
             None => Vec::new(),
         };
         let of_stage = p.role_uses_by_stage();
+        let targets = targets(p);
+        let of_target = targets
+            .iter()
+            .map(|t| {
+                of_stage[t.stage]
+                    .iter()
+                    .copied()
+                    .filter(|u| u.role == t.kind)
+                    .collect()
+            })
+            .collect();
         let mut stages_by_subject: HashMap<String, Vec<usize>> = HashMap::new();
         for use_ in of_stage.iter().flatten() {
             if !use_.runs_on_ref.is_glob() {
@@ -214,7 +261,8 @@ impl<'p> Jobs<'p> {
             stages.dedup();
         }
         Self {
-            of_stage,
+            targets,
+            of_target,
             stages_by_subject,
             environments,
         }
@@ -224,8 +272,8 @@ impl<'p> Jobs<'p> {
 /// Proves the trust contract for every stage; returns the trust map or every violation.
 pub fn prove(p: &Pipeline, template: &Template) -> Result<TrustMap, Vec<Diagnostic>> {
     let jobs = Jobs::new(p);
-    let inputs: Vec<HostileInputs> = (0..p.stages.len())
-        .map(|index| hostile_inputs(p, &jobs, index))
+    let inputs: Vec<HostileInputs> = (0..jobs.targets.len())
+        .map(|at| hostile_inputs(p, &jobs, at))
         .collect();
     let mut reuse = Reuse::default();
     for stage_inputs in &inputs {
@@ -233,8 +281,8 @@ pub fn prove(p: &Pipeline, template: &Template) -> Result<TrustMap, Vec<Diagnost
     }
     let mut problems = Vec::new();
     let mut stages = Vec::new();
-    for (index, stage_inputs) in inputs.iter().enumerate() {
-        match prove_stage(p, template, &jobs, (stage_inputs, &mut reuse), index) {
+    for (at, stage_inputs) in inputs.iter().enumerate() {
+        match prove_role(p, template, &jobs, (stage_inputs, &mut reuse), at) {
             Ok(stage) => stages.push(stage),
             Err(mut found) => problems.append(&mut found),
         }
@@ -256,21 +304,25 @@ pub fn prove(p: &Pipeline, template: &Template) -> Result<TrustMap, Vec<Diagnost
     }
 }
 
-/// What [`hostile`] builds a stage's hostile claim sets from: the deploy job's claims, whether
-/// the stage is not the first, and its environment.
-type HostileInputs = (Vec<(String, String)>, bool, Option<String>);
+/// What [`hostile`] builds a role's hostile claim sets from: the deploy job's claims, the
+/// kind of role, and the stage's environment.
+type HostileInputs = (Vec<(String, String)>, RoleKind, Option<String>);
 
-fn hostile_inputs(p: &Pipeline, jobs: &Jobs<'_>, index: usize) -> HostileInputs {
+fn hostile_inputs(p: &Pipeline, jobs: &Jobs<'_>, at: usize) -> HostileInputs {
+    let Target { stage: index, kind } = jobs.targets[at];
     let stage = &p.stages[index];
-    let deploy_job = crate::pipeline::job_ids::deploy(&stage.name);
-    let deploy = jobs.of_stage[index]
+    let deploy_job = match kind {
+        RoleKind::Pipeline => crate::pipeline::job_ids::deploy(&stage.name),
+        RoleKind::Feature => crate::pipeline::job_ids::DEPLOY_FEATURE.to_owned(),
+    };
+    let deploy = jobs.of_target[at]
         .iter()
         .find(|u| u.job_id == deploy_job)
         .map(|u| sample_claims(p, u))
         .unwrap_or_default();
     (
         deploy.into_iter().collect(),
-        index > 0,
+        kind,
         stage.environment.clone(),
     )
 }
@@ -292,17 +344,19 @@ enum Prepared {
     InEnvironments(Claims, Vec<usize>, Request),
 }
 
-fn prove_stage<'i>(
+fn prove_role<'i>(
     p: &Pipeline,
     template: &Template,
     all_jobs: &Jobs<'_>,
     (inputs, reuse): (&'i HostileInputs, &mut Reuse<'i>),
-    index: usize,
+    at: usize,
 ) -> Result<StageTrust, Vec<Diagnostic>> {
+    let target = all_jobs.targets[at];
+    let index = target.stage;
     let plan = &p.stages[index];
-    let role = &plan.pipeline_role_arn;
+    let role = plan.roles(target.kind).role_arn;
     let provider = &plan.oidc_provider_arn;
-    let resolved = trust_statements(p, template, index).map_err(|e| {
+    let resolved = trust_statements(p, template, target).map_err(|e| {
         vec![violation(
             index,
             format!("cannot resolve the trust policy of `{role}`: {e}"),
@@ -321,7 +375,7 @@ fn prove_stage<'i>(
     };
 
     // 1. Every job that assumes the role is admitted.
-    let uses = &all_jobs.of_stage[index];
+    let uses = &all_jobs.of_target[at];
     let bases: Vec<Claims> = uses.iter().map(|u| sample_claims(p, u)).collect();
     let samples: Vec<Vec<Claims>> = uses
         .iter()
@@ -405,7 +459,7 @@ fn prove_stage<'i>(
                 }
             };
             let deploy = inputs.0.iter().cloned().collect();
-            hostile(p, all_jobs, index, deploy)
+            hostile(p, all_jobs, (index, target.kind), deploy)
                 .into_iter()
                 .map(prepare)
                 .collect()
@@ -495,15 +549,16 @@ fn prove_stage<'i>(
     }
     Ok(StageTrust {
         stage: plan.name.clone(),
+        role: target.kind.word().to_owned(),
         account: plan.account.clone(),
         region: plan.region.clone(),
-        role_arn: role.clone(),
+        role_arn: role.to_owned(),
         provider_arn: provider.clone(),
         statements: resolved.iter().map(admitted).collect(),
         jobs,
         denied,
         limits,
-        warnings: warnings(p, all_jobs, index),
+        warnings: warnings(p, all_jobs, at),
     })
 }
 
@@ -636,9 +691,25 @@ fn notes(p: &Pipeline) -> Vec<String> {
 const NAMED_STAGES_MAX: usize = 10;
 
 /// What a reviewer should know or do about stage `index`'s trust.
-fn warnings(p: &Pipeline, jobs: &Jobs<'_>, index: usize) -> Vec<String> {
+fn warnings(p: &Pipeline, jobs: &Jobs<'_>, at: usize) -> Vec<String> {
+    let Target { stage: index, kind } = jobs.targets[at];
     let stage = &p.stages[index];
     let mut out = Vec::new();
+    if kind == RoleKind::Feature {
+        if let Some(glob) = &p.feature_branches {
+            out.push(format!(
+                "`{glob}` admits every branch that matches it: anyone who can push such a branch can run their own version of the workflow with this role, which can change only `{}*` stacks; keep this stage's account free of production data",
+                stage.feature.as_ref().map_or("", |f| f.stack_prefix.as_str())
+            ));
+            if p.provider.github().is_some() && glob.contains('*') && !glob.contains("**") {
+                out.push(format!(
+                    "IAM's `*` also matches `/`, so the trust admits branches such as `{}` that GitHub's `{glob}` push filter never runs the workflow for",
+                    glob.replacen('*', "x/y", 1)
+                ));
+            }
+        }
+        return out;
+    }
     match (&p.provider, &stage.environment) {
         (Provider::GitHub(_), Some(environment)) => out.push(format!(
             "the approval gate is GitHub environment `{environment}`: give it required reviewers and restrict its deployment branches to `{}`",
@@ -651,7 +722,7 @@ fn warnings(p: &Pipeline, jobs: &Jobs<'_>, index: usize) -> Vec<String> {
         )),
         (Provider::Bitbucket(_), Some(environment)) => out.push(format!(
             "restrict deployment environment `{environment}` with deployment permissions (Premium): deployments only from {}{}",
-            super::hostile::deploying_branches(p, index),
+            super::hostile::deploying_branches(p),
             if stage.manual_approval { ", and only admins may start the manual step" } else { "" }
         )),
         (Provider::GitLab(_) | Provider::Bitbucket(_), None) if stage.manual_approval => out.push(
@@ -659,24 +730,11 @@ fn warnings(p: &Pipeline, jobs: &Jobs<'_>, index: usize) -> Vec<String> {
         ),
         _ => {}
     }
-    if index == 0 {
-        if let Some(glob) = &p.feature_branches {
-            out.push(format!(
-                "`{glob}` admits every branch that matches it: anyone who can push such a branch can run their own version of the workflow with this role; keep this stage's account free of production data"
-            ));
-            if p.provider.github().is_some() && glob.contains('*') && !glob.contains("**") {
-                out.push(format!(
-                    "IAM's `*` also matches `/`, so the trust admits branches such as `{}` that GitHub's `{glob}` push filter never runs the workflow for",
-                    glob.replacen('*', "x/y", 1)
-                ));
-            }
-        }
-    }
     // Other stages with an exact-ref job that presents one of this stage's subjects: how many,
     // and the first few. Usually all of this stage's jobs present one subject, whose stages are
     // counted and named without collecting them (with many stages on the deployment branch
     // without environments, every stage shares with every other one).
-    let mut subjects: Vec<String> = jobs.of_stage[index]
+    let mut subjects: Vec<String> = jobs.of_target[at]
         .iter()
         .map(|u| patterns(p, u).sub)
         .collect();
@@ -772,6 +830,14 @@ stages:
         Pipeline::new(&loaded.config).unwrap()
     }
 
+    /// Stage `stage`'s pipeline role in the map.
+    fn of<'m>(map: &'m TrustMap, stage: &str) -> &'m StageTrust {
+        map.stages
+            .iter()
+            .find(|s| s.stage == stage && s.role == "pipeline")
+            .expect("the stage is in the map")
+    }
+
     fn messages(result: Result<TrustMap, Vec<Diagnostic>>) -> Vec<String> {
         result
             .err()
@@ -785,8 +851,34 @@ stages:
     fn the_generated_template_is_proven() {
         let p = pipeline(CONFIG);
         let map = prove(&p, &template(&p)).unwrap();
-        assert_eq!(map.stages.len(), 2);
+        let roles: Vec<(&str, &str)> = map
+            .stages
+            .iter()
+            .map(|s| (s.stage.as_str(), s.role.as_str()))
+            .collect();
+        assert_eq!(
+            roles,
+            [
+                ("dev", "pipeline"),
+                ("dev", "feature"),
+                ("prod", "pipeline")
+            ]
+        );
+        // The main roles do not trust feature branches, and the feature role no other branch.
+        for role in [&map.stages[0], &map.stages[2]] {
+            assert!(
+                role.denied
+                    .iter()
+                    .any(|d| d.starts_with("feature branch `feature`")),
+                "{:?}",
+                role.denied
+            );
+        }
         assert!(map.stages[1]
+            .denied
+            .iter()
+            .any(|d| d == "a push to unconfigured branch `unconfigured-branch`"));
+        assert!(of(&map, "prod")
             .denied
             .iter()
             .any(|d| d.contains("without the stage's environment")));
@@ -839,22 +931,42 @@ stages:
     }
 
     #[test]
-    fn feature_branches_on_a_later_stage_fail_the_proof() {
-        // A template whose every stage trusts the feature pattern.
+    fn a_pipeline_role_that_trusts_feature_branches_fails_the_proof() {
+        // The feature role's trust statements, added to the pipeline roles' (one template:
+        // every stage's role).
         let p = pipeline(CONFIG);
-        let mut wide = p.clone();
-        for use_ in wide
-            .role_uses
-            .iter_mut()
-            .filter(|u| u.job_id == "deploy-feature")
-        {
-            use_.stage = 1;
+        let t = template(&p);
+        let trust_of = |id: &str| match &t.resources()[id].properties {
+            ResourceProperties::Role(role) => role.assume_role_policy_document.clone(),
+            _ => unreachable!("a role"),
+        };
+        let mut widened = trust_of(ids::PIPELINE_ROLE);
+        widened
+            .statement
+            .extend(trust_of(ids::FEATURE_ROLE).statement);
+        let Some(ResourceProperties::Role(role)) = t
+            .resources()
+            .get(ids::PIPELINE_ROLE)
+            .map(|r| r.properties.clone())
+        else {
+            unreachable!("a role")
+        };
+        let role = iam::Role {
+            assume_role_policy_document: widened,
+            ..*role
+        };
+        let wide = t
+            .clone()
+            .replace_resource(ids::PIPELINE_ROLE, Resource::new(role));
+        let problems = messages(prove(&p, &wide));
+        for stage in ["dev", "prod"] {
+            assert!(
+                problems.iter().any(|m| m.contains(&format!(
+                    "of stage `{stage}` admits feature branch `feature`"
+                ))),
+                "{problems:#?}"
+            );
         }
-        let problems = messages(prove(&p, &template(&wide)));
-        assert!(
-            problems.iter().any(|m| m.contains("admits feature branch")),
-            "{problems:#?}"
-        );
     }
 
     #[test]
@@ -869,23 +981,23 @@ stages:
         }
         let p = pipeline(&config);
         let map = prove(&p, &template(&p)).unwrap();
-        let shared = |stage: usize| -> Vec<&String> {
-            map.stages[stage]
+        let shared = |stage: &str| -> Vec<&String> {
+            of(&map, stage)
                 .warnings
                 .iter()
                 .filter(|w| w.contains("the same OIDC claims"))
                 .collect()
         };
         assert_eq!(
-            shared(0),
+            shared("dev"),
             ["jobs of stages `prod`, `s0`, `s1`, `s2`, `s3`, `s4`, `s5`, `s6`, `s7`, `s8` and 2 more present the same OIDC claims as this stage's deploy job, so this role cannot tell them apart; give the stages different `environment`s"]
         );
-        assert!(shared(12)[0].starts_with("jobs of stages `dev`, `prod`, `s0`,"));
+        assert!(shared("s10")[0].starts_with("jobs of stages `dev`, `prod`, `s0`,"));
 
         // Two stages: the other one is named alone.
         let p = pipeline(&CONFIG.replace("    environment: production\n", ""));
         let map = prove(&p, &template(&p)).unwrap();
-        assert!(map.stages[1]
+        assert!(of(&map, "prod")
             .warnings
             .iter()
             .any(|w| w.starts_with("jobs of stage `dev` present the same OIDC claims")));
@@ -898,17 +1010,17 @@ stages:
         );
         let p = pipeline(&config);
         let map = prove(&p, &template(&p)).unwrap();
-        let tried = |stage: usize, environment: &str| {
+        let tried = |stage: &str, environment: &str| {
             let what = format!("a job in environment `{environment}`");
-            map.stages[stage]
+            of(&map, stage)
                 .denied
                 .iter()
                 .filter(|d| **d == what)
                 .count()
         };
-        assert_eq!(tried(0, "production"), 1);
-        assert_eq!(tried(0, "attacker-environment"), 1);
-        assert_eq!(tried(1, "production"), 0);
+        assert_eq!(tried("dev", "production"), 1);
+        assert_eq!(tried("dev", "attacker-environment"), 1);
+        assert_eq!(tried("prod", "production"), 0);
     }
 
     /// A hand-built template whose trust statement lacks `sub`: rule 3 of the contract.
@@ -987,7 +1099,11 @@ mod provider_tests {
             assert!(stage.denied.iter().any(|d| d == "a tag"));
         }
         let bitbucket = proven("bitbucket-environments");
-        let production = &bitbucket.stages[1];
+        let production = bitbucket
+            .stages
+            .iter()
+            .find(|s| s.stage == "production")
+            .unwrap();
         assert!(production
             .denied
             .iter()
@@ -997,16 +1113,29 @@ mod provider_tests {
             .starts_with("a pull-request pipeline step")
             && l.control
                 .contains("deployment permissions on environment `Production`")));
-        // The first stage also deploys feature branches: its control must allow them.
+        // Feature steps deploy in no environment, with their own role: the first stage's
+        // environment takes deployments from `main` only, and a feature step in it is a limit.
         assert!(bitbucket.stages[0]
             .limits
             .iter()
-            .all(|l| l.control.contains("`main` and `feature/*`")));
-        let open = proven("bitbucket");
-        assert!(open.stages[0]
+            .all(|l| l.control.contains("only from `main`")));
+        assert!(bitbucket.stages[0]
             .limits
             .iter()
-            .any(|l| l.admitted == "a step deploying to an unknown environment"));
+            .any(|l| l.admitted.starts_with("a step on feature branch")));
+        let feature = &bitbucket.stages[1];
+        assert_eq!(feature.role, "feature");
+        assert!(feature
+            .denied
+            .iter()
+            .any(|d| d == "a step deploying to stage `test`'s environment"));
+        // Without environments, the role trusts steps without one: a subject with a UUID
+        // pattern (not `*`) tells those apart from steps that deploy to an environment.
+        let open = proven("bitbucket");
+        assert!(open.stages[0]
+            .denied
+            .iter()
+            .any(|d| d == "a step deploying to an unknown environment"));
     }
 
     /// A template made for one Bitbucket environment does not admit another's steps.

@@ -23,9 +23,13 @@ pub fn render_text(map: &TrustMap) -> String {
         let _ = writeln!(out, "\nnote: {note}");
     }
     for stage in &map.stages {
+        let which = match stage.role.as_str() {
+            "feature" => ", feature-branch role",
+            _ => "",
+        };
         let _ = writeln!(
             out,
-            "\nstage {} (account {}, {})",
+            "\nstage {} (account {}, {}{which})",
             stage.stage, stage.account, stage.region
         );
         let _ = writeln!(out, "  role       {}", stage.role_arn);

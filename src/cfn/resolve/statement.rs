@@ -20,6 +20,8 @@ pub struct ResolvedStatement {
     pub principal: Option<ResolvedPrincipal>,
     /// Actions.
     pub action: Vec<String>,
+    /// `NotAction`: every action but these (empty unless the statement uses it).
+    pub not_action: Vec<String>,
     /// Resources (functions returning lists are flattened).
     pub resource: Vec<String>,
     /// `operator → key → values`; keys whose values all resolved to `AWS::NoValue` are dropped.
@@ -93,6 +95,7 @@ impl Resolver<'_> {
             effect: s.effect,
             principal,
             action: s.action.clone(),
+            not_action: s.not_action.clone(),
             resource: self.strings(&s.resource, "`Resource`", st)?,
             condition,
         })

@@ -410,6 +410,7 @@ fn policy_resolves_to_concrete_statements() {
                         .to_owned()
                 ])),
                 action: vec!["sts:AssumeRoleWithWebIdentity".to_owned()],
+                not_action: Vec::new(),
                 resource: vec![],
                 condition: IndexMap::from([
                     (
