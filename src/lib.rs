@@ -16,6 +16,7 @@ pub mod gha;
 pub mod gitlab;
 pub mod init;
 pub mod output;
+pub mod permissions;
 pub mod pipeline;
 pub mod trust;
 pub mod yaml;
