@@ -407,7 +407,7 @@ pub(crate) fn resource(
                 "invalid-sam-resource",
                 format!("resource `{id}` is not a mapping"),
             )
-            .at(path)
+            .at_key(path)
             .help("write the resource as `Type:` and `Properties:`"),
         );
         return None;
@@ -431,7 +431,7 @@ pub(crate) fn resource(
                     "invalid-sam-resource",
                     format!("resource `{id}` has no `Type`"),
                 )
-                .at(path)
+                .at_key(path)
                 .help("add the resource type, e.g. `Type: AWS::Serverless::Function`"),
             );
             return None;
@@ -700,7 +700,7 @@ fn events(
                     "invalid-sam-event",
                     format!("event `{event_id}` of `{owner_id}` is not a mapping"),
                 )
-                .at(event_path)
+                .at_key(event_path)
                 .help("write the event as `Type:` and `Properties:`"),
             );
             continue;
@@ -708,18 +708,16 @@ fn events(
         let type_name = match event.get("Type") {
             Some(Value::String(t)) => t.as_str(),
             _ => {
-                problems.push(
-                    Diagnostic::error(
-                        "invalid-sam-event",
-                        format!("event `{event_id}` of `{owner_id}` has no literal `Type`"),
-                    )
-                    .at(if event.contains_key("Type") {
-                        event_path.key("Type")
-                    } else {
-                        event_path
-                    })
-                    .help(format!("write one of {}", known.join(", "))),
-                );
+                let diagnostic = Diagnostic::error(
+                    "invalid-sam-event",
+                    format!("event `{event_id}` of `{owner_id}` has no literal `Type`"),
+                )
+                .help(format!("write one of {}", known.join(", ")));
+                problems.push(if event.contains_key("Type") {
+                    diagnostic.at(event_path.key("Type"))
+                } else {
+                    diagnostic.at_key(event_path)
+                });
                 continue;
             }
         };
@@ -1177,5 +1175,202 @@ fn untagged_sequence(value: &Value) -> Option<&Vec<Value>> {
     match value {
         Value::Sequence(s) => Some(s),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resources(body: &str) -> Vec<Resource> {
+        crate::app::parse(&format!("Transform: AWS::Serverless-2016-10-31\n{body}"))
+            .unwrap_or_else(|d| panic!("{d:?}"))
+            .resources
+    }
+
+    fn codes(body: &str) -> Vec<&'static str> {
+        crate::app::parse(&format!("Transform: AWS::Serverless-2016-10-31\n{body}"))
+            .err()
+            .unwrap_or_default()
+            .iter()
+            .map(|d| d.code)
+            .collect()
+    }
+
+    fn function(resource: &Resource) -> &FunctionSpec {
+        match &resource.sam {
+            SamSpec::Function(f) => f,
+            other => panic!("not a function: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn records_types_conditions_and_literal_physical_names_only() {
+        let all = resources("Resources:\n  T:\n    Type: AWS::DynamoDB::Table\n    Condition: IsProd\n    Properties:\n      TableName: orders\n  Q:\n    Type: AWS::SQS::Queue\n    Properties:\n      QueueName: !Sub '${AWS::StackName}-q'\n  A:\n    Type: AWS::Serverless::Api\n    Properties:\n      Name: orders-api\n      StageName: live\n  M:\n    Type: AWS::Serverless::StateMachine\n    Properties:\n      Name: flow\n      Role: !GetAtt R.Arn\n  W:\n    Type: AWS::Serverless::WebSocketApi\n");
+        let ids: Vec<(&str, &str)> = all
+            .iter()
+            .map(|r| (r.logical_id.as_str(), r.type_name.as_str()))
+            .collect();
+        assert_eq!(
+            ids,
+            [
+                ("T", "AWS::DynamoDB::Table"),
+                ("Q", "AWS::SQS::Queue"),
+                ("A", "AWS::Serverless::Api"),
+                ("M", "AWS::Serverless::StateMachine"),
+                ("W", "AWS::Serverless::WebSocketApi"),
+            ]
+        );
+        assert_eq!(all[0].condition.as_deref(), Some("IsProd"));
+        assert_eq!(
+            all[0].physical_name,
+            Some(PhysicalName {
+                property: "TableName",
+                value: "orders".into()
+            })
+        );
+        assert_eq!(all[1].physical_name, None, "a !Sub is not a literal name");
+        assert_eq!(
+            all[2].physical_name.as_ref().map(|n| n.property),
+            Some("Name")
+        );
+        assert_eq!(
+            all[3].physical_name.as_ref().map(|n| n.value.as_str()),
+            Some("flow")
+        );
+        assert!(matches!(&all[3].sam, SamSpec::StateMachine(m) if m.role == RoleSource::Given));
+        assert_eq!(all[4].sam, SamSpec::Unmodeled);
+    }
+
+    #[test]
+    fn globals_reach_functions_and_parameter_defaults_resolve() {
+        let all = resources("Parameters:\n  Alias:\n    Type: String\n    Default: live\nGlobals:\n  Function:\n    Runtime: python3.12\n    AutoPublishAlias: !Ref Alias\n    DeploymentPreference:\n      Type: AllAtOnce\nResources:\n  F:\n    Type: AWS::Serverless::Function\n    Properties:\n      DeploymentPreference:\n        Role: arn:aws:iam::1:role/cd\n  G:\n    Type: AWS::Serverless::Function\n    Properties:\n      AutoPublishAlias: blue\n      DeploymentPreference:\n        Enabled: false\n");
+        let (f, g) = (function(&all[0]), function(&all[1]));
+        assert_eq!(f.auto_publish_alias, Some(Text::Literal("live".into())));
+        assert_eq!(
+            f.deployment_preference,
+            Some(DeploymentPreference {
+                enabled: true,
+                role_given: true
+            }),
+            "Globals' Type and the function's Role merge"
+        );
+        assert_eq!(g.auto_publish_alias, Some(Text::Literal("blue".into())));
+        assert!(!g.deployment_preference.as_ref().expect("merged").enabled);
+        assert_eq!(f.role, RoleSource::Generated);
+    }
+
+    #[test]
+    fn reads_json_intrinsics_like_yaml_tags() {
+        let app = crate::app::parse(r#"{"Transform": "AWS::Serverless-2016-10-31", "Resources": {
+            "F": {"Type": "AWS::Serverless::Function", "Properties": {"Runtime": "python3.12",
+                "Role": {"Fn::If": ["C", {"Ref": "AWS::NoValue"}, "arn:aws:iam::1:role/r"]},
+                "FunctionName": {"Ref": "Name"},
+                "Events": {"E": {"Type": "Api", "Properties": {"RestApiId": {"Ref": "A"}, "Path": "/", "Method": "get"}}}}},
+            "A": {"Type": "AWS::Serverless::Api", "Properties": {"StageName": {"Ref": "Stage"}}}}}"#)
+            .expect("parses");
+        let f = function(&app.resources[0]);
+        assert_eq!(f.role, RoleSource::Conditional);
+        assert_eq!(app.resources[0].physical_name, None);
+        assert_eq!(
+            f.events[0].source,
+            EventSource::Api {
+                api: ApiRef::Resource("A".into())
+            }
+        );
+        assert!(
+            matches!(&app.resources[1].sam, SamSpec::Api(a) if a.stage_name == Some(Text::Dynamic))
+        );
+    }
+
+    #[test]
+    fn events_keep_what_changes_the_output() {
+        let all = resources("Resources:\n  F:\n    Type: AWS::Serverless::Function\n    Properties:\n      Runtime: python3.12\n      Events:\n        S:\n          Type: Schedule\n          Properties:\n            Schedule: rate(1 hour)\n            Name: hourly\n            DeadLetterConfig:\n              Type: SQS\n              QueueLogicalId: Dlq\n        T:\n          Type: SNS\n          Properties:\n            Topic: !Ref X\n            SqsSubscription: true\n        H:\n          Type: HttpApi\n");
+        let events = &function(&all[0]).events;
+        assert_eq!(
+            events[0].source,
+            EventSource::Rule {
+                dead_letter: DeadLetter::Queue {
+                    logical_id: Some("Dlq".into())
+                },
+                role_given: false
+            }
+        );
+        assert_eq!(
+            events[0].physical_name.as_ref().map(|n| n.value.as_str()),
+            Some("hourly")
+        );
+        assert_eq!(
+            events[1].source,
+            EventSource::Sns {
+                sqs: SnsSqs::NewQueue
+            }
+        );
+        assert_eq!(
+            events[2].source,
+            EventSource::HttpApi {
+                api: ApiRef::Implicit
+            }
+        );
+    }
+
+    #[test]
+    fn embedded_connectors_are_named_after_their_resource() {
+        let all = resources("Resources:\n  F:\n    Type: AWS::Serverless::Function\n    Properties:\n      Runtime: python3.12\n    Connectors:\n      ToTable:\n        Properties:\n          Destination:\n            Id: T\n          Permissions: [Write, Read, Write]\n  T:\n    Type: AWS::Serverless::SimpleTable\n");
+        assert_eq!(
+            all[0].connectors,
+            [Connector {
+                logical_id: "FToTable".into(),
+                source: Endpoint::Id("F".into()),
+                destinations: vec![Endpoint::Id("T".into())],
+                multiple: false,
+                permissions: vec!["Read".into(), "Write".into()],
+            }]
+        );
+    }
+
+    #[test]
+    fn malformed_resources_and_events_are_located_diagnostics() {
+        assert_eq!(codes("Resources:\n  A: 3\n"), ["invalid-sam-resource"]);
+        assert_eq!(
+            codes("Resources:\n  A:\n    Properties: {}\n"),
+            ["invalid-sam-resource"]
+        );
+        assert_eq!(
+            codes("Resources:\n  A:\n    Type: !Ref T\n"),
+            ["invalid-sam-resource"]
+        );
+        let function = "Resources:\n  F:\n    Type: AWS::Serverless::Function\n    Properties:\n      Runtime: python3.12\n      Events:";
+        assert_eq!(codes(&format!("{function} [a]\n")), ["invalid-sam-event"]);
+        assert_eq!(
+            codes(&format!("{function}\n        E: 1\n")),
+            ["invalid-sam-event"]
+        );
+        assert_eq!(
+            codes(&format!("{function}\n        E:\n          Type: !Ref T\n")),
+            ["invalid-sam-event"]
+        );
+        assert_eq!(
+            codes(&format!("{function}\n        E:\n          Type: Sqs\n")),
+            ["unknown-sam-event-type"]
+        );
+        assert_eq!(
+            codes("Resources:\n  M:\n    Type: AWS::Serverless::StateMachine\n    Properties:\n      Events:\n        E:\n          Type: SQS\n"),
+            ["unknown-sam-event-type"],
+            "state machines take fewer event types"
+        );
+        let diagnostics = crate::app::parse(
+            "Transform: AWS::Serverless-2016-10-31\nResources:\n  A:\n    Properties: {}\n",
+        )
+        .expect_err("no Type");
+        let source = crate::config::ConfigSource::new(
+            "template.yaml",
+            "Transform: AWS::Serverless-2016-10-31\nResources:\n  A:\n    Properties: {}\n",
+        );
+        assert!(
+            source.render(&diagnostics).contains("template.yaml:3:3"),
+            "{}",
+            source.render(&diagnostics)
+        );
     }
 }

@@ -896,3 +896,100 @@ fn connector_profile(source: &str, destination: &str) -> Option<Profile> {
     };
     Some(profile)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn deployed(body: &str) -> Vec<DeployedResource> {
+        let app = crate::app::parse(&format!(
+            "Transform: AWS::Serverless-2016-10-31\nGlobals:\n  Function:\n    Runtime: python3.12\n{body}"
+        ))
+        .unwrap_or_else(|d| panic!("{d:?}"));
+        deployed_resources(&app)
+    }
+
+    fn find<'a>(all: &'a [DeployedResource], id: &str) -> &'a DeployedResource {
+        all.iter()
+            .find(|r| r.logical_id == id)
+            .unwrap_or_else(|| panic!("no {id} in {all:#?}"))
+    }
+
+    #[test]
+    fn a_function_has_its_implicit_role_which_supports_a_boundary() {
+        let all =
+            deployed("Resources:\n  HelloWorldFunction:\n    Type: AWS::Serverless::Function\n");
+        assert_eq!(all.len(), 2);
+        let role = find(&all, "HelloWorldFunctionRole");
+        assert_eq!(role.type_name, "AWS::IAM::Role");
+        assert_eq!(role.from, "implicit role of HelloWorldFunction");
+        assert!(!role.creates_role_without_boundary_support);
+        assert_eq!(
+            find(&all, "HelloWorldFunction").type_name,
+            "AWS::Lambda::Function"
+        );
+    }
+
+    #[test]
+    fn roles_sam_offers_no_boundary_for_are_flagged() {
+        let all = deployed("Resources:\n  F:\n    Type: AWS::Serverless::Function\n    Properties:\n      AutoPublishAlias: live\n      DeploymentPreference:\n        Type: AllAtOnce\n  G:\n    Type: AWS::Serverless::GraphQLApi\n    Properties:\n      SchemaInline: 'type Query { a: String }'\n      Auth:\n        Type: API_KEY\n");
+        let flagged: Vec<&str> = all
+            .iter()
+            .filter(|r| r.creates_role_without_boundary_support)
+            .map(|r| r.logical_id.as_str())
+            .collect();
+        assert_eq!(flagged, ["GCloudWatchRole", "CodeDeployServiceRole"]);
+        assert_eq!(
+            find(&all, "FVersion{hash}").hashed_prefix(),
+            Some("FVersion")
+        );
+        assert_eq!(find(&all, "FAliaslive").type_name, "AWS::Lambda::Alias");
+        assert_eq!(
+            find(&all, "ServerlessDeploymentApplication").type_name,
+            "AWS::CodeDeploy::Application"
+        );
+    }
+
+    #[test]
+    fn a_deployment_role_given_everywhere_skips_the_service_role() {
+        let all = deployed("Resources:\n  F:\n    Type: AWS::Serverless::Function\n    Properties:\n      AutoPublishAlias: live\n      DeploymentPreference:\n        Type: AllAtOnce\n        Role: arn:aws:iam::1:role/cd\n");
+        assert!(all.iter().all(|r| r.logical_id != "CodeDeployServiceRole"));
+        assert!(all.iter().any(|r| r.logical_id == "FDeploymentGroup"));
+    }
+
+    #[test]
+    fn implicit_apis_exist_only_for_events_without_an_api() {
+        let all = deployed("Resources:\n  A:\n    Type: AWS::Serverless::Api\n    Properties:\n      StageName: live\n  F:\n    Type: AWS::Serverless::Function\n    Properties:\n      Events:\n        E:\n          Type: Api\n          Properties:\n            RestApiId: !Ref A\n            Path: /\n            Method: get\n");
+        assert!(all.iter().all(|r| r.logical_id != "ServerlessRestApi"));
+        assert_eq!(
+            find(&all, "FEPermissionlive").type_name,
+            "AWS::Lambda::Permission"
+        );
+        assert_eq!(find(&all, "AliveStage").type_name, "AWS::ApiGateway::Stage");
+        let implicit = deployed("Resources:\n  F:\n    Type: AWS::Serverless::Function\n    Properties:\n      Events:\n        E:\n          Type: HttpApi\n");
+        assert_eq!(
+            find(&implicit, "ServerlessHttpApi").type_name,
+            "AWS::ApiGatewayV2::Api"
+        );
+        find(&implicit, "ServerlessHttpApiApiGatewayDefaultStage");
+    }
+
+    #[test]
+    fn unmodeled_types_and_impossible_connectors_are_returned_as_they_are() {
+        let all = deployed("Resources:\n  W:\n    Type: AWS::Serverless::WebSocketApi\n  B:\n    Type: AWS::S3::Bucket\n  C:\n    Type: AWS::Serverless::Connector\n    Properties:\n      Source:\n        Id: B\n      Destination:\n        Id: B\n      Permissions: [Read]\n");
+        assert_eq!(find(&all, "W").type_name, "AWS::Serverless::WebSocketApi");
+        assert_eq!(find(&all, "B").from, "declared in the template");
+        assert_eq!(find(&all, "C").type_name, "AWS::Serverless::Connector");
+    }
+
+    #[test]
+    fn a_permission_shared_by_events_is_one_resource() {
+        let all = deployed("Resources:\n  P:\n    Type: AWS::Cognito::UserPool\n  F:\n    Type: AWS::Serverless::Function\n    Properties:\n      Events:\n        A:\n          Type: Cognito\n          Properties:\n            UserPool: !Ref P\n            Trigger: PreSignUp\n        B:\n          Type: Cognito\n          Properties:\n            UserPool: !Ref P\n            Trigger: PostConfirmation\n");
+        assert_eq!(
+            all.iter()
+                .filter(|r| r.logical_id == "FCognitoPermission")
+                .count(),
+            1
+        );
+    }
+}
