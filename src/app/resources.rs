@@ -67,7 +67,8 @@ pub enum SamSpec {
     Application,
     Connector(Connector),
     GraphQLApi(GraphQLApiSpec),
-    /// An `AWS::Serverless::*` type sampipe does not model (e.g. `WebSocketApi`).
+    /// An `AWS::Serverless::*` type sampipe does not model (e.g. `WebSocketApi`), or an
+    /// `Fn::ForEach::*` loop of `AWS::LanguageExtensions` (type `Fn::ForEach`).
     Unmodeled,
 }
 
@@ -401,6 +402,18 @@ pub(crate) fn resource(
     problems: &mut Vec<Diagnostic>,
 ) -> Option<Resource> {
     let path = ConfigPath::root().key("Resources").key(id);
+    // `Transform: AWS::LanguageExtensions` loops: CloudFormation expands them, sampipe does
+    // not, so they stay one unexpanded entry (never silently nothing).
+    if id.starts_with("Fn::ForEach::") {
+        return Some(Resource {
+            logical_id: id.to_owned(),
+            type_name: "Fn::ForEach".to_owned(),
+            condition: None,
+            physical_name: None,
+            sam: SamSpec::Unmodeled,
+            connectors: Vec::new(),
+        });
+    }
     let Some(body) = untagged_mapping(value) else {
         problems.push(
             Diagnostic::error(
@@ -1240,6 +1253,11 @@ mod tests {
         );
         assert!(matches!(&all[3].sam, SamSpec::StateMachine(m) if m.role == RoleSource::Given));
         assert_eq!(all[4].sam, SamSpec::Unmodeled);
+        let looped = resources("Resources:\n  Fn::ForEach::Topics:\n    - Name\n    - [A, B]\n    - Topic${Name}:\n        Type: AWS::SNS::Topic\n");
+        assert_eq!(
+            (looped[0].type_name.as_str(), &looped[0].sam),
+            ("Fn::ForEach", &SamSpec::Unmodeled)
+        );
     }
 
     #[test]

@@ -180,7 +180,11 @@ impl Expansion {
             SamSpec::Unmodeled => self.push(
                 id,
                 &resource.type_name,
-                "a SAM resource type sampipe does not expand",
+                if resource.type_name == "Fn::ForEach" {
+                    "an AWS::LanguageExtensions loop sampipe does not expand"
+                } else {
+                    "a SAM resource type sampipe does not expand"
+                },
             ),
         }
     }
