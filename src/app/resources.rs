@@ -138,7 +138,8 @@ pub struct Event {
     pub type_name: String,
     pub source: EventSource,
     /// A literal name the event gives what it creates (`Name` of `Schedule` and `ScheduleV2`,
-    /// `RuleName` of `CloudWatchEvent` and `EventBridgeRule`).
+    /// `RuleName` of `CloudWatchEvent` and `EventBridgeRule`); a `ScheduleV2` without `Name`
+    /// or `OmitName: true` is named `<owner><event>` by SAM.
     pub physical_name: Option<PhysicalName>,
 }
 
@@ -819,12 +820,21 @@ fn events(
                 },
                 named("RuleName"),
             ),
+            // Without `Name`, SAM names the schedule after its logical id (`<owner><event>`,
+            // not stack-prefixed) unless `OmitName: true`.
             "ScheduleV2" => (
                 EventSource::ScheduleV2 {
                     dead_letter: dead_letter(),
                     role_given: p.contains_key("RoleArn"),
                 },
-                named("Name"),
+                named("Name").or_else(|| {
+                    (!matches!(p.get("OmitName"), Some(Value::Bool(true)))
+                        && !p.contains_key("Name"))
+                    .then(|| PhysicalName {
+                        property: "Name",
+                        value: format!("{owner_id}{event_id}"),
+                    })
+                }),
             ),
             "CloudWatchLogs" => (EventSource::CloudWatchLogs, None),
             "IoTRule" => (EventSource::IoTRule, None),
@@ -1330,6 +1340,17 @@ mod tests {
                 api: ApiRef::Implicit
             }
         );
+    }
+
+    #[test]
+    fn a_schedule_v2_is_named_after_its_logical_id_unless_told_otherwise() {
+        let all = resources("Resources:\n  F:\n    Type: AWS::Serverless::Function\n    Properties:\n      Runtime: python3.12\n      Events:\n        Unnamed:\n          Type: ScheduleV2\n          Properties:\n            ScheduleExpression: rate(1 day)\n        Omitted:\n          Type: ScheduleV2\n          Properties:\n            ScheduleExpression: rate(1 day)\n            OmitName: true\n        Named:\n          Type: ScheduleV2\n          Properties:\n            ScheduleExpression: rate(1 day)\n            Name: !Sub '${AWS::StackName}-daily'\n");
+        let names: Vec<Option<&str>> = function(&all[0])
+            .events
+            .iter()
+            .map(|e| e.physical_name.as_ref().map(|n| n.value.as_str()))
+            .collect();
+        assert_eq!(names, [Some("FUnnamed"), None, None]);
     }
 
     #[test]
