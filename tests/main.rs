@@ -10,6 +10,7 @@ mod errors;
 mod init;
 mod local_aws;
 mod output_safety;
+mod sam_expansion;
 mod schema;
 mod synth;
 mod trust;

@@ -1,15 +1,18 @@
 //! The application sampipe deploys, as its SAM template describes it: what the CI jobs must
 //! set up to build it (each function's runtime, image functions, layers' build methods) and
-//! what it exports (`Outputs`). [`parse`] reads template text (YAML with CloudFormation's
+//! what it exports (`Outputs`), and every resource it declares ([`resources`]: what the SAM
+//! transform will make of each). [`parse`] reads template text (YAML with CloudFormation's
 //! short-form tags, or JSON) and never touches the filesystem; [`crate::config::load_file`]
 //! reads the file next to the config.
 
+pub mod resources;
 pub mod runtime;
 
 use serde_yaml::{Mapping, Value};
 
 use crate::diag::{ConfigPath, Diagnostic, Span};
 
+pub use resources::{ApiSpec, Resource, SamSpec};
 pub use runtime::Toolchain;
 
 /// The SAM template's transform; a template without it is not a SAM template.
@@ -59,6 +62,14 @@ pub struct SamApp {
     pub layers: Vec<Layer>,
     /// The names of the template's `Outputs`, in order.
     pub outputs: Vec<String>,
+    /// Every resource of `Resources`, in template order.
+    pub resources: Vec<Resource>,
+    /// The implicit `ServerlessRestApi` as `Globals.Api` configures it (SAM creates it only
+    /// for `Api` events without `RestApiId`).
+    pub implicit_rest_api: ApiSpec,
+    /// The implicit `ServerlessHttpApi` as `Globals.HttpApi` configures it (SAM creates it
+    /// only for `HttpApi` events without `ApiId`).
+    pub implicit_http_api: ApiSpec,
 }
 
 impl SamApp {
@@ -199,8 +210,14 @@ pub fn parse(text: &str) -> Result<SamApp, Vec<Diagnostic>> {
         return Err(vec![not_sam("the SAM template has no `Resources` mapping")
             .help("a SAM template declares its functions under `Resources:`")]);
     };
+    let context = resources::Context::new(&root);
+    app.implicit_rest_api = context.implicit_rest_api();
+    app.implicit_http_api = context.implicit_http_api();
     for (id, resource) in resources {
         let Some(id) = id.as_str() else { continue };
+        if let Some(declared) = resources::resource(&context, id, resource, &mut problems) {
+            app.resources.push(declared);
+        }
         let path = ConfigPath::root().key("Resources").key(id);
         let kind = resource.get("Type").and_then(Value::as_str).unwrap_or("");
         let properties = resource.get("Properties").and_then(Value::as_mapping);

@@ -29,6 +29,7 @@ it reproduces and why moto (5.2.5) lacks it:
 8. Lambda: Version (Ref = ARN, GetAtt Version), real Alias, Ref of LayerVersion = ARN, and
    Layers/Architectures/PackageType/TracingConfig/Tags reach the function.
 9. AWS::SNS::Subscription subscribes.
+10. AWS::StepFunctions::StateMachine: DefinitionSubstitutions are applied to the definition.
 
 Web identity tokens: the runner mints unsigned JWTs,
     base64url('{"alg":"none","typ":"JWT"}') + "." + base64url(claims JSON) + "."
@@ -1140,6 +1141,45 @@ def patch_subscriptions() -> None:
     globals()["CfnSubscription"] = CfnSubscription
 
 
+# ---------------------------------------------------------------------------------------
+# 10. Step Functions state machines (SAM's AWS::Serverless::StateMachine)
+# ---------------------------------------------------------------------------------------
+
+
+def substitute_definition(properties: dict[str, Any]) -> dict[str, Any]:
+    """The state machine's properties with each `${Name}` of DefinitionString replaced by
+    DefinitionSubstitutions' Name, as CloudFormation does before it calls Step Functions."""
+    substitutions = properties.get("DefinitionSubstitutions")
+    definition = properties.get("DefinitionString")
+    if not isinstance(substitutions, dict) or not isinstance(definition, str):
+        return properties
+    for name, value in substitutions.items():
+        definition = definition.replace("${" + str(name) + "}", str(value))
+    return {**properties, "DefinitionString": definition}
+
+
+def patch_step_functions() -> None:
+    """SAM turns a state machine's inline `Definition` into DefinitionString with
+    `${...}` placeholders and DefinitionSubstitutions (GetAtt of the functions it calls, the
+    table it writes); CloudFormation substitutes them. moto passes DefinitionString through,
+    so the deployed definition named no function."""
+    from moto.stepfunctions.models import StateMachine
+
+    create = StateMachine.create_from_cloudformation_json.__func__
+    update = StateMachine.update_from_cloudformation_json.__func__
+
+    def create_substituted(cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any) -> Any:
+        spec = {**cloudformation_json, "Properties": substitute_definition(cloudformation_json.get("Properties", {}))}
+        return create(cls, resource_name, spec, account_id, region_name, **kwargs)
+
+    def update_substituted(cls: Any, original_resource: Any, new_resource_name: str, cloudformation_json: Any, account_id: str, region_name: str) -> Any:
+        spec = {**cloudformation_json, "Properties": substitute_definition(cloudformation_json.get("Properties", {}))}
+        return update(cls, original_resource, new_resource_name, spec, account_id, region_name)
+
+    StateMachine.create_from_cloudformation_json = classmethod(create_substituted)
+    StateMachine.update_from_cloudformation_json = classmethod(update_substituted)
+
+
 def patch_parameter_echo() -> None:
     """DescribeStacks reports each parameter as it was given: CloudFormation echoes a
     CommaDelimitedList as `a,b` and a Number as its text. moto resolves lists to Python
@@ -1274,6 +1314,7 @@ def apply_patches() -> list[str]:
     patch_apigateway()
     patch_lambda_versions()
     patch_subscriptions()
+    patch_step_functions()
     patch_parameter_echo()
     patch_template_rules()
     added = patch_placeholders()
