@@ -211,3 +211,25 @@ pub(super) fn load_and_synthesize(
     }
     synthesize(&loaded.config).map_err(|diagnostics| loaded.source.render(&diagnostics))
 }
+
+/// The index of stage `name`, or an error that names the stages (or the closest one).
+pub(super) fn stage_index(p: &crate::pipeline::Pipeline, name: &str) -> Result<usize, String> {
+    if let Some(index) = p.stages.iter().position(|s| s.name == name) {
+        return Ok(index);
+    }
+    let names: Vec<&str> = p.stages.iter().map(|s| s.name.as_str()).collect();
+    let hint = match crate::diag::did_you_mean(name, names.iter().copied()) {
+        Some(close) => format!("did you mean `{close}`?"),
+        None => format!(
+            "the stages are {}",
+            names
+                .iter()
+                .map(|n| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    Err(format!(
+        "error[unknown-stage]: no stage `{name}`\n  = help: {hint}\n"
+    ))
+}

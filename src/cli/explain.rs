@@ -9,7 +9,8 @@ use super::EXIT_OK;
 use crate::trust::report::render_text;
 
 /// Print, per stage, the role, the claims its trust policy admits, the jobs that assume it,
-/// the hostile claim sets it was proven to deny, and warnings a reviewer must act on.
+/// the hostile claim sets it was proven to deny, and warnings a reviewer must act on; then,
+/// per role, what it can do and the requests it was proven unable to make.
 #[derive(Debug, Args)]
 pub(super) struct Explain {
     #[command(flatten)]
@@ -31,9 +32,22 @@ impl Explain {
     pub(super) fn run(&self, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<u8, String> {
         let synthesis = load_and_synthesize(&self.config, stderr)?;
         let text = match self.format {
-            Format::Text => render_text(&synthesis.trust),
+            Format::Text => {
+                render_text(&synthesis.trust)
+                    + &crate::permissions::report::render_text(&synthesis.permissions)
+            }
             Format::Json => {
-                let mut json = serde_json::to_string_pretty(&synthesis.trust)
+                #[derive(serde::Serialize)]
+                struct Both<'s> {
+                    #[serde(flatten)]
+                    trust: &'s crate::trust::prove::TrustMap,
+                    permissions: &'s crate::permissions::prove::PermissionsMap,
+                }
+                let both = Both {
+                    trust: &synthesis.trust,
+                    permissions: &synthesis.permissions,
+                };
+                let mut json = serde_json::to_string_pretty(&both)
                     .map_err(|e| format!("error[internal-error]: cannot print JSON: {e}\n"))?;
                 json.push('\n');
                 json

@@ -2,9 +2,10 @@
 //! `Args` struct and a `run` method; this module parses, dispatches and maps results to exit
 //! codes. It takes its output streams as parameters so tests can run it in-process.
 //!
-//! Exit codes: 0 success (outputs written or up to date, trust said ALLOW); 1 `check` found
-//! stale outputs or `trust` said DENY; 2 invalid input, usage or I/O error.
+//! Exit codes: 0 success (outputs written or up to date, trust or can said ALLOW); 1 `check`
+//! found stale outputs or `trust`/`can` said DENY; 2 invalid input, usage or I/O error.
 
+mod can;
 mod check;
 mod common;
 mod completions;
@@ -33,7 +34,7 @@ pub const EXIT_ERROR: u8 = 2;
 #[command(
     name = "sampipe",
     version,
-    after_help = "Exit codes: 0 success; 1 `check` found stale outputs or `trust` said DENY; 2 invalid input, usage or I/O error."
+    after_help = "Exit codes: 0 success; 1 `check` found stale outputs or `trust`/`can` said DENY; 2 invalid input, usage or I/O error."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -46,6 +47,7 @@ enum Command {
     Check(check::Check),
     Explain(explain::Explain),
     Trust(trust::Trust),
+    Can(can::Can),
     Init(init::Init),
     Schema(schema::Schema),
     Completions(completions::Completions),
@@ -80,6 +82,7 @@ where
         Command::Check(command) => command.run(stdout, stderr),
         Command::Explain(command) => command.run(stdout, stderr),
         Command::Trust(command) => command.run(stdout, stderr),
+        Command::Can(command) => command.run(stdout, stderr),
         Command::Init(command) => command.run(stdout, stderr),
         Command::Schema(command) => command.run(stdout),
         Command::Completions(command) => command.run(stdout),

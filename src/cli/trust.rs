@@ -4,9 +4,8 @@ use std::io::Write;
 
 use clap::Args;
 
-use super::common::{load_and_synthesize, ConfigArg};
+use super::common::{load_and_synthesize, stage_index, ConfigArg};
 use super::{EXIT_DIFFERENT, EXIT_OK};
-use crate::diag::did_you_mean;
 use crate::pipeline::provider::Provider;
 use crate::pipeline::{Pipeline, RoleKind};
 use crate::trust::claims::Claims;
@@ -61,24 +60,7 @@ impl Trust {
     pub(super) fn run(&self, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<u8, String> {
         let synthesis = load_and_synthesize(&self.config, stderr)?;
         let p = &synthesis.pipeline;
-        let Some(index) = p.stages.iter().position(|s| s.name == self.stage) else {
-            let names: Vec<&str> = p.stages.iter().map(|s| s.name.as_str()).collect();
-            let hint = match did_you_mean(&self.stage, names.iter().copied()) {
-                Some(close) => format!("did you mean `{close}`?"),
-                None => format!(
-                    "the stages are {}",
-                    names
-                        .iter()
-                        .map(|n| format!("`{n}`"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            };
-            return Err(format!(
-                "error[unknown-stage]: no stage `{}`\n  = help: {hint}\n",
-                self.stage
-            ));
-        };
+        let index = stage_index(p, &self.stage)?;
         let stage = &p.stages[index];
         let kind = RoleKind::from(self.role);
         if kind == RoleKind::Feature && stage.feature.is_none() {

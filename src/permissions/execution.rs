@@ -104,7 +104,7 @@ pub const BOUNDED_ROLE_CHANGES: [&str; 6] = [
 ];
 
 /// The service principals a resource type passes roles to.
-fn passed_to(type_name: &str) -> Option<&'static [&'static str]> {
+pub fn passed_to(type_name: &str) -> Option<&'static [&'static str]> {
     Some(match type_name {
         "AWS::Lambda::Function" => &["lambda.amazonaws.com"],
         "AWS::StepFunctions::StateMachine" => &["states.amazonaws.com"],
@@ -178,6 +178,33 @@ fn resources_of(format: &str, scope: &Scope, named: &Named) -> Vec<String> {
         _ if base.ends_with(":s3:::.*/") => vec![format!("{}{p}*/*", &base[..base.len() - 3])],
         _ => vec![format!("{base}*")],
     }
+}
+
+/// The resources of `deployed` that CloudFormation names after a stack whose names start
+/// with `prefix` (literal), as ARN patterns: what another stack's roles must stay off.
+pub fn named_under(deployed: &[Deployed], prefix: &str) -> Vec<String> {
+    let scope = Scope {
+        prefix: prefix.to_owned(),
+        artifacts: String::new(),
+        repository: None,
+        boundary: String::new(),
+        foreign: Vec::new(),
+    };
+    let mut out = BTreeSet::new();
+    for resource in deployed {
+        for action in table::type_actions(&resource.type_name).unwrap_or_default() {
+            for format in table::action_arn_formats(action).unwrap_or_default() {
+                out.extend(
+                    resources_of(format, &scope, &Named::default())
+                        .into_iter()
+                        // S3 names carry no account, and the artifacts bucket's name starts
+                        // like the first stage's stack.
+                        .filter(|r| r.contains(prefix) && !r.contains(":s3:::")),
+                );
+            }
+        }
+    }
+    out.into_iter().collect()
 }
 
 /// What the template names itself (not after the stack): state machines and layers.

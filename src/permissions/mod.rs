@@ -12,6 +12,8 @@ pub mod evaluator;
 pub mod execution;
 pub mod fallback;
 pub mod protected;
+pub mod prove;
+pub mod report;
 pub mod sam;
 pub mod table;
 
@@ -84,7 +86,7 @@ pub fn policies(
                 "arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:policy/{}",
                 feature.boundary.name
             ),
-            foreign: main_stacks_of(stages, &first.account),
+            foreign: main_stacks_of(stages, &first.account, &deployed),
         })
     });
     let derive = |scope: &Scope| -> Result<Vec<Rule>, Vec<Diagnostic>> {
@@ -128,22 +130,23 @@ pub fn policies(
     })
 }
 
-/// The main stacks in `account` and what CloudFormation names after them (any resource whose
-/// ARN has the account and a name starting with the stack's), for the feature roles to stay
-/// off. S3 ARNs carry no account, and the artifacts bucket's name starts like the first
-/// stage's stack: buckets are left to the feature role's S3 statements, which are scoped to
-/// the feature prefix.
-fn main_stacks_of(stages: &[StagePlan], account: &str) -> Vec<String> {
+/// The main stacks in `account` and what CloudFormation names after them (the resources of
+/// the app's types whose names start with the stack's), for the feature roles to stay off.
+fn main_stacks_of(stages: &[StagePlan], account: &str, deployed: &[Deployed]) -> Vec<String> {
     let mut out = Vec::new();
     for stage in stages.iter().filter(|s| s.account == account) {
         let stack = &stage.stack_name;
         out.push(format!(
             "arn:${{AWS::Partition}}:cloudformation:*:${{AWS::AccountId}}:stack/{stack}/*"
         ));
-        out.push(format!(
-            "arn:${{AWS::Partition}}:*:*:${{AWS::AccountId}}:*{stack}-*"
-        ));
+        out.extend(execution::named_under(deployed, &format!("{stack}-")));
     }
+    // In any region: a feature function's role reaches every region of the account.
+    let mut out: Vec<String> = out
+        .into_iter()
+        .map(|arn| arn.replace("${AWS::Region}", "*"))
+        .collect();
+    out.sort();
     out.dedup();
     out
 }

@@ -26,7 +26,8 @@ pub const ARTIFACT_READS: [&str; 2] = ["s3:GetObject", "s3:GetObjectVersion"];
 /// What pulling an image needs.
 pub const IMAGE_PULLS: [&str; 2] = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"];
 
-/// Every pipeline resource of app `app`, in any of its `stages`. Patterns by name suffix (not one ARN
+/// Every pipeline resource of app `app`, in any of its `stages` (in any region: stages may
+/// share an account across regions). Patterns by name suffix (not one ARN
 /// per stage) keep the policies the same size however many stages there are; resources the
 /// config reuses by name or ARN are added as they are.
 pub fn protected(app: &str, stages: &[StagePlan]) -> Protected {
@@ -39,7 +40,7 @@ pub fn protected(app: &str, stages: &[StagePlan]) -> Protected {
         format!("{iam}:policy/{app}-*-app-boundary"),
         format!("{iam}:oidc-provider/*"),
         format!(
-            "arn:${{AWS::Partition}}:cloudformation:${{AWS::Region}}:${{AWS::AccountId}}:stack/{app}-*-pipeline-resources/*"
+            "arn:${{AWS::Partition}}:cloudformation:*:${{AWS::AccountId}}:stack/{app}-*-pipeline-resources/*"
         ),
     ];
     let s3 = "arn:${AWS::Partition}:s3:::";
@@ -50,7 +51,7 @@ pub fn protected(app: &str, stages: &[StagePlan]) -> Protected {
     };
     bucket(format!("{app}-*-artifacts-${{AWS::AccountId}}-*"));
     let mut repositories = vec![format!(
-        "arn:${{AWS::Partition}}:ecr:${{AWS::Region}}:${{AWS::AccountId}}:repository/{app}/*"
+        "arn:${{AWS::Partition}}:ecr:*:${{AWS::AccountId}}:repository/{app}/*"
     )];
     for stage in stages {
         if stage.log_bucket.is_none() {

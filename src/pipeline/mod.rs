@@ -652,6 +652,8 @@ pub struct Synthesis {
     pub files: Vec<crate::output::Artifact>,
     /// What each stage's role admits, proven against the workflow's jobs.
     pub trust: crate::trust::prove::TrustMap,
+    /// What each role can do, proven against the template's policies.
+    pub permissions: crate::permissions::prove::PermissionsMap,
 }
 
 /// Resolves, renders and proves a validated config. Fails with diagnostics when a derived
@@ -681,6 +683,7 @@ pub fn synthesize(config: &Config) -> Result<Synthesis, Vec<Diagnostic>> {
     };
     let template_yaml = template::render(&template);
     let trust = crate::trust::prove::prove(&pipeline, &template)?;
+    let permissions = crate::permissions::prove::prove(&pipeline, &template)?;
     let files = vec![
         crate::output::Artifact {
             file_name: "template.yaml",
@@ -697,5 +700,6 @@ pub fn synthesize(config: &Config) -> Result<Synthesis, Vec<Diagnostic>> {
         workflow,
         files,
         trust,
+        permissions,
     })
 }
