@@ -25,7 +25,8 @@ demo: build
 
 ## Install the external validators (cfn-lint, zizmor, check-jsonschema, actionlint, moto, aws)
 ## and the security scanners (checkov, parliament, shellcheck, cfn-guard with AWS's Control Tower
-## Guard rules) into .tools/, then run every test, lints included. This is what CI runs.
+## Guard rules; the Guard Rules Registry is vendored in tests/scanners/guard-registry) into
+## .tools/, then run every test, lints included. This is what CI runs.
 ## The scanners alone: `cargo test --test scanners` (tests/scanners.rs, allow list in
 ## tests/scanners/allow.yaml).
 test: tools

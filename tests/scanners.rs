@@ -2,9 +2,11 @@
 //! apps' `fixtures/apps/*/sampipe.yaml`):
 //!
 //! - checkov (`--framework cloudformation`, offline) on `template.yaml` as written;
-//! - cfn-guard v3 with the AWS Control Tower proactive controls on the template resolved for
-//!   each stage (intrinsics evaluated by `sampipe::cfn::Resolver`: the rules match literal ARNs
-//!   and values, and read a `!Sub` as a string they do not recognise);
+//! - cfn-guard v3 on the template resolved for each stage (intrinsics evaluated by
+//!   `sampipe::cfn::Resolver`: the rules match literal ARNs and values, and read a `!Sub` as a
+//!   string they do not recognise), with two rule sets, judged apart: the AWS Control Tower
+//!   proactive controls (tool `cfn-guard`, installed by `.ci/install-tools`) and the AWS Guard
+//!   Rules Registry (tool `cfn-guard-registry`, vendored in `tests/scanners/guard-registry`);
 //! - parliament (core auditors only) on every IAM identity policy of every stage, resolved
 //!   the same way (inline `Policies` of roles, users and groups; managed and plain policies);
 //! - shellcheck on every script the CI file runs: each GitHub `run:` step; each GitLab job's
@@ -42,7 +44,13 @@ use sampipe::pipeline::Synthesis;
 use common::{fixture_name, fixtures, printed, repo_root, run, synth_fixture, tool};
 
 /// The tools an allow-list entry may name.
-const TOOLS: [&str; 4] = ["checkov", "cfn-guard", "parliament", "shellcheck"];
+const TOOLS: [&str; 5] = [
+    "checkov",
+    "cfn-guard",
+    "cfn-guard-registry",
+    "parliament",
+    "shellcheck",
+];
 
 /// The name of the known-bad input each tool also scans.
 const CANARY: &str = "canary";
@@ -520,21 +528,40 @@ fn checkov_reports_nothing_unexplained_on_any_template() {
 // ---------------------------------------------------------------------------------------------
 // cfn-guard
 
-/// A resolved template the Control Tower rules must find problems in.
+/// A resolved template both rule sets must find problems in: a bucket anyone may write to.
 const GUARD_CANARY: &str = r#"{"AWSTemplateFormatVersion": "2010-09-09", "Resources": {"Open": {"Type": "AWS::S3::Bucket", "Properties": {"AccessControl": "PublicReadWrite"}}}}"#;
 
+/// The AWS Control Tower proactive controls, as `.ci/install-tools` installs them.
 #[test]
 fn cfn_guard_reports_nothing_unexplained_on_any_stage() {
-    let Some(guard) = tool("cfn-guard") else {
-        return;
-    };
     let rules = tools_dir().join("guard-rules");
     assert!(
         rules.join("VERSION").is_file(),
         "no Guard rules at {}: run `make tools`",
         rules.display()
     );
-    let (_keep, dir) = scratch("cfn-guard");
+    guard_scan("cfn-guard", &rules, "s3_bucket_acl_prohibited_check");
+}
+
+/// The AWS Guard Rules Registry, vendored in `tests/scanners/guard-registry` (see its README).
+#[test]
+fn cfn_guard_registry_reports_nothing_unexplained_on_any_stage() {
+    let rules = repo_root().join("tests/scanners/guard-registry/rules");
+    assert!(
+        rules.join("aws/amazon_s3").is_dir(),
+        "no registry rules at {}",
+        rules.display()
+    );
+    guard_scan("cfn-guard-registry", &rules, "S3_BUCKET_NO_PUBLIC_RW_ACL");
+}
+
+/// Runs cfn-guard with the rules under `rules` on every stage of every fixture and on
+/// `GUARD_CANARY` (where `canary_rule` must fail), and judges the findings as `tool`.
+fn guard_scan(tool: &'static str, rules: &Path, canary_rule: &str) {
+    let Some(guard) = common::tool("cfn-guard") else {
+        return;
+    };
+    let (_keep, dir) = scratch(tool);
     let data = dir.join("data");
     let mut files = HashMap::new();
     for fixture in scanned() {
@@ -552,7 +579,7 @@ fn cfn_guard_reports_nothing_unexplained_on_any_stage() {
     write(&canary, GUARD_CANARY);
     let output = run(Command::new(&guard)
         .args(["validate", "--rules"])
-        .arg(&rules)
+        .arg(rules)
         .arg("--data")
         .arg(&data)
         .args([
@@ -565,14 +592,14 @@ fn cfn_guard_reports_nothing_unexplained_on_any_stage() {
     // 0: every rule passes; 19: some rule fails. Anything else is an error.
     assert!(
         matches!(output.status.code(), Some(0 | 19)),
-        "cfn-guard failed:\n{}",
+        "{tool} failed:\n{}",
         printed(&output)
     );
     let reports: Vec<Json> = serde_json::from_slice(&output.stdout)
-        .unwrap_or_else(|e| panic!("cfn-guard JSON: {e}\n{}", printed(&output)));
+        .unwrap_or_else(|e| panic!("{tool} JSON: {e}\n{}", printed(&output)));
     let mut per_stage = PerStage::default();
     let mut seen = BTreeSet::new();
-    let mut canary_failures = 0;
+    let mut canary_failures = BTreeSet::new();
     for report in &reports {
         let name = report["name"].as_str().expect("name");
         seen.insert(name.to_owned());
@@ -581,22 +608,36 @@ fn cfn_guard_reports_nothing_unexplained_on_any_stage() {
             .cloned()
             .unwrap_or_default();
         if name == canary.display().to_string() {
-            canary_failures = failures.len();
+            canary_failures.extend(
+                failures
+                    .iter()
+                    .filter_map(|f| f["Rule"]["name"].as_str())
+                    .map(str::to_owned),
+            );
             continue;
         }
         let (fixture, stage) = files
             .get(name)
-            .unwrap_or_else(|| panic!("cfn-guard reported an unknown file {name}"));
+            .unwrap_or_else(|| panic!("{tool} reported an unknown file {name}"));
         for failure in &failures {
             let rule = failure["Rule"]["name"].as_str().unwrap_or("unnamed");
             let mut paths = BTreeSet::new();
             let mut messages = Vec::new();
             guard_details(failure, &mut paths, &mut messages);
-            // `[CT.S3.PR.8]: Require that ... [FIX]: ...` → the control and its title.
+            // Control Tower: `[CT.S3.PR.8]: Require that ... [FIX]: ...`; the registry:
+            // `Violation: S3 Bucket ... Fix: ...`. Keep what is wrong, not how to fix it. (A
+            // few registry rules have no message: their name says it.)
             let message = messages
                 .first()
-                .map(|m| m.split(" [FIX]").next().unwrap_or(m).to_owned())
-                .unwrap_or_default();
+                .map(|m| {
+                    let end = [" [FIX]", " Fix:"]
+                        .iter()
+                        .filter_map(|fix| m.find(fix))
+                        .min()
+                        .unwrap_or(m.len());
+                    m[..end].to_owned()
+                })
+                .unwrap_or_else(|| "(the rule has no message)".to_owned());
             let resources: BTreeSet<&str> = paths
                 .iter()
                 .filter_map(|p| p.strip_prefix("/Resources/"))
@@ -611,18 +652,18 @@ fn cfn_guard_reports_nothing_unexplained_on_any_stage() {
         }
     }
     assert!(
-        canary_failures > 0,
-        "cfn-guard found nothing in a known-bad template:\n{}",
+        canary_failures.contains(canary_rule),
+        "{tool}: {canary_rule} did not fail on a known-bad template (failed: {canary_failures:?}):\n{}",
         printed(&output)
     );
     for name in files.keys() {
         assert!(
             seen.contains(name),
-            "cfn-guard did not report on {name}:\n{}",
+            "{tool} did not report on {name}:\n{}",
             printed(&output)
         );
     }
-    judge("cfn-guard", per_stage.findings("cfn-guard"));
+    judge(tool, per_stage.findings(tool));
 }
 
 /// The data paths (`/Resources/Id/...`) and the custom messages in a cfn-guard failure.
@@ -634,7 +675,7 @@ fn guard_details(value: &Json, paths: &mut BTreeSet<String>, messages: &mut Vec<
                     ("path", Json::String(path)) => {
                         paths.insert(path.clone());
                     }
-                    ("custom_message", Json::String(message)) => {
+                    ("custom_message", Json::String(message)) if !message.trim().is_empty() => {
                         messages.push(one_line(message));
                     }
                     _ => guard_details(value, paths, messages),
