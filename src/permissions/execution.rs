@@ -233,7 +233,20 @@ fn compact(mut resources: Vec<String>) -> Vec<String> {
         );
     }
     let cut = first[..common].rfind([':', '/']).map_or(common, |i| i + 1);
-    vec![format!("{}*", &first[..cut])]
+    let mut arn = format!("{}*", &first[..cut]);
+    // An ARN has six parts (`arn:partition:service:region:account:resource`), empty or not.
+    // (The pseudo parameters' `::` are not separators.)
+    let parts = |arn: &str| {
+        arn.replace("${AWS::Partition}", "p")
+            .replace("${AWS::Region}", "r")
+            .replace("${AWS::AccountId}", "a")
+            .matches(':')
+            .count()
+    };
+    while parts(&arn) < 5 {
+        arn.push_str(":*");
+    }
+    vec![arn]
 }
 
 /// The derived policy of the execution role for `deployed`, or the types the table does not

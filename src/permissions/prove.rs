@@ -24,7 +24,7 @@ use crate::pipeline::template::ids;
 use crate::pipeline::{Pipeline, RoleKind, StagePlan};
 
 /// A role of the pipeline resources, as `sampipe can --role` names it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Role {
     Pipeline,
@@ -222,6 +222,7 @@ fn cfn_name(stack: &str, logical_id: &str) -> String {
 pub fn prove(p: &Pipeline, template: &Template) -> Result<PermissionsMap, Vec<Diagnostic>> {
     let mut problems = Vec::new();
     let mut map = PermissionsMap::default();
+    let mut sufficient = std::collections::HashSet::new();
     for (index, stage) in p.stages.iter().enumerate() {
         let policies = match stage_policies(template, stage) {
             Ok(policies) => policies,
@@ -233,7 +234,7 @@ pub fn prove(p: &Pipeline, template: &Template) -> Result<PermissionsMap, Vec<Di
                 continue;
             }
         };
-        match prove_stage(p, index, &policies) {
+        match prove_stage(p, index, &policies, &mut sufficient) {
             Ok(mut proofs) => map.roles.append(&mut proofs),
             Err(mut found) => problems.append(&mut found),
         }
@@ -245,10 +246,16 @@ pub fn prove(p: &Pipeline, template: &Template) -> Result<PermissionsMap, Vec<Di
     }
 }
 
+/// What makes two stages' execution policies differ beyond their names: sufficiency is proven
+/// once per shape (one template writes the same statements for every stage, with the names
+/// bound from the mapping), while what each role must not do is proven for every stage.
+type Shape = (Role, &'static str, bool, bool);
+
 fn prove_stage(
     p: &Pipeline,
     index: usize,
     policies: &StagePolicies,
+    sufficient: &mut std::collections::HashSet<Shape>,
 ) -> Result<Vec<RoleProof>, Vec<Diagnostic>> {
     let stage = &p.stages[index];
     let (partition, account, region) = (stage.partition, &stage.account, &stage.region);
@@ -651,9 +658,17 @@ fn prove_stage(
                 types.len(),
                 types.iter().copied().collect::<Vec<_>>().join(", ")
             ));
-            cases.extend(sufficiency(
-                deployed, stack, partition, account, region, &boundary,
-            ));
+            let shape = (
+                role.role,
+                stage.partition,
+                stage.image_repository.is_some(),
+                stage.boundary.is_some(),
+            );
+            if sufficient.insert(shape) {
+                cases.extend(sufficiency(
+                    deployed, stack, partition, account, region, &boundary,
+                ));
+            }
         }
         if !p.execution_role.statements.is_empty() {
             warnings.push(format!(
