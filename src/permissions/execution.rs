@@ -166,7 +166,7 @@ fn resources_of(format: &str, scope: &Scope, named: &Named) -> Vec<String> {
         Some("stateMachine:") if !named.state_machines.is_empty() => named
             .state_machines
             .iter()
-            .map(|id| format!("{base}{id}-*"))
+            .map(|pattern| format!("{base}{pattern}"))
             .collect(),
         Some("layer:") if !named.layers.is_empty() => named
             .layers
@@ -207,7 +207,9 @@ pub fn named_under(deployed: &[Deployed], prefix: &str) -> Vec<String> {
     out.into_iter().collect()
 }
 
-/// What the template names itself (not after the stack): state machines and layers.
+/// What the template names itself (not after the stack): state machines (name patterns:
+/// CloudFormation names them `{logical id}-{random}` unless the template names them) and
+/// layers (SAM names them after the logical id unless `LayerName` is given).
 #[derive(Clone, Debug, Default)]
 pub struct Named {
     pub state_machines: Vec<String>,

@@ -32,6 +32,8 @@ pub struct ExecutionPolicies {
     pub feature: Option<Vec<Rule>>,
     /// What the app deploys, after the SAM transform, for `explain`.
     pub deployed: Vec<sam::DeployedResource>,
+    /// The names of the app's layers (their ARNs hold them).
+    pub layer_names: Vec<String>,
 }
 
 /// Derives the execution roles' policies of `stages` for `app` under `settings`.
@@ -49,18 +51,13 @@ pub fn policies(
             type_name: r.type_name.clone(),
         })
         .collect();
-    let named = Named {
-        state_machines: resources
-            .iter()
-            .filter(|r| r.type_name == "AWS::StepFunctions::StateMachine")
-            .map(|r| r.logical_id.clone())
-            .collect(),
-        layers: resources
-            .iter()
-            .filter(|r| r.type_name == "AWS::Lambda::LayerVersion")
-            .map(|r| r.logical_id.clone())
-            .collect(),
-    };
+    let named = named(app);
+    if settings.permissions == Permissions::Derived {
+        let fixed = fixed_names(app);
+        if !fixed.is_empty() {
+            return Err(fixed);
+        }
+    }
     let images = stages.iter().any(|s| s.image_repository.is_some());
     let repository = images.then(|| {
         "arn:${AWS::Partition}:ecr:${AWS::Region}:${AWS::AccountId}:repository/${Repository}"
@@ -127,6 +124,7 @@ pub fn policies(
         stage: derive(&stage_scope)?,
         feature: feature_scope.as_ref().map(derive).transpose()?,
         deployed: resources,
+        layer_names: named.layers.clone(),
     })
 }
 
@@ -148,6 +146,88 @@ fn main_stacks_of(stages: &[StagePlan], account: &str, deployed: &[Deployed]) ->
         .collect();
     out.sort();
     out.dedup();
+    out
+}
+
+/// The state machines and layers the template names (see [`Named`]).
+fn named(app: &crate::app::SamApp) -> Named {
+    use crate::app::resources::SamSpec;
+    let mut named = Named::default();
+    for resource in &app.resources {
+        let literal = resource.physical_name.as_ref().map(|n| n.value.clone());
+        match (&resource.sam, resource.type_name.as_str()) {
+            (SamSpec::StateMachine(_), _) | (_, "AWS::StepFunctions::StateMachine") => named
+                .state_machines
+                .push(literal.unwrap_or_else(|| format!("{}-*", resource.logical_id))),
+            (SamSpec::LayerVersion, _) | (_, "AWS::Lambda::LayerVersion") => named
+                .layers
+                .push(literal.unwrap_or_else(|| resource.logical_id.clone())),
+            _ => {}
+        }
+    }
+    named
+}
+
+/// Resources whose ARN holds a name the template fixes: the derived policy allows only names
+/// under the stack's (`{stack}-*`), and a fixed name would also collide between the stages of
+/// one account and the feature stacks.
+fn fixed_names(app: &crate::app::SamApp) -> Vec<Diagnostic> {
+    use crate::app::resources::SamSpec;
+    let mut out = Vec::new();
+    let mut refuse = |what: String, value: &str| {
+        out.push(
+            Diagnostic::error(
+                "fixed-resource-name",
+                format!("{what} is named `{value}`, not after its stack: the derived execution policy lets each stack change only resources named `<stack name>-...`, and one fixed name cannot serve every stage of an account and every feature stack"),
+            )
+            .at(ConfigPath::root().key("sam_template"))
+            .help(format!("name it after the stack, e.g. `!Sub '${{AWS::StackName}}-{value}'`, or leave the name to CloudFormation; to keep it, grant it in `cloudformation_execution_role.statements`")),
+        );
+    };
+    for resource in &app.resources {
+        let scoped_by_name = !matches!(
+            (&resource.sam, resource.type_name.as_str()),
+            (
+                SamSpec::StateMachine(_)
+                    | SamSpec::LayerVersion
+                    | SamSpec::Api(_)
+                    | SamSpec::HttpApi(_),
+                _
+            ) | (
+                _,
+                "AWS::StepFunctions::StateMachine"
+                    | "AWS::Lambda::LayerVersion"
+                    | "AWS::ApiGateway::RestApi"
+                    | "AWS::ApiGatewayV2::Api"
+            )
+        );
+        if let (Some(name), true) = (&resource.physical_name, scoped_by_name) {
+            refuse(
+                format!(
+                    "`{}` (`{}`) `{}`",
+                    resource.logical_id, resource.type_name, name.property
+                ),
+                &name.value,
+            );
+        }
+        // Rules that events create (ScheduleV2 schedules are not named after the stack anyway).
+        let events = match &resource.sam {
+            SamSpec::Function(f) => f.events.as_slice(),
+            SamSpec::StateMachine(s) => s.events.as_slice(),
+            _ => &[],
+        };
+        for event in events.iter().filter(|e| e.type_name != "ScheduleV2") {
+            if let Some(name) = &event.physical_name {
+                refuse(
+                    format!(
+                        "event `{}` of `{}` (`{}`)",
+                        event.id, resource.logical_id, name.property
+                    ),
+                    &name.value,
+                );
+            }
+        }
+    }
     out
 }
 
@@ -174,4 +254,76 @@ fn unknown_types(unknown: &[execution::UnknownType]) -> Vec<Diagnostic> {
             ))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CONFIG: &str = "version: 1\napp: shop\nsource:\n  github:\n    repository: o/shop\nstages:\n  - name: dev\n    account: '111111111111'\n    region: us-east-1\n";
+
+    fn synth(sam: &str, extra: &str) -> Result<crate::pipeline::Pipeline, Vec<Diagnostic>> {
+        let mut loaded =
+            crate::config::load_str("sampipe.yaml", &format!("{CONFIG}{extra}")).unwrap();
+        loaded.config.sam_app = Some(crate::app::parse(sam).unwrap());
+        crate::pipeline::Pipeline::new(&loaded.config)
+    }
+
+    const FIXED: &str = "Transform: AWS::Serverless-2016-10-31\nResources:\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n      FunctionName: orders\n      Runtime: python3.12\n      Handler: app.handler\n      CodeUri: src/\n  Deps:\n    Type: AWS::Serverless::LayerVersion\n    Properties:\n      LayerName: shared-deps\n      ContentUri: deps/\n";
+
+    #[test]
+    fn a_fixed_name_outside_the_stack_is_refused_with_the_fix() {
+        let problems = synth(FIXED, "").unwrap_err();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].code, "fixed-resource-name");
+        assert!(problems[0]
+            .message
+            .starts_with("`Fn` (`AWS::Serverless::Function`) `FunctionName` is named `orders`"));
+        assert!(problems[0]
+            .help
+            .as_deref()
+            .is_some_and(|h| h.contains("!Sub '${AWS::StackName}-orders'")));
+        // Layers keep their names: their ARNs are scoped to the names the template gives.
+        let admin = synth(
+            FIXED,
+            "cloudformation_execution_role:\n  permissions: admin\n",
+        );
+        assert!(admin.is_ok());
+    }
+
+    #[test]
+    fn a_layer_is_scoped_to_the_name_the_template_gives_it() {
+        let sam = FIXED.replace("      FunctionName: orders\n", "");
+        let p = synth(&sam, "").unwrap();
+        let layers: Vec<&String> = p
+            .execution
+            .stage
+            .iter()
+            .flat_map(|r| &r.resources)
+            .filter(|r| r.contains(":layer:") && !r.contains("layer:*"))
+            .collect();
+        assert!(!layers.is_empty());
+        assert!(
+            layers.iter().all(|r| r.contains(":layer:shared-deps")),
+            "{layers:?}"
+        );
+    }
+
+    #[test]
+    fn a_type_the_table_does_not_know_is_refused_with_the_fix() {
+        let sam = "Transform: AWS::Serverless-2016-10-31\nResources:\n  Mesh:\n    Type: AWS::AppMesh::Mesh\n";
+        let problems = synth(sam, "").unwrap_err();
+        assert_eq!(problems[0].code, "unknown-resource-type");
+        assert!(
+            problems[0]
+                .message
+                .contains("`AWS::AppMesh::Mesh` (`Mesh`)"),
+            "{}",
+            problems[0].message
+        );
+        assert!(problems[0]
+            .help
+            .as_deref()
+            .is_some_and(|h| h.contains("permissions: admin")));
+    }
 }

@@ -666,7 +666,12 @@ fn prove_stage(
             );
             if sufficient.insert(shape) {
                 cases.extend(sufficiency(
-                    deployed, stack, partition, account, region, &boundary,
+                    (deployed, &p.execution.layer_names),
+                    stack,
+                    partition,
+                    account,
+                    region,
+                    &boundary,
                 ));
             }
         }
@@ -820,7 +825,7 @@ fn prove_stage(
 /// The requests a deployment of `deployed` makes with the execution role, on the names
 /// CloudFormation gives the resources of stack `stack`: each must be allowed.
 fn sufficiency(
-    deployed: &[super::sam::DeployedResource],
+    (deployed, layer_names): (&[super::sam::DeployedResource], &[String]),
     stack: &str,
     partition: &str,
     account: &str,
@@ -835,13 +840,21 @@ fn sufficiency(
         };
         for action in actions {
             let formats = super::table::action_arn_formats(action).unwrap_or_default();
+            let names: Vec<String> = if resource.type_name == "AWS::Lambda::LayerVersion" {
+                layer_names.to_vec()
+            } else {
+                // Hashed logical ids (versions, deployments) are named by the stack anyway.
+                vec![resource.logical_id.replace(super::sam::HASH, "")]
+            };
             let samples: Vec<String> = if formats.is_empty() {
                 vec!["*".to_owned()]
             } else {
                 formats
                     .iter()
-                    .filter_map(|f| {
-                        sample_arn(f, stack, &resource.logical_id, partition, account, region)
+                    .flat_map(|f| {
+                        names.iter().filter_map(|name| {
+                            sample_arn(f, stack, name, partition, account, region)
+                        })
                     })
                     .collect()
             };
