@@ -200,7 +200,8 @@ fn assume_role(stage: &StagePlan, use_: &RoleUse) -> Vec<String> {
     let region = sh_quote(&stage.region);
     let session = &use_.job_id;
     vec![
-        "export AWS_WEB_IDENTITY_TOKEN_FILE=$(pwd)/web-identity-token; printf '%s' \"$BITBUCKET_STEP_OIDC_TOKEN\" > \"$AWS_WEB_IDENTITY_TOKEN_FILE\"".into(),
+        // Assigned, then exported: `export X=$(...)` would hide the command's failure (SC2155).
+        "AWS_WEB_IDENTITY_TOKEN_FILE=\"$(pwd)/web-identity-token\"; export AWS_WEB_IDENTITY_TOKEN_FILE; printf '%s' \"$BITBUCKET_STEP_OIDC_TOKEN\" > \"$AWS_WEB_IDENTITY_TOKEN_FILE\"".into(),
         format!("export AWS_ROLE_ARN={}", sh_quote(stage.roles(use_.role).role_arn)),
         format!("export AWS_ROLE_SESSION_NAME={}", sh_quote(session)),
         format!("export AWS_REGION={region} AWS_DEFAULT_REGION={region}"),
