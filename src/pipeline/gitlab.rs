@@ -504,6 +504,21 @@ mod tests {
                     job.variable_value("CLOUDFORMATION_EXECUTION_ROLE"),
                     Some(roles.cfn_role_arn)
                 );
+                // The deploy bounds the roles it creates with this role's boundary.
+                assert_eq!(
+                    job.variable_value(scripts::BOUNDARY_VARIABLE),
+                    roles.boundary_arn
+                );
+                if use_.job_id != job_ids::DELETE_FEATURE {
+                    let script = job.script.join("\n");
+                    assert!(
+                        script
+                            .contains("python3 - \"$PERMISSIONS_BOUNDARY\" \"$packaged\" <<'PY'\n")
+                            && script.contains("--template-file \"$packaged\""),
+                        "{}: {script}",
+                        use_.job_id
+                    );
+                }
                 // The identity check names this stage's role in this stage's account, and no
                 // other stage's role appears anywhere in the job.
                 let expected = format!(
