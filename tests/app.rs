@@ -702,3 +702,143 @@ fn a_sam_build_image_for_another_runtime_is_refused() {
         assert!(synth_with(source, &containers, "sam/node.yaml").is_ok());
     }
 }
+
+/// The boundary script as the generated deploy step runs it (taken from the workflow), then
+/// SAM's own transform (the translator of `.tools/bin/sam`): every role SAM makes of the
+/// app's functions, state machines, their events and explicit roles carries the stage's
+/// boundary. The roles SAM offers no boundary for are listed, so a change in SAM shows here;
+/// the execution role, which may create roles only with the boundary, refuses them.
+#[test]
+fn the_deploy_bounds_every_role_sam_makes_of_the_app() {
+    let Some(python) = sam_python() else {
+        eprintln!("SKIPPED: needs the SAM CLI in .tools/bin/sam (its SAM translator)");
+        return;
+    };
+    let synthesis = synth_fixture(&repo_root().join("fixtures/minimal.yaml"));
+    let workflow: serde_yaml::Value =
+        serde_yaml::from_str(file(&synthesis, "pipeline.yaml")).expect("yaml");
+    let step = workflow["jobs"]["deploy-prod"]["steps"]
+        .as_sequence()
+        .and_then(|s| s.last())
+        .expect("deploy step");
+    let boundary = step["env"]["PERMISSIONS_BOUNDARY"]
+        .as_str()
+        .expect("a boundary");
+    let run = step["run"].as_str().expect("run");
+    let (_, rest) = run
+        .split_once("\"$packaged\" <<'PY'\n")
+        .expect("the script");
+    let (code, _) = rest.split_once("\nPY\n").expect("its end");
+
+    let role = serde_json::json!({"Fn::GetAtt": ["ExplicitRole", "Arn"]});
+    let template = serde_json::json!({
+        "Transform": "AWS::Serverless-2016-10-31",
+        // Globals give way to the resource's own boundary.
+        "Globals": {"Function": {"PermissionsBoundary": "arn:aws:iam::123456789012:policy/other"}},
+        "Resources": {
+            "Implicit": {"Type": "AWS::Serverless::Function", "Properties": {
+                "CodeUri": "s3://bucket/key", "Handler": "app.handler", "Runtime": "python3.12",
+                "Events": {
+                    "Get": {"Type": "Api", "Properties": {"Path": "/", "Method": "get"}},
+                    "Timer": {"Type": "ScheduleV2", "Properties": {"ScheduleExpression": "rate(1 hour)"}},
+                    "Rule": {"Type": "EventBridgeRule", "Properties": {"Pattern": {"source": ["x"]}}}
+                },
+                "AutoPublishAlias": "live",
+                "DeploymentPreference": {"Type": "AllAtOnce"}
+            }},
+            "WithRole": {"Type": "AWS::Serverless::Function", "Properties": {
+                "CodeUri": "s3://bucket/key", "Handler": "app.handler", "Runtime": "python3.12",
+                "Role": role
+            }},
+            "ExplicitRole": {"Type": "AWS::IAM::Role", "Properties": {
+                "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{
+                    "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
+                    "Action": "sts:AssumeRole"
+                }]}
+            }},
+            "Machine": {"Type": "AWS::Serverless::StateMachine", "Properties": {
+                "Definition": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}},
+                "Events": {
+                    "Rule": {"Type": "EventBridgeRule", "Properties": {"Pattern": {"source": ["x"]}}},
+                    "Timer": {"Type": "ScheduleV2", "Properties": {"ScheduleExpression": "rate(1 hour)"}},
+                    "Post": {"Type": "Api", "Properties": {"Path": "/run", "Method": "post"}}
+                }
+            }},
+            "Table": {"Type": "AWS::Serverless::SimpleTable"}
+        }
+    });
+    let dir = tempfile::tempdir().expect("tempdir");
+    let packaged = dir.path().join("packaged.json");
+    std::fs::write(&packaged, template.to_string()).expect("write");
+    let mut bound = Command::new("python3")
+        .arg("-")
+        .arg(boundary)
+        .arg(&packaged)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3 runs");
+    use std::io::Write;
+    bound
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(code.as_bytes())
+        .expect("write the script");
+    let output = bound.wait_with_output().expect("python3 runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    let translate = "import json, sys\n\
+        from samtranslator.parser.parser import Parser\n\
+        from samtranslator.translator.translator import Translator\n\
+        class Session:\n    region_name = 'us-east-1'\n\
+        template = json.load(open(sys.argv[1]))\n\
+        values = {'AWS::Region': 'us-east-1', 'AWS::AccountId': '123456789012', 'AWS::Partition': 'aws'}\n\
+        policies = {'AWSLambdaBasicExecutionRole': 'arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole', 'AWSLambdaRole': 'arn:aws:iam::aws:policy/service-role/AWSLambdaRole'}\n\
+        out = Translator(None, Parser(), boto_session=Session()).translate(template, parameter_values=values, get_managed_policy_map=lambda: policies)\n\
+        print(json.dumps(out))\n";
+    let output = Command::new(&python)
+        .arg("-c")
+        .arg(translate)
+        .arg(&packaged)
+        .output()
+        .expect("the translator runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let transformed: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    let mut bounded = Vec::new();
+    let mut unbounded = Vec::new();
+    for (id, resource) in transformed["Resources"].as_object().expect("resources") {
+        if resource["Type"] != "AWS::IAM::Role" {
+            continue;
+        }
+        match resource["Properties"]["PermissionsBoundary"].as_str() {
+            Some(b) if b == boundary => bounded.push(id.as_str()),
+            Some(other) => panic!("{id} has the boundary {other}"),
+            None => unbounded.push(id.as_str()),
+        }
+    }
+    bounded.sort_unstable();
+    assert_eq!(
+        bounded,
+        [
+            "ExplicitRole",
+            "ImplicitRole",
+            "ImplicitTimerRole",
+            "MachinePostRole",
+            "MachineRole",
+            "MachineRuleRole",
+            "MachineTimerRole",
+        ]
+    );
+    // SAM has no boundary for CodeDeploy's role (DeploymentPreference).
+    assert_eq!(unbounded, ["CodeDeployServiceRole"]);
+}

@@ -152,6 +152,22 @@ fn each_deploy_job_uses_exactly_its_stage_resources() {
                 string(&row["CloudFormationExecutionRoleArn"]),
                 "{name}: {stage} execution role"
             );
+            // The boundary the deploy adds is the one this stage's template creates (and its
+            // execution role requires); a reused execution role comes without one.
+            match string(&row["PermissionsBoundaryName"]).as_str() {
+                "none" => assert!(
+                    env.get("PERMISSIONS_BOUNDARY").is_none(),
+                    "{name}: {stage} has no boundary"
+                ),
+                boundary => assert_eq!(
+                    string(&env["PERMISSIONS_BOUNDARY"]),
+                    format!(
+                        "arn:{}:iam::{account}:policy/{boundary}",
+                        partition(&region)
+                    ),
+                    "{name}: {stage} boundary"
+                ),
+            }
             match row
                 .get("ImageRepositoryName")
                 .map(string)
@@ -190,6 +206,24 @@ fn each_deploy_job_uses_exactly_its_stage_resources() {
                     feature_role_arn(&template, &assumed_roles[0]),
                     "{name}: {job_id} must use the first stage's feature role"
                 );
+                if job_id == "deploy-feature" {
+                    let boundary = string(get(
+                        &template,
+                        &[
+                            "Resources",
+                            "FeaturePermissionsBoundary",
+                            "Properties",
+                            "ManagedPolicyName",
+                        ],
+                    ));
+                    let (account_part, _) =
+                        assumed_roles[0].rsplit_once(":role/").expect("a role ARN");
+                    assert_eq!(
+                        string(&sam_step_env(job, "sam deploy")["PERMISSIONS_BOUNDARY"]),
+                        format!("{account_part}:policy/{boundary}"),
+                        "{name}: feature stacks get the feature boundary"
+                    );
+                }
             } else {
                 assert!(
                     credentials.is_empty(),

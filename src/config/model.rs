@@ -229,8 +229,9 @@ pub struct WorkflowSettings {
     /// Command run after the first stage is deployed, gating later stages.
     #[schemars(example = &"make integration-test")]
     pub integration_test_command: Option<String>,
-    /// GitLab and Bitbucket: the container image the jobs run in; it must have the AWS CLI and
-    /// the SAM CLI. Default: an AWS SAM build image pinned to an exact version.
+    /// GitLab and Bitbucket: the container image the jobs run in; it must have the AWS CLI, the
+    /// SAM CLI and `python3` (the deploy jobs add the stage's permissions boundary to the app's
+    /// roles with it). Default: an AWS SAM build image pinned to an exact version.
     #[schemars(example = &"public.ecr.aws/sam/build-python3.13:1.150.1")]
     pub image: Option<String>,
     /// Exact SAM CLI version for `aws-actions/setup-sam`; latest when unset.

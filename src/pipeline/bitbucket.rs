@@ -200,7 +200,8 @@ fn assume_role(stage: &StagePlan, use_: &RoleUse) -> Vec<String> {
     let region = sh_quote(&stage.region);
     let session = &use_.job_id;
     vec![
-        "export AWS_WEB_IDENTITY_TOKEN_FILE=$(pwd)/web-identity-token; printf '%s' \"$BITBUCKET_STEP_OIDC_TOKEN\" > \"$AWS_WEB_IDENTITY_TOKEN_FILE\"".into(),
+        // Assigned, then exported: `export X=$(...)` would hide the command's failure (SC2155).
+        "AWS_WEB_IDENTITY_TOKEN_FILE=\"$(pwd)/web-identity-token\"; export AWS_WEB_IDENTITY_TOKEN_FILE; printf '%s' \"$BITBUCKET_STEP_OIDC_TOKEN\" > \"$AWS_WEB_IDENTITY_TOKEN_FILE\"".into(),
         format!("export AWS_ROLE_ARN={}", sh_quote(stage.roles(use_.role).role_arn)),
         format!("export AWS_ROLE_SESSION_NAME={}", sh_quote(session)),
         format!("export AWS_REGION={region} AWS_DEFAULT_REGION={region}"),
@@ -274,17 +275,19 @@ fn deploy_step(
         .iter()
         .map(|c| sh_quote(c))
         .collect();
+    let roles = stage.roles(use_.role);
     let words = scripts::DeployWords {
         stack: "\"$STACK_NAME\"".into(),
         bucket: sh_quote(&stage.artifacts_bucket),
         region: sh_quote(&stage.region),
-        role: sh_quote(stage.roles(use_.role).cfn_role_arn),
+        role: sh_quote(roles.cfn_role_arn),
         image_repository: stage
             .image_repository
             .as_ref()
             .map(|r| sh_quote(&r.uri))
             .unwrap_or_default(),
         capabilities: capabilities.join(" "),
+        boundary: roles.boundary_arn.map(sh_quote),
     };
     // Feature stacks get the first stage's parameters too: they stand in for it.
     let deploy = scripts::sam_deploy(stage, &words, true);
@@ -577,7 +580,33 @@ mod tests {
                         assert!(last.contains(&format!("--region '{}'", stage.region)));
                         assert!(last.contains("--no-prompts"));
                     } else {
-                        assert!(last.starts_with("sam deploy") || last.starts_with("parameters="));
+                        assert!(
+                            ["sam deploy", "parameters=", "packaged="]
+                                .iter()
+                                .any(|start| last.starts_with(start)),
+                            "{label}: {id}: {last}"
+                        );
+                        // Each role's own boundary on the roles it deploys, and no other.
+                        match roles.boundary_arn {
+                            Some(boundary) => {
+                                assert!(last.contains(&format!(
+                                    "python3 - {} \"$packaged\" <<'PY'\n",
+                                    sh_quote(boundary)
+                                )));
+                                assert!(last.contains("--template-file \"$packaged\""));
+                            }
+                            None => assert!(!last.contains("PermissionsBoundary")),
+                        }
+                        let boundaries = p.stages.iter().flat_map(|s| {
+                            s.boundary
+                                .iter()
+                                .chain(s.feature.as_ref().map(|f| &f.boundary))
+                        });
+                        for other in
+                            boundaries.filter(|b| Some(b.arn.as_str()) != roles.boundary_arn)
+                        {
+                            assert!(!all_text.contains(&other.arn), "{label}: {id}");
+                        }
                         assert!(last.contains(&format!("--role-arn '{}'", roles.cfn_role_arn)));
                         assert!(last.contains(&format!("--s3-bucket '{}'", stage.artifacts_bucket)));
                         assert!(last.contains(&format!("--region '{}'", stage.region)));

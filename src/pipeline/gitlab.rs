@@ -202,7 +202,12 @@ pub fn ci_file(p: &Pipeline) -> Result<CiFile, Diagnostic> {
         }
         let job = job.script_line(scripts::sam_deploy(
             stage,
-            &scripts::DeployWords::from_env(p, "\"$STACK_NAME\"", "AWS_REGION"),
+            &scripts::DeployWords::from_env(
+                p,
+                "\"$STACK_NAME\"",
+                "AWS_REGION",
+                &stage.roles(use_.role),
+            ),
             true,
         ));
         file.stages.push(id.clone());
@@ -285,6 +290,9 @@ fn assuming_job(
         .variable("AWS_DEFAULT_REGION", &stage.region)
         .variable("ARTIFACTS_BUCKET", &stage.artifacts_bucket)
         .variable("CLOUDFORMATION_EXECUTION_ROLE", roles.cfn_role_arn);
+    if let Some(boundary) = roles.boundary_arn {
+        job = job.variable(scripts::BOUNDARY_VARIABLE, boundary);
+    }
     if let Some(repository) = &stage.image_repository {
         job = job.variable("IMAGE_REPOSITORY", &repository.uri);
     }
@@ -338,7 +346,7 @@ fn deploy_feature(
     // Feature stacks get the first stage's parameters too: they stand in for it.
     deploy.push_str(&scripts::sam_deploy(
         stage,
-        &scripts::DeployWords::from_env(p, "\"$stack\"", "AWS_REGION"),
+        &scripts::DeployWords::from_env(p, "\"$stack\"", "AWS_REGION", &stage.roles(use_.role)),
         true,
     ));
     let mut job = with_parameter_overrides(
@@ -496,6 +504,21 @@ mod tests {
                     job.variable_value("CLOUDFORMATION_EXECUTION_ROLE"),
                     Some(roles.cfn_role_arn)
                 );
+                // The deploy bounds the roles it creates with this role's boundary.
+                assert_eq!(
+                    job.variable_value(scripts::BOUNDARY_VARIABLE),
+                    roles.boundary_arn
+                );
+                if use_.job_id != job_ids::DELETE_FEATURE {
+                    let script = job.script.join("\n");
+                    assert!(
+                        script
+                            .contains("python3 - \"$PERMISSIONS_BOUNDARY\" \"$packaged\" <<'PY'\n")
+                            && script.contains("--template-file \"$packaged\""),
+                        "{}: {script}",
+                        use_.job_id
+                    );
+                }
                 // The identity check names this stage's role in this stage's account, and no
                 // other stage's role appears anywhere in the job.
                 let expected = format!(
@@ -624,7 +647,8 @@ mod tests {
     /// variable or a shell variable the script sets; branch names never appear as text.
     #[test]
     fn scripts_read_only_defined_variables() {
-        const SHELL_LOCALS: &[&str] = &["slug", "stack", "caller", "name", "parameters"];
+        const SHELL_LOCALS: &[&str] =
+            &["slug", "stack", "caller", "name", "parameters", "packaged"];
         for (p, file) in fixtures() {
             for (id, job) in &file.jobs {
                 let defined: HashSet<&str> =

@@ -495,7 +495,7 @@ fn ci_image(
             ),
         )
         .at(at)
-        .help("set `workflow.image` to an image with the SAM CLI, the AWS CLI and the Docker CLI (for example one built `FROM public.ecr.aws/sam/build-python3.12` with `docker` installed), pinned to a digest"));
+        .help("set `workflow.image` to an image with the SAM CLI, the AWS CLI, `python3` and the Docker CLI (for example one built `FROM public.ecr.aws/sam/build-python3.12` with `docker` installed), pinned to a digest"));
     }
     let runtimes = app.runtimes();
     if workflow.use_container {
@@ -513,7 +513,7 @@ fn ci_image(
             ),
         )
         .at(at)
-        .help("set `workflow.image` to an image with every one of them plus the SAM and AWS CLIs, or `workflow.use_container: true` so that `sam build` builds each function in its runtime's own image")),
+        .help("set `workflow.image` to an image with every one of them plus the SAM and AWS CLIs and `python3`, or `workflow.use_container: true` so that `sam build` builds each function in its runtime's own image")),
     }
 }
 

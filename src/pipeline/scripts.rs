@@ -2,7 +2,7 @@
 //! things: where `sam build` puts its output, the feature stack's name, and `sam deploy`.
 
 use crate::pipeline::names::{feature_stack_prefix, STACK_NAME_MAX};
-use crate::pipeline::{Pipeline, StagePlan};
+use crate::pipeline::{DeployRoles, Pipeline, StagePlan};
 
 /// The first two lines of every generated file, without the comment sign:
 /// [`crate::output::MARKER`] first, which is how sampipe knows a file is its own to replace.
@@ -179,6 +179,10 @@ pub fn feature_slug(app: &str, glob: Option<&str>, variable: &str) -> String {
     source
 }
 
+/// The environment variable that carries the stage's permissions boundary ARN to the deploy
+/// script (GitHub and GitLab; Bitbucket writes the ARN into the script).
+pub const BOUNDARY_VARIABLE: &str = "PERMISSIONS_BOUNDARY";
+
 /// The shell words `sam deploy` gets for a stage's stack, bucket, region, roles and
 /// repository: variable references (`"$ARTIFACTS_BUCKET"`) or quoted literals.
 pub struct DeployWords {
@@ -189,12 +193,16 @@ pub struct DeployWords {
     pub image_repository: String,
     /// The `--capabilities` words, space-separated.
     pub capabilities: String,
+    /// The permissions boundary every role of the built template gets, when the deploy's
+    /// CloudFormation execution role is sampipe's (a reused one has no boundary to add).
+    pub boundary: Option<String>,
 }
 
 impl DeployWords {
     /// The words for a job whose environment carries `ARTIFACTS_BUCKET`,
-    /// `CLOUDFORMATION_EXECUTION_ROLE`, `IMAGE_REPOSITORY` and `region_variable`.
-    pub fn from_env(p: &Pipeline, stack: &str, region_variable: &str) -> Self {
+    /// `CLOUDFORMATION_EXECUTION_ROLE`, `IMAGE_REPOSITORY`, `region_variable` and, when
+    /// `roles` has a boundary, [`BOUNDARY_VARIABLE`].
+    pub fn from_env(p: &Pipeline, stack: &str, region_variable: &str, roles: &DeployRoles) -> Self {
         Self {
             stack: stack.to_owned(),
             bucket: "\"$ARTIFACTS_BUCKET\"".into(),
@@ -203,24 +211,92 @@ impl DeployWords {
             image_repository: "\"$IMAGE_REPOSITORY\"".into(),
             // Validated `CAPABILITY_*` names.
             capabilities: p.workflow.capabilities.join(" "),
+            boundary: roles
+                .boundary_arn
+                .map(|_| format!("\"${BOUNDARY_VARIABLE}\"")),
         }
     }
 }
+
+/// Where the deploy writes the packaged, bounded template (a shell variable it sets).
+const PACKAGED: &str = "\"$packaged\"";
+
+/// Python 3 (standard library, 3.8 and later: the oldest `python3` of the AWS SAM build
+/// images) that sets `PermissionsBoundary` to `argv[1]` on every resource of the packaged JSON
+/// template `argv[2]` that makes a role: SAM's functions and state machines (their implicit
+/// roles, and the roles of their `ScheduleV2` events, which take a boundary of their own) and
+/// explicit `AWS::IAM::Role`s. Anything it cannot read stops the deploy. This only saves a
+/// failed deploy: the execution role may create and change roles only with the boundary.
+const BOUND_ROLES: &str = r#"import json, sys
+
+boundary, path = sys.argv[1:]
+ROLES = ("AWS::Serverless::Function", "AWS::Serverless::StateMachine", "AWS::IAM::Role")
+
+def mapping(value, what):
+    if not isinstance(value, dict):
+        sys.exit(f"Cannot add the permissions boundary to {path}: {what} is not a mapping")
+    return value
+
+def bound(node, what):
+    mapping(node.setdefault("Properties", {}), f"{what} Properties")["PermissionsBoundary"] = boundary
+    print(f"{what}: PermissionsBoundary {boundary}")
+
+try:
+    with open(path, encoding="utf-8") as file:
+        template = json.load(file)
+except (OSError, ValueError) as error:
+    sys.exit(f"Cannot add the permissions boundary to {path}: {error}")
+for name, resource in mapping(mapping(template, "the template").get("Resources"), "Resources").items():
+    if mapping(resource, name).get("Type") in ROLES:
+        bound(resource, f"{name} ({resource['Type']})")
+        # SAM gives a ScheduleV2 event's role the event's own boundary.
+        for event, spec in mapping(resource["Properties"].get("Events", {}), f"{name} Events").items():
+            if mapping(spec, f"{name} event {event}").get("Type") == "ScheduleV2":
+                bound(spec, f"{name} event {event}")
+with open(path, "w", encoding="utf-8") as file:
+    json.dump(template, file)
+"#;
 
 /// `sam deploy` of the built template to `stage` with `words`. With `overrides`, the stage's
 /// parameter overrides are read from `$PARAMETER_OVERRIDES` (the JSON of
 /// [`parameter_overrides_json`], which the job must set) through a file, so no value is
 /// ever parsed by the shell.
+///
+/// With a boundary, the built template is first packaged (`sam package`, JSON) and every
+/// role it makes is given the boundary ([`BOUND_ROLES`]); that template is then deployed.
+/// Apps declare their roles without one, and the execution role may create roles only
+/// with it.
 pub fn sam_deploy(stage: &StagePlan, words: &DeployWords, overrides: bool) -> String {
     let overrides = overrides && !stage.parameter_overrides.is_empty();
     let mut source = String::new();
+    let template = match &words.boundary {
+        Some(boundary) => {
+            source.push_str(&format!(
+                "packaged=\"$(mktemp -d)/packaged.json\"\nsam package \\\n  --template-file {BUILD_DIR}/template.yaml \\\n  --s3-bucket {bucket} \\\n  --s3-prefix {stack} \\\n  --region {region} \\\n",
+                stack = words.stack,
+                bucket = words.bucket,
+                region = words.region,
+            ));
+            if stage.image_repository.is_some() {
+                source.push_str(&format!(
+                    "  --image-repository {} \\\n",
+                    words.image_repository
+                ));
+            }
+            source.push_str(&format!(
+                "  --use-json \\\n  --output-template-file {PACKAGED}\npython3 - {boundary} {PACKAGED} <<'PY'\n{BOUND_ROLES}PY\n"
+            ));
+            PACKAGED.to_owned()
+        }
+        None => format!("{BUILD_DIR}/template.yaml"),
+    };
     if overrides {
         source.push_str(&format!(
             "parameters=\"$(mktemp -d)/parameter-overrides.yaml\"\nprintf '%s' \"${PARAMETER_OVERRIDES_VARIABLE}\" > \"$parameters\"\n"
         ));
     }
     source.push_str(&format!(
-        "sam deploy \\\n  --template-file {BUILD_DIR}/template.yaml \\\n  --stack-name {stack} \\\n  --s3-bucket {bucket} \\\n  --s3-prefix {stack} \\\n  --region {region} \\\n  --role-arn {role} \\\n",
+        "sam deploy \\\n  --template-file {template} \\\n  --stack-name {stack} \\\n  --s3-bucket {bucket} \\\n  --s3-prefix {stack} \\\n  --region {region} \\\n  --role-arn {role} \\\n",
         stack = words.stack,
         bucket = words.bucket,
         region = words.region,
@@ -240,4 +316,198 @@ pub fn sam_deploy(stage: &StagePlan, words: &DeployWords, overrides: bool) -> St
         words.capabilities
     ));
     source
+}
+
+#[cfg(test)]
+mod tests {
+    use std::process::Command;
+
+    use super::*;
+    use crate::pipeline::RoleKind;
+
+    const MINIMAL: &str = include_str!("../../fixtures/minimal.yaml");
+    const BOUNDARY: &str = "arn:aws:iam::123456789012:policy/hello-prod-app-boundary";
+
+    fn pipeline(text: &str) -> Pipeline {
+        let loaded = crate::config::load_str("sampipe.yaml", text).expect("fixture is valid");
+        Pipeline::new(&loaded.config).expect("fixture resolves")
+    }
+
+    /// The minimal config with its stage reusing a CloudFormation execution role.
+    fn reusing_a_role() -> String {
+        MINIMAL.to_owned()
+            + "    existing:\n      cloudformation_execution_role: arn:aws:iam::123456789012:role/deployer\n"
+    }
+
+    fn deploy(p: &Pipeline) -> String {
+        let stage = &p.stages[0];
+        let words = DeployWords::from_env(
+            p,
+            "\"$STACK_NAME\"",
+            "REGION",
+            &stage.roles(RoleKind::Pipeline),
+        );
+        sam_deploy(stage, &words, true)
+    }
+
+    #[test]
+    fn a_reused_execution_role_deploys_the_built_template_as_before() {
+        let p = pipeline(&reusing_a_role());
+        assert_eq!(p.stages[0].roles(RoleKind::Pipeline).boundary_arn, None);
+        assert_eq!(
+            deploy(&p),
+            "sam deploy \\\n  --template-file .aws-sam/build/template.yaml \\\n  --stack-name \"$STACK_NAME\" \\\n  --s3-bucket \"$ARTIFACTS_BUCKET\" \\\n  --s3-prefix \"$STACK_NAME\" \\\n  --region \"$REGION\" \\\n  --role-arn \"$CLOUDFORMATION_EXECUTION_ROLE\" \\\n  --capabilities CAPABILITY_IAM \\\n  --no-confirm-changeset \\\n  --no-fail-on-empty-changeset\n"
+        );
+    }
+
+    #[test]
+    fn a_boundary_is_added_to_the_packaged_template_before_it_deploys() {
+        let p = pipeline(MINIMAL);
+        assert_eq!(
+            p.stages[0].roles(RoleKind::Pipeline).boundary_arn,
+            Some(BOUNDARY)
+        );
+        let source = deploy(&p);
+        let package = source.find("sam package \\\n").expect("packages");
+        let bound = source
+            .find(&format!(
+                "python3 - \"${BOUNDARY_VARIABLE}\" \"$packaged\" <<'PY'\n{BOUND_ROLES}PY\n"
+            ))
+            .expect("bounds the packaged template, the ARN and file as arguments");
+        let deploying = source.find("sam deploy \\\n").expect("deploys");
+        assert!(package < bound && bound < deploying, "{source}");
+        assert!(source[..package].ends_with("packaged=\"$(mktemp -d)/packaged.json\"\n"));
+        assert!(source[package..bound].contains(
+            "  --template-file .aws-sam/build/template.yaml \\\n  --s3-bucket \"$ARTIFACTS_BUCKET\" \\\n  --s3-prefix \"$STACK_NAME\" \\\n  --region \"$REGION\" \\\n  --use-json \\\n  --output-template-file \"$packaged\"\n"
+        ));
+        // The deploy is today's, of the packaged template.
+        assert_eq!(
+            source[deploying..],
+            deploy(&pipeline(&reusing_a_role())).replace(
+                "--template-file .aws-sam/build/template.yaml",
+                "--template-file \"$packaged\""
+            )
+        );
+        // The code is data: no shell expansion reaches it (quoted heredoc, no `$` inside).
+        assert!(!BOUND_ROLES.contains('$') && !BOUND_ROLES.contains("\nPY\n"));
+    }
+
+    /// Runs [`BOUND_ROLES`] as the deploy does, on `template`; returns (status, stdout,
+    /// stderr, the file afterwards), or `None` without a `python3`.
+    fn bound(template: &str) -> Option<(bool, String, String, String)> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("packaged.json");
+        std::fs::write(&path, template).expect("write");
+        let mut child = Command::new("python3")
+            .arg("-")
+            .arg(BOUNDARY)
+            .arg(&path)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .ok()?;
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(BOUND_ROLES.as_bytes())
+            .expect("script");
+        let output = child.wait_with_output().expect("python3 runs");
+        Some((
+            output.status.success(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+            std::fs::read_to_string(&path).expect("read back"),
+        ))
+    }
+
+    #[test]
+    fn every_role_making_resource_gets_the_boundary_and_nothing_else_changes() {
+        let template = serde_json::json!({
+            "Transform": "AWS::Serverless-2016-10-31",
+            "Globals": {"Function": {"PermissionsBoundary": "arn:aws:iam::123456789012:policy/global"}},
+            "Resources": {
+                "Implicit": {"Type": "AWS::Serverless::Function", "Properties": {
+                    "CodeUri": "s3://bucket/key",
+                    "Events": {
+                        "Api": {"Type": "Api", "Properties": {"Path": "/", "Method": "get"}},
+                        "Timer": {"Type": "ScheduleV2", "Properties": {"ScheduleExpression": "rate(1 hour)"}}
+                    }
+                }},
+                "Overwritten": {"Type": "AWS::Serverless::Function", "Properties": {
+                    "PermissionsBoundary": "arn:aws:iam::123456789012:policy/other"
+                }},
+                "NoProperties": {"Type": "AWS::Serverless::Function"},
+                "Machine": {"Type": "AWS::Serverless::StateMachine", "Properties": {"Definition": {}}},
+                "Explicit": {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {}}},
+                "Queue": {"Type": "AWS::SQS::Queue", "Properties": {}}
+            }
+        });
+        let Some((ok, stdout, stderr, after)) = bound(&template.to_string()) else {
+            return; // no python3 to run it
+        };
+        assert!(ok, "{stderr}");
+        let after: serde_json::Value = serde_json::from_str(&after).expect("JSON");
+        let mut expected = template.clone();
+        for at in [
+            "/Resources/Implicit/Properties",
+            "/Resources/Implicit/Properties/Events/Timer/Properties",
+            "/Resources/Overwritten/Properties",
+            "/Resources/Machine/Properties",
+            "/Resources/Explicit/Properties",
+        ] {
+            expected.pointer_mut(at).expect(at)["PermissionsBoundary"] = BOUNDARY.into();
+        }
+        expected["Resources"]["NoProperties"]["Properties"] =
+            serde_json::json!({"PermissionsBoundary": BOUNDARY});
+        assert_eq!(after, expected);
+        let lines: Vec<&str> = stdout.lines().collect();
+        assert_eq!(
+            lines,
+            [
+                "Implicit (AWS::Serverless::Function)",
+                "Implicit event Timer",
+                "Overwritten (AWS::Serverless::Function)",
+                "NoProperties (AWS::Serverless::Function)",
+                "Machine (AWS::Serverless::StateMachine)",
+                "Explicit (AWS::IAM::Role)",
+            ]
+            .map(|what| format!("{what}: PermissionsBoundary {BOUNDARY}"))
+        );
+    }
+
+    #[test]
+    fn what_the_script_cannot_read_stops_the_deploy() {
+        for (template, why) in [
+            ("{\"Resources\": ", "Expecting value"),
+            ("[]", "the template is not a mapping"),
+            ("{}", "Resources is not a mapping"),
+            ("{\"Resources\": []}", "Resources is not a mapping"),
+            (
+                "{\"Resources\": {\"Fn::ForEach::Topics\": [\"T\", [\"a\"], {}]}}",
+                "Fn::ForEach::Topics is not a mapping",
+            ),
+            (
+                "{\"Resources\": {\"R\": {\"Type\": \"AWS::IAM::Role\", \"Properties\": null}}}",
+                "R (AWS::IAM::Role) Properties is not a mapping",
+            ),
+            (
+                "{\"Resources\": {\"F\": {\"Type\": \"AWS::Serverless::Function\", \"Properties\": {\"Events\": []}}}}",
+                "F Events is not a mapping",
+            ),
+        ] {
+            let Some((ok, stdout, stderr, after)) = bound(template) else {
+                return; // no python3 to run it
+            };
+            assert!(!ok, "{template}: {stdout}");
+            assert!(
+                stderr.starts_with("Cannot add the permissions boundary to ") && stderr.contains(why),
+                "{template}: {stderr}"
+            );
+            assert!(!stderr.contains("Traceback"), "{template}: {stderr}");
+            assert_eq!(after, template, "a refused template is left as it was");
+        }
+    }
 }

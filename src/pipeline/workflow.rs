@@ -276,10 +276,11 @@ fn sam_deploy(p: &Pipeline, stage: &StagePlan, target: DeployTarget) -> Result<S
             "\"$stack\""
         }
     };
+    let roles = stage.roles(kind);
     // Feature stacks get the first stage's parameters too: they stand in for it.
     source.push_str(&scripts::sam_deploy(
         stage,
-        &scripts::DeployWords::from_env(p, stack, "REGION"),
+        &scripts::DeployWords::from_env(p, stack, "REGION", &roles),
         true,
     ));
     let name = match target {
@@ -297,10 +298,10 @@ fn sam_deploy(p: &Pipeline, stage: &StagePlan, target: DeployTarget) -> Result<S
     step = step
         .env("ARTIFACTS_BUCKET", text(&stage.artifacts_bucket)?)
         .env("REGION", text(&stage.region)?)
-        .env(
-            "CLOUDFORMATION_EXECUTION_ROLE",
-            text(stage.roles(kind).cfn_role_arn)?,
-        );
+        .env("CLOUDFORMATION_EXECUTION_ROLE", text(roles.cfn_role_arn)?);
+    if let Some(boundary) = roles.boundary_arn {
+        step = step.env(scripts::BOUNDARY_VARIABLE, text(boundary)?);
+    }
     if let Some(repository) = &stage.image_repository {
         step = step.env("IMAGE_REPOSITORY", text(&repository.uri)?);
     }

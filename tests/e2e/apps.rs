@@ -12,7 +12,7 @@ use serde_json::Value;
 use super::github::{Event, Outcome, Repository, RunReport, Runner};
 use super::{bundled_apps, copy_dir, stacks, LocalAws};
 use crate::common::{printed, run, sampipe};
-use sampipe::pipeline::{StagePlan, Synthesis};
+use sampipe::pipeline::{RoleKind, StagePlan, Synthesis};
 
 /// One app, synthesized into a scratch copy of its repository.
 struct App {
@@ -226,6 +226,20 @@ fn bundled_apps_deploy_end_to_end_on_github_actions() {
         );
         assert_outcomes(&app.name, "push", &report, &expected, &aws);
         stacks::assert_stages_deployed(&aws, &pipeline.stages, &app.name);
+        for stage in &pipeline.stages {
+            let job = format!("deploy-{}", stage.name);
+            summary.extend(
+                stacks::assert_bounded(
+                    &aws,
+                    &app.name,
+                    stage,
+                    RoleKind::Pipeline,
+                    &stage.stack_name,
+                    report.log(&job),
+                )
+                .map(|checked| format!("{}: {checked}", app.name)),
+            );
+        }
 
         for stage in &pipeline.stages {
             let checked = assert_code_from_artifacts(&aws, stage, &stage.stack_name);
@@ -274,6 +288,17 @@ fn bundled_apps_deploy_end_to_end_on_github_actions() {
                 .find(|s| s.contains("feature"))
                 .unwrap_or_else(|| panic!("{}: no feature stack among {live:?}", app.name))
                 .clone();
+            summary.extend(
+                stacks::assert_bounded(
+                    &aws,
+                    &app.name,
+                    first,
+                    RoleKind::Feature,
+                    &feature_stack,
+                    report.log("deploy-feature"),
+                )
+                .map(|checked| format!("{}: {checked}", app.name)),
+            );
             let deleted = app.runner(&aws, &repository, "feature-delete").run(
                 &workflow,
                 &Event::DeleteBranch {

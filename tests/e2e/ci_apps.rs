@@ -18,7 +18,7 @@ use serde_yaml::Value as Yaml;
 use super::github::{Outcome, RunReport};
 use super::{bitbucket, bundled_apps, copy_dir, gitlab, stacks, LocalAws};
 use crate::common::{sampipe, tool};
-use sampipe::pipeline::{Provider, StagePlan, Synthesis};
+use sampipe::pipeline::{Provider, RoleKind, StagePlan, Synthesis};
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Ci {
@@ -345,7 +345,19 @@ fn exercise(aws: &LocalAws, source: &Path, ci: Ci) -> String {
             report.summary()
         );
     }
-    stacks::assert_stages_deployed(aws, &pipeline.stages, &format!("{} on {ci:?}", app.name));
+    let label = format!("{} on {ci:?}", app.name);
+    stacks::assert_stages_deployed(aws, &pipeline.stages, &label);
+    for stage in &pipeline.stages {
+        let job = format!("deploy-{}", stage.name);
+        notes.extend(stacks::assert_bounded(
+            aws,
+            &label,
+            stage,
+            RoleKind::Pipeline,
+            &stage.stack_name,
+            report.log(&job),
+        ));
+    }
     // Each deploy job's role was assumed with the subject the CI system gives that job.
     for stage in &pipeline.stages {
         let subjects: Vec<String> = decisions(aws, &stage.pipeline_role_arn, "allow")
@@ -431,6 +443,14 @@ fn exercise(aws: &LocalAws, source: &Path, ci: Ci) -> String {
             .find(|s| s.contains("feature") && s.ends_with(&branch))
             .unwrap_or_else(|| panic!("{}: no feature stack among {live:?}", app.name))
             .clone();
+        notes.extend(stacks::assert_bounded(
+            aws,
+            &label,
+            first,
+            RoleKind::Feature,
+            &feature_stack,
+            report.log("deploy-feature"),
+        ));
         let deleted = app.start(
             aws,
             &ci_file,

@@ -31,6 +31,13 @@ it reproduces and why moto (5.2.5) lacks it:
 9. AWS::SNS::Subscription subscribes.
 10. AWS::StepFunctions::StateMachine: DefinitionSubstitutions are applied to the definition.
 
+Not patched, because moto already does what AWS does: an AWS::IAM::Role's
+PermissionsBoundary reaches CreateRole and GetRole reports it, and the SAM transform (3.)
+passes a function's or state machine's PermissionsBoundary on to the roles it makes; the
+suite checks every deployed role's boundary that way. moto does not evaluate IAM policies
+(the execution role's boundary condition is not enforced here), and a stack update that only
+changes a role's boundary is not applied (moto's Role update ignores it; no test does that).
+
 Web identity tokens: the runner mints unsigned JWTs,
     base64url('{"alg":"none","typ":"JWT"}') + "." + base64url(claims JSON) + "."
 unpadded, as JWTs are; exactly that shape is accepted and `iss` must be an https:// URL.

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::LocalAws;
 use crate::common::{printed, run};
-use sampipe::pipeline::StagePlan;
+use sampipe::pipeline::{RoleKind, StagePlan};
 
 /// The `aws cloudformation deploy` lines of synth's output, checked to be one per stage and in
 /// stage order.
@@ -168,4 +168,75 @@ pub(crate) fn docker_available() -> bool {
         .arg("info")
         .output()
         .is_ok_and(|o| o.status.success())
+}
+
+/// Checks that every IAM role of `stack` (in `stage`'s account) has `boundary` as its
+/// permissions boundary, as IAM reports it (`iam get-role`); returns the roles' names. A
+/// stack without roles fails: every bundled app makes at least one, so none would prove
+/// nothing.
+pub(crate) fn assert_roles_bounded(
+    aws: &LocalAws,
+    stage: &StagePlan,
+    stack: &str,
+    boundary: &str,
+    label: &str,
+) -> Vec<String> {
+    let admin = aws.admin(&stage.account);
+    let resources = aws.aws(
+        &admin,
+        &stage.region,
+        &[
+            "cloudformation",
+            "list-stack-resources",
+            "--stack-name",
+            stack,
+        ],
+    );
+    let roles: Vec<String> = resources["StackResourceSummaries"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|r| r["ResourceType"] == "AWS::IAM::Role")
+        .filter_map(|r| r["PhysicalResourceId"].as_str().map(str::to_owned))
+        .collect();
+    assert!(
+        !roles.is_empty(),
+        "{label}: {stack} has no IAM role to check:\n{resources}"
+    );
+    for role in &roles {
+        let answer = aws.aws(
+            &admin,
+            &stage.region,
+            &["iam", "get-role", "--role-name", role],
+        );
+        assert_eq!(
+            answer["Role"]["PermissionsBoundary"]["PermissionsBoundaryArn"].as_str(),
+            Some(boundary),
+            "{label}: role {role} of {stack} must carry the boundary {boundary}:\n{answer}"
+        );
+    }
+    roles
+}
+
+/// Checks that every role of `stack`, which a job of `kind` deployed to `stage` (its log
+/// `log`), carries that role's boundary, and that the job's deploy said it added it; returns
+/// what it checked, or nothing when the stage has no boundary (a reused execution role).
+pub(crate) fn assert_bounded(
+    aws: &LocalAws,
+    label: &str,
+    stage: &StagePlan,
+    kind: RoleKind,
+    stack: &str,
+    log: &str,
+) -> Option<String> {
+    let boundary = stage.roles(kind).boundary_arn?;
+    let roles = assert_roles_bounded(aws, stage, stack, boundary, label);
+    assert!(
+        log.contains(&format!(": PermissionsBoundary {boundary}")),
+        "{label}: the deploy to {stack} must say it bounded its roles by {boundary}:\n{log}"
+    );
+    Some(format!(
+        "every role of {stack} ({}) has the boundary {boundary}",
+        roles.join(", ")
+    ))
 }
