@@ -354,6 +354,25 @@ pub fn derive(
             vec!["arn:${AWS::Partition}:lambda:*:*:layer:*".to_owned()],
         ));
     }
+    // Event source mappings have unpredictable ids: scope them by the function they feed, so
+    // that a stack cannot wire its queue or stream into another stack's function.
+    if let Some((spelling, _)) = actions.remove("lambda:createeventsourcemapping") {
+        rules.push(Rule {
+            condition: Some((
+                "ArnLike",
+                "lambda:FunctionArn".to_owned(),
+                vec![format!(
+                    "arn:${{AWS::Partition}}:lambda:${{AWS::Region}}:${{AWS::AccountId}}:function:{}*",
+                    scope.prefix
+                )],
+            )),
+            ..Rule::allow(
+                "MapEventSourcesToOwnFunctions",
+                vec![spelling],
+                vec!["*".to_owned()],
+            )
+        });
+    }
     // Code and images: Lambda reads them with the deploying role's permissions.
     rules.push(Rule::allow(
         "ReadOwnArtifacts",

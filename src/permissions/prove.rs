@@ -641,6 +641,22 @@ fn prove_stage(
                     &stack_arn(main),
                     false,
                 ));
+                let function = format!(
+                    "arn:{partition}:lambda:{region}:{account}:function:{}",
+                    cfn_name(main, "Function")
+                );
+                cases.push(
+                    case(
+                        format!(
+                            "feed stage `{}`'s function from an event source",
+                            other.name
+                        ),
+                        "lambda:CreateEventSourceMapping",
+                        "*",
+                        false,
+                    )
+                    .with("lambda:FunctionArn", &function),
+                );
             }
         }
         // Sufficiency: what each deployed type's handlers call, on the names CloudFormation
@@ -882,6 +898,13 @@ fn sufficiency(
                     .any(|a| a.eq_ignore_ascii_case(&key))
                 {
                     c = c.with("iam:PermissionsBoundary", boundary);
+                }
+                if key == "lambda:createeventsourcemapping" {
+                    let function = format!(
+                        "arn:{partition}:lambda:{region}:{account}:function:{}",
+                        cfn_name(stack, "Function")
+                    );
+                    c = c.with("lambda:FunctionArn", &function);
                 }
                 if key == "iam:passrole" {
                     if let Some(service) =

@@ -745,6 +745,7 @@ fn rules_document(rules: &[crate::permissions::execution::Rule]) -> PolicyDocume
                 let operator = match *operator {
                     "StringEquals" => ConditionOperator::StringEquals,
                     "StringLike" => ConditionOperator::StringLike,
+                    "ArnLike" => ConditionOperator::ArnLike,
                     _ => ConditionOperator::StringNotEquals,
                 };
                 let values: Vec<Value> = values.iter().map(|v| stage_sub(v)).collect();
