@@ -12,8 +12,9 @@ build:
 
 ## Copy the bundled SAM app fixtures/apps/python-api (its sampipe.yaml included) to out/demo/
 ## as a stand-in repository, synthesize it (out/demo/pipeline/template.yaml, and the workflow
-## where GitHub runs it: out/demo/.github/workflows/pipeline.yaml), show the trust map, ask two
-## trust questions, and check the outputs are up to date. `make test` deploys the same app.
+## where GitHub runs it: out/demo/.github/workflows/pipeline.yaml), show the trust and
+## permissions maps, ask two trust questions and one permissions question, and check the
+## outputs are up to date. `make test` deploys the same app.
 demo: build
 	mkdir -p $(DEMO_OUT)
 	cp -R $(DEMO_APP)/. $(DEMO_OUT)/
@@ -21,6 +22,7 @@ demo: build
 	./target/release/sampipe explain -c $(DEMO_OUT)/sampipe.yaml
 	./target/release/sampipe trust -c $(DEMO_OUT)/sampipe.yaml --stage prod --subject environment:production
 	./target/release/sampipe trust -c $(DEMO_OUT)/sampipe.yaml --stage prod --subject ref:refs/heads/feature-login || test $$? -eq 1 # DENY exits 1
+	./target/release/sampipe can -c $(DEMO_OUT)/sampipe.yaml --stage dev --role feature --action cloudformation:ExecuteChangeSet --resource arn:aws:cloudformation:us-east-2:111111111111:stack/python-api-dev/1 || test $$? -eq 1 # the feature role cannot change the dev stack
 	./target/release/sampipe check -c $(DEMO_OUT)/sampipe.yaml -o $(DEMO_OUT)/pipeline
 
 ## Install the external validators (cfn-lint, zizmor, check-jsonschema, actionlint, moto, aws)

@@ -103,22 +103,19 @@ pub const BOUNDED_ROLE_CHANGES: [&str; 6] = [
     "iam:PutRolePolicy",
 ];
 
-/// The service principals a resource type passes roles to.
-pub fn passed_to(type_name: &str) -> Option<&'static [&'static str]> {
-    Some(match type_name {
-        "AWS::Lambda::Function" => &["lambda.amazonaws.com"],
-        "AWS::StepFunctions::StateMachine" => &["states.amazonaws.com"],
-        "AWS::Events::Rule" => &["events.amazonaws.com"],
-        "AWS::Scheduler::Schedule" => &["scheduler.amazonaws.com"],
-        "AWS::CodeDeploy::DeploymentGroup" => &["codedeploy.amazonaws.com"],
-        "AWS::Pipes::Pipe" => &["pipes.amazonaws.com"],
-        "AWS::IoT::TopicRule" => &["iot.amazonaws.com"],
-        "AWS::Logs::SubscriptionFilter" => &["logs.amazonaws.com"],
-        "AWS::CodeBuild::Project" => &["codebuild.amazonaws.com"],
-        t if t.starts_with("AWS::ApiGateway") => &["apigateway.amazonaws.com"],
-        t if t.starts_with("AWS::AppSync::") => &["appsync.amazonaws.com"],
-        _ => return None,
-    })
+/// The service principal a resource type passes roles to: the service that assumes them,
+/// named after the type's service unless AWS names it otherwise.
+pub fn passed_to(type_name: &str) -> String {
+    let service = type_name.split("::").nth(1).unwrap_or_default();
+    let principal = match service {
+        "StepFunctions" => "states",
+        "ApiGateway" | "ApiGatewayV2" => "apigateway",
+        "KinesisFirehose" => "firehose",
+        "KinesisAnalyticsV2" => "kinesisanalytics",
+        "ElasticLoadBalancingV2" => "elasticloadbalancing",
+        other => return format!("{}.amazonaws.com", other.to_ascii_lowercase()),
+    };
+    format!("{principal}.amazonaws.com")
 }
 
 /// Replaces the table's placeholders with CloudFormation's pseudo parameters.
@@ -262,8 +259,7 @@ pub fn derive(
     let mut unknown: BTreeMap<String, Vec<String>> = BTreeMap::new();
     // action (lowercase) → (spelling, resources)
     let mut actions: BTreeMap<String, (String, BTreeSet<String>)> = BTreeMap::new();
-    let mut services: BTreeSet<&'static str> = BTreeSet::new();
-    let mut unmapped_passers = false;
+    let mut services: BTreeSet<String> = BTreeSet::new();
     for resource in deployed {
         let Some(type_actions) = table::type_actions(&resource.type_name) else {
             unknown
@@ -275,10 +271,7 @@ pub fn derive(
         for action in type_actions {
             let key = action.to_ascii_lowercase();
             if key == "iam:passrole" {
-                match passed_to(&resource.type_name) {
-                    Some(to) => services.extend(to),
-                    None => unmapped_passers = true,
-                }
+                services.insert(passed_to(&resource.type_name));
             }
             let entry = actions
                 .entry(key)
@@ -332,13 +325,11 @@ pub fn derive(
     }
     if actions.remove("iam:passrole").is_some() {
         rules.push(Rule {
-            condition: (!unmapped_passers && !services.is_empty()).then(|| {
-                (
-                    "StringEquals",
-                    "iam:PassedToService".to_owned(),
-                    services.iter().map(|s| (*s).to_owned()).collect(),
-                )
-            }),
+            condition: Some((
+                "StringEquals",
+                "iam:PassedToService".to_owned(),
+                services.into_iter().collect(),
+            )),
             ..Rule::allow(
                 "PassOwnRolesToTheirServices",
                 vec!["iam:PassRole".to_owned()],

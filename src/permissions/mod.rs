@@ -310,6 +310,52 @@ mod tests {
     }
 
     #[test]
+    fn roles_are_passed_only_to_the_service_of_the_type_that_runs_them() {
+        assert_eq!(
+            execution::passed_to("AWS::Lambda::Function"),
+            "lambda.amazonaws.com"
+        );
+        assert_eq!(
+            execution::passed_to("AWS::StepFunctions::StateMachine"),
+            "states.amazonaws.com"
+        );
+        assert_eq!(
+            execution::passed_to("AWS::ApiGatewayV2::Integration"),
+            "apigateway.amazonaws.com"
+        );
+        assert_eq!(
+            execution::passed_to("AWS::Events::Rule"),
+            "events.amazonaws.com"
+        );
+    }
+
+    /// Every event source of SAM at once needs more actions than IAM lets a role hold inline:
+    /// a clear synth error, not a failed deploy.
+    #[test]
+    fn a_policy_over_the_inline_limit_is_refused_with_the_options() {
+        let sam = std::fs::read_to_string("fixtures/sam/events.yaml")
+            .unwrap()
+            .replace(
+                "TableName: orders",
+                "TableName: !Sub '${AWS::StackName}-orders'",
+            )
+            .replace(
+                "Name: hourly-report",
+                "Name: !Sub '${AWS::StackName}-hourly'",
+            )
+            .replace(
+                "RuleName: deployments",
+                "RuleName: !Sub '${AWS::StackName}-deployments'",
+            );
+        let p = synth(&sam, "").expect("the model is fine");
+        let problems =
+            crate::permissions::prove::prove(&p, &crate::pipeline::template::template(&p))
+                .unwrap_err();
+        assert_eq!(problems[0].code, "policy-too-large", "{problems:?}");
+        assert!(problems[0].message.contains("IAM allows 10240 per role"));
+    }
+
+    #[test]
     fn a_type_the_table_does_not_know_is_refused_with_the_fix() {
         let sam = "Transform: AWS::Serverless-2016-10-31\nResources:\n  Mesh:\n    Type: AWS::AppMesh::Mesh\n";
         let problems = synth(sam, "").unwrap_err();

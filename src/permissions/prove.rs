@@ -63,6 +63,40 @@ pub struct RolePolicies {
     pub boundary: Option<IdentityPolicy>,
     /// Managed policies attached by ARN, whose statements the proof cannot see.
     pub unseen: Vec<String>,
+    /// The size of its inline policies as IAM counts it (JSON without whitespace).
+    pub inline_size: usize,
+}
+
+/// IAM's limit on a role's inline policies, all together, in characters without whitespace.
+pub const INLINE_POLICIES_MAX: usize = 10_240;
+
+/// The size of `statements` as compact JSON, the way IAM counts a policy (no whitespace).
+fn policy_size(statements: &[crate::cfn::ResolvedStatement]) -> usize {
+    let list = |items: &[String]| items.iter().map(|i| i.len() + 3).sum::<usize>() + 2;
+    let statements: usize = statements
+        .iter()
+        .map(|s| {
+            let sid = s.sid.as_ref().map_or(0, |sid| sid.len() + 9);
+            let conditions: usize = s
+                .condition
+                .iter()
+                .map(|(_, keys)| {
+                    20 + keys
+                        .iter()
+                        .map(|(key, values)| key.len() + 3 + list(values))
+                        .sum::<usize>()
+                })
+                .sum();
+            sid + 20
+                + 11
+                + list(&s.action)
+                + list(&s.not_action)
+                + 13
+                + list(&s.resource)
+                + conditions
+        })
+        .sum();
+    statements + 40
 }
 
 /// A stage's resolved roles and boundaries.
@@ -122,10 +156,12 @@ pub fn stage_policies(template: &Template, stage: &StagePlan) -> Result<StagePol
             return Err(format!("`{id}` is not a role"));
         };
         let mut policies = Vec::new();
+        let mut inline_size = 0;
         for inline in &definition.policies {
             let statements = resolver
                 .policy(&inline.policy_document)
                 .map_err(|e| e.to_string())?;
+            inline_size += inline.policy_name.len() + policy_size(&statements);
             policies.push(IdentityPolicy::from_resolved(
                 &inline.policy_name,
                 &statements,
@@ -156,6 +192,7 @@ pub fn stage_policies(template: &Template, stage: &StagePlan) -> Result<StagePol
             policies,
             boundary: None,
             unseen,
+            inline_size,
         });
     }
     Ok(StagePolicies {
@@ -344,6 +381,26 @@ fn prove_stage(
             "iam:UpdateOpenIDConnectProviderThumbprint",
             other.oidc_provider_arn.clone(),
         ));
+    }
+
+    // IAM refuses a role whose inline policies are too large: say so now, not at deploy.
+    for role in &policies.roles {
+        if role.inline_size > INLINE_POLICIES_MAX {
+            problems.push(
+                Diagnostic::error(
+                    "policy-too-large",
+                    format!(
+                        "the {} role `{}` of stage `{}` would have about {} characters of inline policy; IAM allows {INLINE_POLICIES_MAX} per role",
+                        role.role.word(),
+                        role.arn,
+                        stage.name,
+                        role.inline_size
+                    ),
+                )
+                .at(ConfigPath::root().key("sam_template"))
+                .help("the app deploys many resource types: move some to a nested stack or a second app, or set `cloudformation_execution_role.permissions: admin` (every action) and narrow it with your own `managed_policy_arns`"),
+            );
+        }
     }
 
     // `widened`: the config widens this role on purpose; what it then may do that it
@@ -907,11 +964,10 @@ fn sufficiency(
                     c = c.with("lambda:FunctionArn", &function);
                 }
                 if key == "iam:passrole" {
-                    if let Some(service) =
-                        super::execution::passed_to(&resource.type_name).and_then(|s| s.first())
-                    {
-                        c = c.with("iam:PassedToService", service);
-                    }
+                    c = c.with(
+                        "iam:PassedToService",
+                        &super::execution::passed_to(&resource.type_name),
+                    );
                 }
                 cases.push(c);
             }
