@@ -524,12 +524,6 @@ fn one_or_list(mut values: Vec<Value>) -> Value {
     }
 }
 
-fn stack_arn(stack: &str) -> Value {
-    Value::sub(format!(
-        "arn:${{AWS::Partition}}:cloudformation:${{AWS::Region}}:${{AWS::AccountId}}:stack/{stack}/*"
-    ))
-}
-
 /// What a role of `kind` deploys: the stage's stack (names from the mapping), or the feature
 /// stacks (names under the feature prefix, first stage only).
 struct Deploys {
@@ -544,16 +538,20 @@ struct Deploys {
 impl Deploys {
     fn of(p: &Pipeline, kind: RoleKind) -> Deploys {
         match (kind, p.stages.first().and_then(|s| s.feature.as_ref())) {
+            // Only the first stage has it: its own values, literally.
             (RoleKind::Feature, Some(feature)) => Deploys {
-                stacks: stack_arn(&format!("{}*", feature.stack_prefix)),
-                objects: sub_stage(
-                    &format!("arn:${{AWS::Partition}}:s3:::${{Bucket}}/{}*", feature.stack_prefix),
-                    &[("Bucket", "ArtifactsBucketName")],
-                ),
-                cfn_role_arn: Value::sub(format!(
-                    "arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role/{}",
-                    feature.cfn_role.name
+                stacks: Value::str(first_stage_literal(
+                    p,
+                    &format!(
+                        "arn:${{AWS::Partition}}:cloudformation:${{AWS::Region}}:${{AWS::AccountId}}:stack/{}*/*",
+                        feature.stack_prefix
+                    ),
                 )),
+                objects: Value::str(first_stage_literal(
+                    p,
+                    &format!("arn:${{AWS::Partition}}:s3:::${{Bucket}}/{}*", feature.stack_prefix),
+                )),
+                cfn_role_arn: Value::str(&feature.cfn_role.arn),
             },
             _ => Deploys {
                 stacks: sub_stage(
@@ -727,8 +725,40 @@ fn stage_sub(text: &str) -> Value {
     }
 }
 
-/// The policy document of derived rules.
-fn rules_document(rules: &[crate::permissions::execution::Rule]) -> PolicyDocument {
+/// `text` with the first stage's own values for the pseudo parameters and its bucket: what
+/// only the first stage creates (the feature roles and boundary) is written literally, which
+/// keeps the template under the size `aws cloudformation deploy` takes inline.
+fn first_stage_literal(p: &Pipeline, text: &str) -> String {
+    match p.stages.first() {
+        Some(stage) => text
+            .replace("${AWS::Partition}", stage.partition)
+            .replace("${AWS::Region}", &stage.region)
+            .replace("${AWS::AccountId}", &stage.account)
+            .replace("${Bucket}", &stage.artifacts_bucket)
+            .replace(
+                "${Repository}",
+                stage
+                    .image_repository
+                    .as_ref()
+                    .map_or("${Repository}", |r| r.name.as_str()),
+            ),
+        None => text.to_owned(),
+    }
+}
+
+/// The policy document of derived rules; `literal`: written for the first stage only.
+fn rules_document(
+    p: &Pipeline,
+    rules: &[crate::permissions::execution::Rule],
+    literal: bool,
+) -> PolicyDocument {
+    let value = |text: &str| {
+        if literal {
+            stage_sub(&first_stage_literal(p, text))
+        } else {
+            stage_sub(text)
+        }
+    };
     let statements = rules
         .iter()
         .map(|rule| {
@@ -740,7 +770,7 @@ fn rules_document(rules: &[crate::permissions::execution::Rule]) -> PolicyDocume
             .sid(&rule.sid)
             .actions(rule.actions.iter().cloned())
             .not_actions(rule.not_actions.iter().cloned())
-            .resources(rule.resources.iter().map(|r| stage_sub(r)));
+            .resources(rule.resources.iter().map(|r| value(r)));
             if let Some((operator, key, values)) = &rule.condition {
                 let operator = match *operator {
                     "StringEquals" => ConditionOperator::StringEquals,
@@ -748,7 +778,7 @@ fn rules_document(rules: &[crate::permissions::execution::Rule]) -> PolicyDocume
                     "ArnLike" => ConditionOperator::ArnLike,
                     _ => ConditionOperator::StringNotEquals,
                 };
-                let values: Vec<Value> = values.iter().map(|v| stage_sub(v)).collect();
+                let values: Vec<Value> = values.iter().map(|v| value(v)).collect();
                 s = s.condition(operator, key, one_or_list(values));
             }
             StatementEntry::Always(s)
@@ -795,7 +825,7 @@ fn cfn_role(p: &Pipeline, switches: &Switches, kind: RoleKind) -> Resource {
             crate::config::model::Permissions::Admin => "deploy-any-resource".into(),
             crate::config::model::Permissions::Derived => policy_name.into(),
         },
-        policy_document: rules_document(rules),
+        policy_document: rules_document(p, rules, kind == RoleKind::Feature),
     }];
     if !p.execution_role.managed_policy_arns.is_empty() {
         role.managed_policy_arns = Some(Value::List(
@@ -824,10 +854,7 @@ fn boundary(p: &Pipeline, switches: &Switches, kind: RoleKind) -> Resource {
     let (name, own_arn, foreign, what) = match (kind, feature) {
         (RoleKind::Feature, Some(feature)) => (
             Value::str(&feature.boundary.name),
-            Value::sub(format!(
-                "arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:policy/{}",
-                feature.boundary.name
-            )),
+            Value::str(&feature.boundary.arn),
             p.execution
                 .feature
                 .as_ref()
@@ -843,11 +870,23 @@ fn boundary(p: &Pipeline, switches: &Switches, kind: RoleKind) -> Resource {
             "the application stack",
         ),
     };
-    let policy = iam::ManagedPolicy::new(crate::permissions::boundary::document(
-        &p.protected,
-        own_arn,
-        &foreign,
-    ))
+    let document = match kind {
+        RoleKind::Feature => {
+            let literal = |items: &[String]| -> Vec<String> {
+                items.iter().map(|i| first_stage_literal(p, i)).collect()
+            };
+            let protected = crate::permissions::protected::Protected {
+                untouchable: literal(&p.protected.untouchable),
+                artifacts: literal(&p.protected.artifacts),
+                repositories: literal(&p.protected.repositories),
+            };
+            crate::permissions::boundary::document(&protected, own_arn, &literal(&foreign))
+        }
+        RoleKind::Pipeline => {
+            crate::permissions::boundary::document(&p.protected, own_arn, &foreign)
+        }
+    };
+    let policy = iam::ManagedPolicy::new(document)
     .managed_policy_name(name)
     .description(format!(
         "Permissions boundary of every role {what} creates: it may not change the pipeline resources or create roles without this boundary."
