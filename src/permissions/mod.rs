@@ -278,7 +278,7 @@ mod tests {
         assert_eq!(problems[0].code, "fixed-resource-name");
         assert!(problems[0]
             .message
-            .starts_with("`Fn` (`AWS::Serverless::Function`) `FunctionName` is named `orders`"));
+            .starts_with("SAM template `template.yaml`: `Fn` (`AWS::Serverless::Function`) `FunctionName` is named `orders`"));
         assert!(problems[0]
             .help
             .as_deref()

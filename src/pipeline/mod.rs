@@ -366,12 +366,22 @@ impl Pipeline {
         }
 
         let protected = crate::permissions::protected::protected(&config.app, &stages);
+        // What the policies refuse is in the SAM template: say which file.
         let execution = crate::permissions::policies(
             &sam_app,
             &stages,
             &config.cloudformation_execution_role,
             &protected,
-        )?;
+        )
+        .map_err(|problems| {
+            problems
+                .into_iter()
+                .map(|mut d| {
+                    d.message = format!("SAM template `{}`: {}", config.sam_template, d.message);
+                    d
+                })
+                .collect::<Vec<_>>()
+        })?;
         let role_uses = role_uses(config, &provider, &stages);
         Ok(Self {
             app: config.app.clone(),
