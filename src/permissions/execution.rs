@@ -11,6 +11,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::cfn::ConditionOperator;
 use crate::permissions::boundary::BOUNDARY_REMOVALS;
 use crate::permissions::protected::{Protected, ARTIFACT_READS, IMAGE_PULLS};
 use crate::permissions::table;
@@ -48,7 +49,7 @@ pub struct Rule {
     pub not_actions: Vec<String>,
     pub resources: Vec<String>,
     /// `(operator, key, values)`.
-    pub condition: Option<(&'static str, String, Vec<String>)>,
+    pub condition: Option<(ConditionOperator, String, Vec<String>)>,
 }
 
 impl Rule {
@@ -68,21 +69,6 @@ impl Rule {
             allow: false,
             ..Rule::allow(sid, actions, resources)
         }
-    }
-
-    /// The statement's size as IAM counts it (no whitespace), roughly: its JSON.
-    fn size(&self) -> usize {
-        let words: usize = self
-            .actions
-            .iter()
-            .chain(&self.not_actions)
-            .chain(&self.resources)
-            .map(|w| w.len() + 3)
-            .sum();
-        let condition = self.condition.as_ref().map_or(0, |(op, key, values)| {
-            op.len() + key.len() + values.iter().map(|v| v.len() + 3).sum::<usize>() + 12
-        });
-        words + condition + self.sid.len() + 60
     }
 }
 
@@ -312,7 +298,7 @@ pub fn derive(
     if !bounded.is_empty() {
         rules.push(Rule {
             condition: Some((
-                "StringEquals",
+                ConditionOperator::StringEquals,
                 "iam:PermissionsBoundary".to_owned(),
                 vec![scope.boundary.clone()],
             )),
@@ -326,7 +312,7 @@ pub fn derive(
     if actions.remove("iam:passrole").is_some() {
         rules.push(Rule {
             condition: Some((
-                "StringEquals",
+                ConditionOperator::StringEquals,
                 "iam:PassedToService".to_owned(),
                 services.into_iter().collect(),
             )),
@@ -350,7 +336,7 @@ pub fn derive(
     if let Some((spelling, _)) = actions.remove("lambda:createeventsourcemapping") {
         rules.push(Rule {
             condition: Some((
-                "ArnLike",
+                ConditionOperator::ArnLike,
                 "lambda:FunctionArn".to_owned(),
                 vec![format!(
                     "arn:${{AWS::Partition}}:lambda:${{AWS::Region}}:${{AWS::AccountId}}:function:{}*",
@@ -455,9 +441,4 @@ fn sid_word(service: &str) -> String {
                 .unwrap_or_default()
         })
         .collect()
-}
-
-/// The policy's size as IAM counts it for a role's inline policies (10,240 in all).
-pub fn size(rules: &[Rule]) -> usize {
-    rules.iter().map(Rule::size).sum::<usize>() + 40
 }

@@ -772,14 +772,8 @@ fn rules_document(
             .not_actions(rule.not_actions.iter().cloned())
             .resources(rule.resources.iter().map(|r| value(r)));
             if let Some((operator, key, values)) = &rule.condition {
-                let operator = match *operator {
-                    "StringEquals" => ConditionOperator::StringEquals,
-                    "StringLike" => ConditionOperator::StringLike,
-                    "ArnLike" => ConditionOperator::ArnLike,
-                    _ => ConditionOperator::StringNotEquals,
-                };
                 let values: Vec<Value> = values.iter().map(|v| value(v)).collect();
-                s = s.condition(operator, key, one_or_list(values));
+                s = s.condition(*operator, key, one_or_list(values));
             }
             StatementEntry::Always(s)
         })
