@@ -59,6 +59,16 @@ impl Value {
         Intrinsic::Sub(template.into()).into()
     }
 
+    /// `!Sub text` when `text` refers to a variable (`${...}`), else the literal `text`
+    /// (cfn-lint warns on a `!Sub` without variables).
+    pub fn sub_or_str(text: &str) -> Value {
+        if text.contains("${") {
+            Value::sub(text)
+        } else {
+            Value::str(text)
+        }
+    }
+
     /// `!Sub [template, {Var: value}]`.
     pub fn sub_with<K, V>(
         template: impl Into<String>,

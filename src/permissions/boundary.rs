@@ -35,7 +35,7 @@ pub fn document(protected: &Protected, own_arn: Value, foreign: &[String]) -> Po
         .iter()
         .chain(&protected.artifacts)
         .chain(&protected.repositories)
-        .map(|arn| sub_or_str(arn))
+        .map(|arn| Value::sub_or_str(arn))
         .collect();
     let mut doc = PolicyDocument::new()
         .statement(
@@ -72,17 +72,8 @@ pub fn document(protected: &Protected, own_arn: Value, foreign: &[String]) -> Po
             Statement::deny()
                 .sid("StayOffMainStacks")
                 .action("*")
-                .resources(foreign.iter().map(|arn| sub_or_str(arn))),
+                .resources(foreign.iter().map(|arn| Value::sub_or_str(arn))),
         );
     }
     doc
-}
-
-/// `!Sub` for text with `${...}`, a literal otherwise (reused resources are named literally).
-fn sub_or_str(text: &str) -> Value {
-    if text.contains("${") {
-        Value::sub(text)
-    } else {
-        Value::str(text)
-    }
 }

@@ -826,7 +826,7 @@ fn cfn_role(p: &Pipeline, switches: &Switches, kind: RoleKind) -> Resource {
             p.execution_role
                 .managed_policy_arns
                 .iter()
-                .map(|arn| sub_or_str(arn))
+                .map(|arn| Value::sub_or_str(arn))
                 .collect(),
         ));
     }
@@ -834,7 +834,7 @@ fn cfn_role(p: &Pipeline, switches: &Switches, kind: RoleKind) -> Resource {
         .execution_role
         .permissions_boundary
         .as_deref()
-        .map(sub_or_str);
+        .map(Value::sub_or_str);
     role.tags = tags(p);
     match kind {
         RoleKind::Pipeline => only_if(Resource::new(role), switches.cfn_role),
@@ -888,15 +888,6 @@ fn boundary(p: &Pipeline, switches: &Switches, kind: RoleKind) -> Resource {
     match kind {
         RoleKind::Pipeline => only_if(Resource::new(policy), switches.cfn_role),
         RoleKind::Feature => only_if(Resource::new(policy), switches.feature_roles),
-    }
-}
-
-/// A literal, or `!Sub` when it refers to `${AWS::...}`.
-fn sub_or_str(text: &str) -> Value {
-    if text.contains("${") {
-        Value::sub(text)
-    } else {
-        Value::str(text)
     }
 }
 
