@@ -373,23 +373,7 @@ fn bundled_apps_deploy_end_to_end_on_github_actions() {
 /// that code can only come from the build job's artifact). Returns how many it checked.
 fn assert_code_from_artifacts(aws: &LocalAws, stage: &StagePlan, stack: &str) -> usize {
     let admin = aws.admin(&stage.account);
-    let resources = aws.aws(
-        &admin,
-        &stage.region,
-        &[
-            "cloudformation",
-            "list-stack-resources",
-            "--stack-name",
-            stack,
-        ],
-    );
-    let functions: Vec<String> = resources["StackResourceSummaries"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|r| r["ResourceType"] == "AWS::Lambda::Function")
-        .filter_map(|r| r["PhysicalResourceId"].as_str().map(str::to_owned))
-        .collect();
+    let (functions, _) = stacks::resources_of_type(aws, stage, stack, "AWS::Lambda::Function");
     let objects = aws.aws(
         &admin,
         &stage.region,

@@ -170,6 +170,35 @@ pub(crate) fn docker_available() -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
+/// The physical ids of `stack`'s resources of `type_name` (in the stage's account and
+/// region), and the whole `list-stack-resources` answer for messages.
+pub(crate) fn resources_of_type(
+    aws: &LocalAws,
+    stage: &StagePlan,
+    stack: &str,
+    type_name: &str,
+) -> (Vec<String>, Value) {
+    let admin = aws.admin(&stage.account);
+    let resources = aws.aws(
+        &admin,
+        &stage.region,
+        &[
+            "cloudformation",
+            "list-stack-resources",
+            "--stack-name",
+            stack,
+        ],
+    );
+    let ids = resources["StackResourceSummaries"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|r| r["ResourceType"] == type_name)
+        .filter_map(|r| r["PhysicalResourceId"].as_str().map(str::to_owned))
+        .collect();
+    (ids, resources)
+}
+
 /// Checks that every IAM role of `stack` (in `stage`'s account) has `boundary` as its
 /// permissions boundary, as IAM reports it (`iam get-role`); returns the roles' names. A
 /// stack without roles fails: every bundled app makes at least one, so none would prove
@@ -182,23 +211,7 @@ pub(crate) fn assert_roles_bounded(
     label: &str,
 ) -> Vec<String> {
     let admin = aws.admin(&stage.account);
-    let resources = aws.aws(
-        &admin,
-        &stage.region,
-        &[
-            "cloudformation",
-            "list-stack-resources",
-            "--stack-name",
-            stack,
-        ],
-    );
-    let roles: Vec<String> = resources["StackResourceSummaries"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|r| r["ResourceType"] == "AWS::IAM::Role")
-        .filter_map(|r| r["PhysicalResourceId"].as_str().map(str::to_owned))
-        .collect();
+    let (roles, resources) = resources_of_type(aws, stage, stack, "AWS::IAM::Role");
     assert!(
         !roles.is_empty(),
         "{label}: {stack} has no IAM role to check:\n{resources}"
