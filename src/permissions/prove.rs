@@ -16,7 +16,9 @@
 use indexmap::IndexMap;
 use serde::Serialize;
 
-use super::evaluator::{IdentityPolicy, IdentityStatement, Permissions, Request};
+use super::evaluator::{
+    Evaluation, IdentityPolicy, IdentityStatement, Permissions, PermissionsError, Request,
+};
 use crate::cfn::{PseudoValues, Resolver, ResourceProperties, Template};
 use crate::config::model::Permissions as Mode;
 use crate::diag::{ConfigPath, Diagnostic};
@@ -420,24 +422,9 @@ fn prove_stage(
                 return;
             }
         };
-        let mut denied = Vec::new();
-        for case in cases {
-            // The usual answer without building explanations; the full one only to explain.
-            let decided = permissions
-                .decision(&case.request)
-                .map(|d| d == super::evaluator::Decision::Allow);
-            if decided.as_ref().is_ok_and(|allowed| *allowed == case.allow) {
-                if !case.allow {
-                    denied.push(case.what);
-                }
-                continue;
-            }
-            match permissions.evaluate(&case.request) {
-                Ok(evaluation) if evaluation.allowed() == case.allow => {
-                    if !case.allow {
-                        denied.push(case.what);
-                    }
-                }
+        let (denied, wrong) = decide(&permissions, cases);
+        for (case, result) in wrong {
+            match result {
                 Ok(_) if widened && !case.allow => warnings.push(format!(
                     "can {} (`{}` on `{}`): widened by the config",
                     case.what, case.request.action, case.request.resource
@@ -776,13 +763,15 @@ fn prove_stage(
         "an app role allowed everything",
         vec![IdentityStatement::allow(["*"], ["*"])],
     )];
-    for (boundary, arn, stack) in [
+    for (role, boundary, arn, stack) in [
         (
+            Role::Cfn,
             policies.app_boundary.as_ref(),
             stage.boundary.as_ref().map(|b| b.arn.clone()),
             stage.stack_name.clone(),
         ),
         (
+            Role::FeatureCfn,
             policies.feature_boundary.as_ref(),
             feature.map(|f| f.boundary.arn.clone()),
             feature
@@ -856,32 +845,24 @@ fn prove_stage(
                 false,
             ));
         }
-        let mut denied = Vec::new();
-        for case in cases {
-            match permissions.evaluate(&case.request) {
-                Ok(e) if e.allowed() == case.allow => {
-                    if !case.allow {
-                        denied.push(case.what);
-                    }
-                }
-                Ok(e) => problems.push(violation(
-                    index,
-                    format!(
+        let (denied, wrong) = decide(&permissions, cases);
+        for (case, result) in wrong {
+            problems.push(violation(
+                index,
+                match result {
+                    Ok(e) => format!(
                         "a role with boundary `{arn}` {} {}: {}",
                         if case.allow { "cannot" } else { "can" },
                         case.what,
                         e.explain()
                     ),
-                )),
-                Err(e) => problems.push(violation(
-                    index,
-                    format!("cannot evaluate boundary `{arn}`: {e}"),
-                )),
-            }
+                    Err(e) => format!("cannot evaluate boundary `{arn}`: {e}"),
+                },
+            ));
         }
         proofs.push(RoleProof {
             stage: stage.name.clone(),
-            role: if arn.contains("-feature-app-boundary") { Role::FeatureCfn } else { Role::Cfn },
+            role,
             arn: arn.clone(),
             can: vec!["(boundary) caps every role the stack creates: anything but escaping the boundary or touching the pipeline resources".into()],
             denied,
@@ -893,6 +874,37 @@ fn prove_stage(
     } else {
         Err(problems)
     }
+}
+
+/// A case decided otherwise than it expects, with the evaluation that explains why.
+type Misjudged = (Case, Result<Evaluation, PermissionsError>);
+
+/// What `permissions` says of each case: the ones it denies, as they are worded, and the
+/// ones it decides otherwise than they expect, with the full evaluation that explains why.
+/// The usual answer is computed without building explanations.
+fn decide(permissions: &Permissions<'_>, cases: Vec<Case>) -> (Vec<String>, Vec<Misjudged>) {
+    let mut denied = Vec::new();
+    let mut wrong = Vec::new();
+    for case in cases {
+        let allowed = permissions
+            .decision(&case.request)
+            .map(|d| d == super::evaluator::Decision::Allow);
+        if allowed.is_ok_and(|allowed| allowed == case.allow) {
+            if !case.allow {
+                denied.push(case.what);
+            }
+            continue;
+        }
+        match permissions.evaluate(&case.request) {
+            Ok(evaluation) if evaluation.allowed() == case.allow => {
+                if !case.allow {
+                    denied.push(case.what);
+                }
+            }
+            evaluation => wrong.push((case, evaluation)),
+        }
+    }
+    (denied, wrong)
 }
 
 /// The requests a deployment of `deployed` makes with the execution role, on the names
