@@ -192,11 +192,35 @@ fn each_deploy_job_uses_exactly_its_stage_resources() {
             }
         }
 
-        // Feature jobs assume the first stage's role; no other job assumes any role.
+        // Feature jobs assume the first stage's role; a job after a stage's deploy (the
+        // integration tests, a job of the user's) may assume that stage's role, and only in
+        // that stage's account; no other job assumes any role.
+        let mut last_deploy: Option<String> = None;
         for (job_id, job) in workflow["jobs"].as_mapping().expect("jobs") {
             let job_id = string(job_id);
             let credentials = credential_steps(job);
             if job_id.starts_with("deploy-") && !job_id.ends_with("feature") {
+                last_deploy = Some(job_id.clone());
+                continue;
+            }
+            if let (false, Some(deploy)) = (
+                credentials.is_empty() || job_id.ends_with("-feature"),
+                &last_deploy,
+            ) {
+                let deployed = &workflow["jobs"][deploy.as_str()];
+                let deploy_credentials = credential_steps(deployed);
+                assert_eq!(credentials.len(), 1, "{name}: {job_id}");
+                for key in ["role-to-assume", "aws-region", "allowed-account-ids"] {
+                    assert_eq!(
+                        string(&credentials[0][key]),
+                        string(&deploy_credentials[0][key]),
+                        "{name}: {job_id} must assume the role {deploy} assumed ({key})"
+                    );
+                }
+                assert_eq!(
+                    job["environment"], deployed["environment"],
+                    "{name}: {job_id} runs in {deploy}'s environment, so its subject is the same"
+                );
                 continue;
             }
             if job_id.ends_with("-feature") {
@@ -290,13 +314,17 @@ fn each_ci_job_assumes_exactly_its_stage_role() {
         let mut steps: Vec<&Value> = Vec::new();
         for group in ["branches", "custom"] {
             for (_, pipeline) in ci["pipelines"][group].as_mapping().into_iter().flatten() {
-                steps.extend(
-                    pipeline
-                        .as_sequence()
-                        .into_iter()
-                        .flatten()
-                        .filter_map(|item| item.get("step")),
-                );
+                for item in pipeline.as_sequence().into_iter().flatten() {
+                    steps.extend(item.get("step"));
+                    // A deployment stage's steps.
+                    steps.extend(
+                        item.get("stage")
+                            .and_then(|stage| stage["steps"].as_sequence())
+                            .into_iter()
+                            .flatten()
+                            .filter_map(|item| item.get("step")),
+                    );
+                }
             }
         }
         for step in steps {
@@ -316,12 +344,21 @@ fn each_ci_job_assumes_exactly_its_stage_role() {
             }
         }
         assert!(!role_jobs.is_empty(), "{name}: no job gets a token");
+        // A job that is neither a deploy nor a feature job follows a deploy in file order and
+        // may assume only that deploy's stage's role.
+        let mut last_stage: Option<String> = None;
         for (id, role, script) in &role_jobs {
             let stage = id.strip_prefix("deploy-").filter(|s| *s != "feature");
-            let stage = match stage {
-                Some(stage) => stage.to_owned(),
+            let stage = match (stage, id.ends_with("-feature")) {
+                (Some(stage), _) => {
+                    last_stage = Some(stage.to_owned());
+                    stage.to_owned()
+                }
                 // Feature jobs use the first stage's role.
-                None => string(stages.keys().next().expect("a stage")),
+                (None, true) => string(stages.keys().next().expect("a stage")),
+                (None, false) => last_stage
+                    .clone()
+                    .unwrap_or_else(|| panic!("{name}: {id} gets a token before any deploy")),
             };
             let row = &stages[stage.as_str()];
             let account = string(&row["Account"]);

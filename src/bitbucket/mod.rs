@@ -110,12 +110,27 @@ pub struct Variable {
     pub description: Option<String>,
 }
 
+/// `- stage:` around consecutive steps of a pipeline, all deploying to one environment
+/// (<https://support.atlassian.com/bitbucket-cloud/docs/stage-options/>): Bitbucket allows an
+/// environment once per pipeline, so a deploy and the steps that test it share it this way.
+/// The steps themselves carry no `deployment:` and no trigger; the stage starts as its first
+/// step would.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeploymentStage {
+    pub name: String,
+    pub deployment: String,
+    /// The indexes of its steps in [`Pipeline::steps`].
+    pub steps: std::ops::Range<usize>,
+}
+
 /// A list of steps run for one start condition.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Pipeline {
     /// Custom pipelines only.
     pub variables: Vec<Variable>,
     pub steps: Vec<Step>,
+    /// Deployment stages over `steps`, in order, not overlapping.
+    pub stages: Vec<DeploymentStage>,
 }
 
 impl Pipeline {
@@ -126,6 +141,35 @@ impl Pipeline {
     pub fn step(mut self, step: Step) -> Self {
         self.steps.push(step);
         self
+    }
+
+    /// Adds `steps` as one deployment stage named `name`: the first step's `deployment:` and
+    /// trigger become the stage's (the others' `deployment:` is dropped: they are in it).
+    pub fn stage(mut self, name: impl Into<String>, mut steps: Vec<Step>) -> Self {
+        let Some(first) = steps.first_mut() else {
+            return self;
+        };
+        let deployment = first.deployment.take().unwrap_or_default();
+        for step in &mut steps {
+            step.deployment = None;
+        }
+        let start = self.steps.len();
+        self.steps.extend(steps);
+        self.stages.push(DeploymentStage {
+            name: name.into(),
+            deployment,
+            steps: start..self.steps.len(),
+        });
+        self
+    }
+
+    /// The environment step `index` deploys to: its own, or its stage's.
+    pub fn deployment_of(&self, index: usize) -> Option<&str> {
+        self.stages
+            .iter()
+            .find(|s| s.steps.contains(&index))
+            .map(|s| s.deployment.as_str())
+            .or_else(|| self.steps.get(index)?.deployment.as_deref())
     }
 
     pub fn variable(mut self, name: impl Into<String>, description: Option<String>) -> Self {
@@ -155,7 +199,39 @@ impl Pipeline {
                     .into(),
             );
         }
-        items.extend(self.steps.iter().map(Step::to_yaml));
+        let mut index = 0;
+        while index < self.steps.len() {
+            let Some(stage) = self.stages.iter().find(|s| s.steps.start == index) else {
+                items.push(self.steps[index].to_yaml());
+                index += 1;
+                continue;
+            };
+            let steps = &self.steps[stage.steps.clone()];
+            let manual = steps.first().is_some_and(|s| s.trigger == Trigger::Manual);
+            let inner = steps
+                .iter()
+                .map(|step| {
+                    Step {
+                        trigger: Trigger::Automatic,
+                        ..step.clone()
+                    }
+                    .to_yaml()
+                })
+                .collect();
+            items.push(
+                Map::new()
+                    .put(
+                        "stage",
+                        Map::new()
+                            .put("name", stage.name.clone())
+                            .put("deployment", stage.deployment.clone())
+                            .opt("trigger", manual.then_some("manual"))
+                            .put("steps", Value::Sequence(inner)),
+                    )
+                    .into(),
+            );
+            index = stage.steps.end.max(index + 1);
+        }
         Value::Sequence(items)
     }
 
@@ -179,6 +255,35 @@ impl Pipeline {
             }
         }
         let mut environments = HashSet::new();
+        let mut expected_start = 0;
+        for stage in &self.stages {
+            if stage.steps.start < expected_start
+                || stage.steps.is_empty()
+                || stage.steps.end > self.steps.len()
+            {
+                out.push(format!(
+                    "pipeline `{label}` has a stage `{}` over no steps of its own",
+                    stage.name
+                ));
+            }
+            expected_start = stage.steps.end;
+            for step in &self.steps
+                [stage.steps.start.min(self.steps.len())..stage.steps.end.min(self.steps.len())]
+            {
+                if step.deployment.is_some() {
+                    out.push(format!(
+                        "step `{}` has a `deployment` inside stage `{}`",
+                        step.name, stage.name
+                    ));
+                }
+            }
+            if !environments.insert(stage.deployment.as_str()) {
+                out.push(format!(
+                    "pipeline `{label}` deploys to environment `{}` more than once",
+                    stage.deployment
+                ));
+            }
+        }
         for step in &self.steps {
             if let Some(environment) = &step.deployment {
                 if !environments.insert(environment.as_str()) {

@@ -9,6 +9,7 @@
 //! 4. meaning: names, ids, regions, ARNs, and how fields relate ([`validate`]), on whatever
 //!    the shape pass could keep. Only a missing or unreadable required key stops this pass.
 
+mod extensions;
 pub mod locate;
 pub mod model;
 pub use crate::cfn::region;

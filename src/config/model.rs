@@ -226,7 +226,9 @@ pub struct WorkflowSettings {
     /// Command run by the `test` job; no `test` job when unset.
     #[schemars(example = &"make test")]
     pub unit_test_command: Option<String>,
-    /// Command run after the first stage is deployed, gating later stages.
+    /// Command run after the first stage is deployed, gating later stages: with the first
+    /// stage's role and the stack's outputs as `STACK_OUTPUT_<NAME>` (e.g.
+    /// `STACK_OUTPUT_HELLOWORLDAPI`), in a checkout of the repository.
     #[schemars(example = &"make integration-test")]
     pub integration_test_command: Option<String>,
     /// GitLab and Bitbucket: the container image the jobs run in; it must have the AWS CLI, the
@@ -246,6 +248,18 @@ pub struct WorkflowSettings {
     /// `sam deploy --capabilities`. Default: `[CAPABILITY_IAM]`.
     #[schemars(example = ["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"])]
     pub capabilities: Vec<String>,
+    /// Environment variables of every job, generated and added: `NAME: value`, the value
+    /// taken literally (never expanded). Names starting with `AWS_` or a CI system's own
+    /// prefix, and the names the generated scripts use, are refused.
+    #[schemars(example = serde_json::json!({"NODE_OPTIONS": "--max-old-space-size=4096"}))]
+    pub env: IndexMap<String, String>,
+    /// Your own steps, run in the generated jobs: before and after the build, and before and
+    /// after each stage's deploy (feature-branch deploys included).
+    pub steps: ExtraSteps,
+    /// Your own jobs, each after the build or after a stage's deploy and before the next
+    /// stage's, on the deployment branch. A later stage waits for them.
+    #[schemars(example = serde_json::json!([{"id": "smoke-test", "after": "dev", "role": true, "run": "make smoke-test"}]))]
+    pub jobs: Vec<ExtraJob>,
     /// Pin overrides: `owner/repo` → `{ sha, version }`.
     #[schemars(example = serde_json::json!({"actions/checkout": {"sha": "d23441a48e516b6c34aea4fa41551a30e30af803", "version": "v6.1.0"}}))]
     pub actions: IndexMap<String, ActionPin>,
@@ -263,9 +277,103 @@ impl Default for WorkflowSettings {
             use_container: false,
             timeout_minutes: 30,
             capabilities: vec!["CAPABILITY_IAM".into()],
+            env: IndexMap::new(),
+            steps: ExtraSteps::default(),
+            jobs: Vec::new(),
             actions: IndexMap::new(),
         }
     }
+}
+
+/// Where your own steps run in the generated jobs.
+#[derive(Clone, Debug, Default, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ExtraSteps {
+    /// In the build job, before `sam build` (e.g. install dependencies, write a file the
+    /// build packages). Never with AWS credentials.
+    #[serde(default)]
+    #[schemars(example = serde_json::json!([{"name": "Install dependencies", "run": "npm ci", "secrets": ["NPM_TOKEN"]}]))]
+    pub before_build: Vec<ExtraStep>,
+    /// In the build job, after `sam build`: the build output is in `.aws-sam/build`, and
+    /// what a step writes there is deployed.
+    #[serde(default)]
+    #[schemars(example = serde_json::json!([{"name": "Record the build", "run": "git rev-parse HEAD > .aws-sam/build/VERSION"}]))]
+    pub after_build: Vec<ExtraStep>,
+    /// In each deploy job, before `sam deploy`. Without `role: true` a step runs before the
+    /// job gets the stage's credentials; with it, after.
+    #[serde(default)]
+    #[schemars(example = serde_json::json!([{"name": "Migrate the database", "run": "make migrate", "role": true, "stages": ["dev"]}]))]
+    pub before_deploy: Vec<ExtraStep>,
+    /// In each deploy job, after `sam deploy`. With `role: true` a step keeps the stage's
+    /// credentials and gets the stack's outputs as `STACK_OUTPUT_<NAME>`; without it, a step
+    /// runs after the credentials are dropped.
+    #[serde(default)]
+    #[schemars(example = serde_json::json!([{"name": "Smoke test", "run": "curl -fsS \"$STACK_OUTPUT_HELLOWORLDAPI\"", "role": true}]))]
+    pub after_deploy: Vec<ExtraStep>,
+}
+
+/// One step of yours.
+#[derive(Clone, Debug, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ExtraStep {
+    /// What the CI system shows for the step.
+    #[schemars(example = &"Install dependencies")]
+    pub name: String,
+    /// The shell commands (bash on GitHub, the image's shell elsewhere). Values reach them
+    /// through `env` and `secrets`, never pasted into the text.
+    #[schemars(example = &"npm ci")]
+    pub run: String,
+    /// The step's environment variables, taken literally.
+    #[serde(default)]
+    #[schemars(example = serde_json::json!({"LOG_LEVEL": "debug"}))]
+    pub env: IndexMap<String, String>,
+    /// Secrets the step gets as environment variables of the same name: GitHub
+    /// `secrets.NAME`, GitLab masked CI/CD variables, Bitbucket secured variables.
+    #[serde(default)]
+    #[schemars(example = ["NPM_TOKEN"])]
+    pub secrets: Vec<String>,
+    /// Deploy steps only: run with the stage's role (the deploy job's credentials). Default:
+    /// `false`.
+    #[serde(default)]
+    #[schemars(example = true)]
+    pub role: bool,
+    /// Deploy steps only: the stages whose deploy jobs run the step. Default: every stage.
+    #[serde(default)]
+    #[schemars(example = ["dev"])]
+    pub stages: Option<Vec<String>>,
+}
+
+/// One job of yours, in the deployment branch's pipeline.
+#[derive(Clone, Debug, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ExtraJob {
+    /// `[a-z][a-z0-9-]*`, unique, and none of the generated jobs' ids.
+    #[schemars(example = &"smoke-test")]
+    #[schemars(regex(pattern = r"^[a-z][a-z0-9-]*$"))]
+    pub id: String,
+    /// What the CI system shows. Default: the id.
+    #[serde(default)]
+    #[schemars(example = &"Smoke test on dev")]
+    pub name: Option<String>,
+    /// `build`, or the name of the stage whose deploy the job follows.
+    #[schemars(example = &"dev")]
+    pub after: String,
+    /// The shell commands, run in a checkout of the repository.
+    #[schemars(example = &"make smoke-test")]
+    pub run: String,
+    /// The job's environment variables, taken literally.
+    #[serde(default)]
+    #[schemars(example = serde_json::json!({"BASE_PATH": "/v1"}))]
+    pub env: IndexMap<String, String>,
+    /// Secrets the job gets as environment variables of the same name.
+    #[serde(default)]
+    #[schemars(example = ["API_KEY"])]
+    pub secrets: Vec<String>,
+    /// Assume the stage's pipeline role (the trust policy then admits this job) and get the
+    /// stack's outputs as `STACK_OUTPUT_<NAME>`. Only for a job after a stage. Default: `false`.
+    #[serde(default)]
+    #[schemars(example = true)]
+    pub role: bool,
 }
 
 /// A commit an action is pinned to, with its release for the trailing comment.

@@ -431,6 +431,33 @@ const WORKFLOW: &[Field] = &[
         "[CAPABILITY_IAM]",
     ),
     field(
+        "env",
+        Kind::Map {
+            of: &Kind::Text,
+            item: "a value, taken literally",
+        },
+        Defaults("{}"),
+        "a mapping from variable names to values",
+        "",
+    ),
+    field(
+        "steps",
+        Kind::Struct(EXTRA_STEPS),
+        Defaults("{}"),
+        "a mapping with `before_build`, `after_build`, `before_deploy` or `after_deploy`",
+        "",
+    ),
+    field(
+        "jobs",
+        Kind::List {
+            of: &Kind::Struct(EXTRA_JOB),
+            item: "a job: a mapping with `id`, `after` and `run`",
+        },
+        Defaults("[]"),
+        "a list of jobs",
+        "",
+    ),
+    field(
         "actions",
         Kind::Map {
             of: &Kind::Struct(ACTION_PIN),
@@ -439,6 +466,140 @@ const WORKFLOW: &[Field] = &[
         Defaults("{}"),
         "a mapping from `owner/repo` to a pin",
         "",
+    ),
+];
+
+const STEP_LIST: Kind = Kind::List {
+    of: &Kind::Struct(EXTRA_STEP),
+    item: "a step: a mapping with `name` and `run`",
+};
+
+const EXTRA_STEPS: &[Field] = &[
+    field(
+        "before_build",
+        STEP_LIST,
+        Defaults("[]"),
+        "a list of steps",
+        "",
+    ),
+    field(
+        "after_build",
+        STEP_LIST,
+        Defaults("[]"),
+        "a list of steps",
+        "",
+    ),
+    field(
+        "before_deploy",
+        STEP_LIST,
+        Defaults("[]"),
+        "a list of steps",
+        "",
+    ),
+    field(
+        "after_deploy",
+        STEP_LIST,
+        Defaults("[]"),
+        "a list of steps",
+        "",
+    ),
+];
+
+const ENV: Kind = Kind::Map {
+    of: &Kind::Text,
+    item: "a value, taken literally",
+};
+
+const SECRETS: Kind = Kind::List {
+    of: &Kind::Text,
+    item: "a secret's name such as `NPM_TOKEN`",
+};
+
+const EXTRA_STEP: &[Field] = &[
+    field(
+        "name",
+        Kind::Text,
+        Required,
+        "the step's name",
+        "Install dependencies",
+    ),
+    field("run", Kind::Text, Required, "shell commands", "npm ci"),
+    field(
+        "env",
+        ENV,
+        Defaults("{}"),
+        "a mapping from variable names to values",
+        "",
+    ),
+    field(
+        "secrets",
+        SECRETS,
+        Defaults("[]"),
+        "a list of secret names",
+        "[NPM_TOKEN]",
+    ),
+    field(
+        "role",
+        Kind::Bool,
+        Defaults("false"),
+        "`true` or `false`",
+        "true",
+    ),
+    field(
+        "stages",
+        Kind::List {
+            of: &Kind::Text,
+            item: "a stage name",
+        },
+        Optional,
+        "a list of stage names",
+        "[dev]",
+    ),
+];
+
+const EXTRA_JOB: &[Field] = &[
+    field(
+        "id",
+        Kind::Text,
+        Required,
+        "a job id such as `smoke-test`",
+        "smoke-test",
+    ),
+    field("name", Kind::Text, Optional, "the job's name", "Smoke test"),
+    field(
+        "after",
+        Kind::Text,
+        Required,
+        "`build` or a stage name",
+        "dev",
+    ),
+    field(
+        "run",
+        Kind::Text,
+        Required,
+        "shell commands",
+        "make smoke-test",
+    ),
+    field(
+        "env",
+        ENV,
+        Defaults("{}"),
+        "a mapping from variable names to values",
+        "",
+    ),
+    field(
+        "secrets",
+        SECRETS,
+        Defaults("[]"),
+        "a list of secret names",
+        "[API_KEY]",
+    ),
+    field(
+        "role",
+        Kind::Bool,
+        Defaults("false"),
+        "`true` or `false`",
+        "true",
     ),
 ];
 

@@ -39,6 +39,7 @@ pub fn validate(config: &Config) -> Vec<Diagnostic> {
     check_name_lengths(&mut out, config);
     check_stack_collisions(&mut out, config);
     check_workflow_settings(&mut out, config);
+    super::extensions::check(&mut out, config);
     check_execution_role(&mut out, config);
     out
 }
@@ -59,7 +60,7 @@ fn check_version(out: &mut Vec<Diagnostic>, version: u32) {
 /// App and stage names: `[a-z][a-z0-9-]*` without a trailing or doubled `-`. They become part
 /// of IAM role, S3 bucket, ECR repository and stack names, of the template's `Stages` mapping
 /// keys (`[A-Za-z0-9.-]`) and of workflow job ids, and this is what all of those accept.
-fn is_name(s: &str) -> bool {
+pub(crate) fn is_name(s: &str) -> bool {
     let mut chars = s.chars();
     chars.next().is_some_and(|c| c.is_ascii_lowercase())
         && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')

@@ -16,6 +16,9 @@ pub struct CiFile {
     /// `workflow:rules`: which pipelines are created at all.
     pub workflow_rules: Vec<Rule>,
     pub stages: Vec<String>,
+    /// Top-level `variables:`, every job's; taken literally (a value with `$` is written with
+    /// `expand: false`).
+    pub variables: Vec<(String, String)>,
     pub default: Defaults,
     /// Jobs, in file order. Ids are unique ([`CiFile::validate`]).
     pub jobs: Vec<(String, Job)>,
@@ -116,6 +119,8 @@ impl Rule {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum EnvironmentAction {
     Stop,
+    /// The job checks the environment's deployment without deploying (no new deployment).
+    Verify,
 }
 
 /// `environment:` of a job.
@@ -146,6 +151,7 @@ impl Environment {
                 "action",
                 self.action.map(|a| match a {
                     EnvironmentAction::Stop => "stop",
+                    EnvironmentAction::Verify => "verify",
                 }),
             )
             .opt("on_stop", self.on_stop.as_deref())
@@ -339,6 +345,22 @@ impl CiFile {
             );
         }
         map = map.put("stages", strings(&self.stages));
+        let variables = self
+            .variables
+            .iter()
+            .fold(Map::new(), |map, (name, value)| {
+                if value.contains('$') {
+                    map.put(
+                        name,
+                        Map::new().put("value", value.as_str()).put("expand", false),
+                    )
+                } else {
+                    map.put(name, value.as_str())
+                }
+            });
+        if !variables.is_empty() {
+            map = map.put("variables", variables);
+        }
         if !default.is_empty() {
             map = map.put("default", default);
         }

@@ -15,6 +15,7 @@ use std::collections::{HashMap, HashSet};
 
 use crate::bitbucket::{Pipeline as StepList, PipelinesFile, Step, Trigger};
 use crate::diag::Diagnostic;
+use crate::pipeline::extend::{AddedJob, After};
 use crate::pipeline::names::feature_stack_prefix;
 use crate::pipeline::scripts::{self, BUILD_DIR};
 use crate::pipeline::{job_ids, Pipeline, RoleUse, StagePlan};
@@ -93,26 +94,33 @@ pub fn pipelines_file(p: &Pipeline) -> Result<PipelinesFile, Diagnostic> {
         main = main.step(step);
     }
     main = main.step(build_step(p));
+    for added in p.extensions.jobs_after(After::Build) {
+        main = main.step(added_step(p, added, None)?);
+    }
     for (index, stage) in p.stages.iter().enumerate() {
         let id = job_ids::deploy(&stage.name);
         let use_ = use_of(&id)?;
         emitted.push(&use_.job_id);
-        main = main.step(deploy_step(
-            p,
-            stage_of(p, use_)?,
-            use_,
-            DeployTarget::Stage,
-        )?);
-        if index == 0 {
-            if let Some(command) = &p.workflow.integration_test_command {
-                main = main.step(
-                    Step::new(format!(
-                        "Integration tests on {} ({})",
-                        stage.name,
-                        job_ids::INTEGRATION_TEST
-                    ))
-                    .command(command.clone()),
-                );
+        let deploy = deploy_step(p, stage_of(p, use_)?, use_, DeployTarget::Stage)?;
+        let mut steps = vec![deploy];
+        for added in p.extensions.jobs_after(After::Stage(index)) {
+            let use_ = match added.role {
+                true => Some(use_of(&added.id)?),
+                false => None,
+            };
+            emitted.extend(use_.map(|u| u.job_id.as_str()));
+            steps.push(added_step(p, added, use_)?);
+        }
+        // An environment is deployed to once per pipeline: the steps with the stage's role
+        // after its deploy join the deploy's deployment stage, so that their tokens carry
+        // the environment the role trusts.
+        let share_environment = steps[0].deployment.is_some()
+            && p.extensions.jobs_after(After::Stage(index)).any(|j| j.role);
+        if share_environment {
+            main = main.stage(format!("Deploy to {}", stage.name), steps);
+        } else {
+            for step in steps {
+                main = main.step(step);
             }
         }
     }
@@ -150,6 +158,20 @@ pub fn pipelines_file(p: &Pipeline) -> Result<PipelinesFile, Diagnostic> {
         file = file.custom(DELETE_PIPELINE, delete);
     }
 
+    // Bitbucket has no file-wide variables: every step exports the config's `env` first.
+    if !p.extensions.env.is_empty() {
+        let exports: Vec<String> = p
+            .extensions
+            .env
+            .iter()
+            .map(|(name, value)| scripts::export_literal(name, value))
+            .collect();
+        for (_, pipeline) in file.branches.iter_mut().chain(file.custom.iter_mut()) {
+            for step in &mut pipeline.steps {
+                step.script.splice(0..0, exports.iter().cloned());
+            }
+        }
+    }
     // Exactly the model's role uses, each once: the trust proof is about these.
     let expected: HashSet<&str> = p.role_uses.iter().map(|u| u.job_id.as_str()).collect();
     let written: HashSet<&str> = emitted.iter().copied().collect();
@@ -164,6 +186,43 @@ pub fn pipelines_file(p: &Pipeline) -> Result<PipelinesFile, Diagnostic> {
         return Err(internal(problem));
     }
     Ok(file)
+}
+
+/// One of the user's jobs (or the integration tests) as a step, in a clone of the repository;
+/// with `use_`, it assumes the stage's role as the deploy step does and reads the stack's
+/// outputs first; without, it drops whatever credentials repository variables hold.
+fn added_step(p: &Pipeline, added: &AddedJob, use_: Option<&RoleUse>) -> Result<Step, Diagnostic> {
+    let name = format!("{} ({})", added.name, added.id);
+    let mut step = match use_ {
+        Some(use_) => {
+            let stage = stage_of(p, use_)?;
+            let mut step = role_step(name, stage, use_);
+            step.clone = true;
+            step = step
+                .commands(assume_role(stage, use_))
+                .command(format!("export STACK_NAME={}", sh_quote(&stage.stack_name)));
+            let read = scripts::read_stack_outputs(
+                p,
+                "\"$STACK_NAME\"",
+                "\"$AWS_REGION\"",
+                scripts::OutputsSink::Shell,
+            );
+            match read {
+                Some(read) => step.command(read.strip_suffix('\n').unwrap_or(&read).to_owned()),
+                None => step,
+            }
+        }
+        None => Step::new(name),
+    };
+    step = step.command(scripts::shell_step(
+        p,
+        &added.name,
+        &added.run,
+        &added.env,
+        &added.secrets,
+        use_.is_none(),
+    ));
+    Ok(step)
 }
 
 fn stage_of<'a>(p: &'a Pipeline, use_: &RoleUse) -> Result<&'a StagePlan, Diagnostic> {
@@ -184,9 +243,14 @@ fn build_step(p: &Pipeline) -> Step {
         step.services.push("docker".into());
     }
     step.artifacts.push(format!("{BUILD_DIR}/**"));
-    let step = step
-        .command(format!("export SAM_TEMPLATE={}", sh_quote(&p.sam_template)))
-        .command(command);
+    let mut step = step.command(format!("export SAM_TEMPLATE={}", sh_quote(&p.sam_template)));
+    for added in &p.extensions.before_build {
+        step = step.command(scripts::added_step(p, added, true));
+    }
+    step = step.command(command);
+    for added in &p.extensions.after_build {
+        step = step.command(scripts::added_step(p, added, true));
+    }
     match scripts::save_images(p) {
         Some(save) => step.command(save),
         None => step,
@@ -255,6 +319,7 @@ fn deploy_step(
         }
         DeployTarget::Feature => step.commands(feature_stack(p, "BITBUCKET_BRANCH")),
     };
+    let naming = step.script.len();
     step = step.commands(assume_role(stage, use_));
     if let Some(load) = scripts::load_images(p) {
         // Bitbucket's Docker service brings the Docker CLI into the step.
@@ -292,7 +357,21 @@ fn deploy_step(
     // Feature stacks get the first stage's parameters too: they stand in for it.
     let deploy = scripts::sam_deploy(stage, &words, true);
     let deploy = deploy.strip_suffix('\n').unwrap_or(&deploy).to_owned();
-    Ok(step.command(deploy))
+    let mut step = step.command(deploy);
+    let index = p
+        .stages
+        .iter()
+        .position(|s| s.name == stage.name)
+        .unwrap_or(0);
+    step.script = scripts::with_deploy_steps(
+        p,
+        index,
+        std::mem::take(&mut step.script),
+        naming,
+        "\"$STACK_NAME\"",
+        &sh_quote(&stage.region),
+    );
+    Ok(step)
 }
 
 /// A step that assumes `stage`'s role for `use_`: an OIDC token, the environment the model
@@ -416,6 +495,7 @@ mod tests {
 
     const ENVIRONMENTS: &str = include_str!("../../fixtures/bitbucket-environments.yaml");
     const PLAIN: &str = include_str!("../../fixtures/bitbucket.yaml");
+    const EXTENSIONS: &str = include_str!("../../fixtures/bitbucket-extensions.yaml");
 
     /// The environments fixture with a manual first stage, containers, parameter overrides
     /// and a pattern that starts with `*`.
@@ -439,16 +519,21 @@ mod tests {
     }
 
     fn all() -> Vec<(Pipeline, String, Value)> {
-        [ENVIRONMENTS.to_owned(), PLAIN.to_owned(), variant()]
-            .iter()
-            .map(|text| {
-                let p = pipeline(text);
-                assert!(matches!(p.provider, Provider::Bitbucket(_)));
-                let rendered = render(&p).expect("render");
-                let value: Value = serde_yaml::from_str(&rendered).expect("valid YAML");
-                (p, rendered, value)
-            })
-            .collect()
+        [
+            ENVIRONMENTS.to_owned(),
+            PLAIN.to_owned(),
+            variant(),
+            EXTENSIONS.to_owned(),
+        ]
+        .iter()
+        .map(|text| {
+            let p = pipeline(text);
+            assert!(matches!(p.provider, Provider::Bitbucket(_)));
+            let rendered = render(&p).expect("render");
+            let value: Value = serde_yaml::from_str(&rendered).expect("valid YAML");
+            (p, rendered, value)
+        })
+        .collect()
     }
 
     /// Every pipeline as (label, steps), each step its mapping.
@@ -462,13 +547,28 @@ mod tests {
                 panic!("not a mapping")
             };
             for (key, items) in section {
-                let steps = items
-                    .as_sequence()
-                    .expect("a list")
-                    .iter()
-                    .filter_map(|item| item.get("step"))
-                    .map(|step| step.as_mapping().expect("a step mapping"))
-                    .collect();
+                let mut steps = Vec::new();
+                for item in items.as_sequence().expect("a list") {
+                    if let Some(step) = item.get("step") {
+                        steps.push(step.as_mapping().expect("a step mapping"));
+                    }
+                    // A deployment stage's steps, each as it behaves: deploying to the
+                    // stage's environment, the first started as the stage is. (Leaked: a
+                    // test's few bytes, so that every step is a borrowed mapping alike.)
+                    if let Some(stage) = item.get("stage") {
+                        let inner = stage["steps"].as_sequence().expect("stage steps");
+                        for (index, step) in inner.iter().enumerate() {
+                            let mut step = step["step"].as_mapping().expect("a step").clone();
+                            assert!(step.get("deployment").is_none(), "deployment in a stage");
+                            assert!(step.get("trigger").is_none(), "trigger in a stage");
+                            step.insert("deployment".into(), stage["deployment"].clone());
+                            if let (0, Some(trigger)) = (index, stage.get("trigger")) {
+                                step.insert("trigger".into(), trigger.clone());
+                            }
+                            steps.push(&*Box::leak(Box::new(step)));
+                        }
+                    }
+                }
                 out.push((
                     format!("{}.{}", kind.as_str().unwrap(), key.as_str().unwrap()),
                     steps,
@@ -516,7 +616,7 @@ mod tests {
                     assert!(oidc.is_none() || oidc == Some(&Value::Bool(true)));
                     let uses_token = script(step)
                         .iter()
-                        .any(|c| c.contains("BITBUCKET_STEP_OIDC_TOKEN"));
+                        .any(|c| c.contains("\"$BITBUCKET_STEP_OIDC_TOKEN\""));
                     assert_eq!(uses_token, is_role_use, "{label}: `{id}`");
                     if is_role_use {
                         seen.push(id.to_owned());
@@ -569,12 +669,29 @@ mod tests {
                         use_.environment.as_deref(),
                         "{label}: {id}"
                     );
-                    // Role steps work from the artifacts only.
+                    // Deploy steps work from the artifacts only; the jobs of the user's (and
+                    // the integration tests) run the repository's own commands.
+                    let added = p.extensions.jobs.iter().any(|j| j.id == id);
                     assert_eq!(
                         step.get("clone").and_then(|c| c.get("enabled")),
-                        Some(&Value::Bool(false))
+                        (!added).then_some(&Value::Bool(false)),
+                        "{label}: {id}"
                     );
-                    let last = commands.last().expect("a command");
+                    if added {
+                        continue;
+                    }
+                    // The deploy's (or delete's) own last command: the user's steps after it
+                    // (a comment line, then a subshell), the outputs read for them and the
+                    // token's removal come after.
+                    let last = commands
+                        .iter()
+                        .rev()
+                        .find(|c| {
+                            !c.starts_with("# ")
+                                && !c.starts_with("outputs_json=")
+                                && !c.starts_with("rm -f ")
+                        })
+                        .expect("a command");
                     if id == "delete-feature" {
                         assert!(last.starts_with("sam delete --stack-name \"$STACK_NAME\""));
                         assert!(last.contains(&format!("--region '{}'", stage.region)));
@@ -628,14 +745,19 @@ mod tests {
             for (label, steps) in pipelines(&value) {
                 assert!(!steps.is_empty(), "{label}");
                 assert_ne!(text(steps[0], "trigger"), Some("manual"), "{label}");
+                let (kind, key) = label.split_once('.').expect("kind.key");
                 let mut environments = HashSet::new();
-                for step in &steps {
-                    if let Some(environment) = text(step, "deployment") {
+                for item in value["pipelines"][kind][key].as_sequence().expect("a list") {
+                    let entry = item.get("step").or_else(|| item.get("stage"));
+                    if let Some(environment) = entry.and_then(|e| e.get("deployment")) {
+                        let environment = environment.as_str().expect("a name");
                         assert!(
                             environments.insert(environment),
                             "{label}: {environment} twice"
                         );
                     }
+                }
+                for step in &steps {
                     for key in step.keys() {
                         let key = key.as_str().expect("a string key");
                         assert!(
@@ -700,11 +822,25 @@ mod tests {
                 want.push("test".to_owned());
             }
             want.push("build".into());
+            want.extend(
+                p.workflow
+                    .jobs
+                    .iter()
+                    .filter(|j| j.after == "build")
+                    .map(|j| j.id.clone()),
+            );
             for (index, stage) in p.stages.iter().enumerate() {
                 want.push(format!("deploy-{}", stage.name));
                 if index == 0 && p.workflow.integration_test_command.is_some() {
                     want.push("integration-test".into());
                 }
+                want.extend(
+                    p.workflow
+                        .jobs
+                        .iter()
+                        .filter(|j| j.after == stage.name)
+                        .map(|j| j.id.clone()),
+                );
             }
             assert_eq!(ids, want);
         }

@@ -23,6 +23,7 @@ use crate::diag::Diagnostic;
 use crate::gitlab::{
     Artifacts, CiFile, Defaults, Environment, EnvironmentAction, IdToken, Job, Need, Rule, When,
 };
+use crate::pipeline::extend::{AddedJob, After};
 use crate::pipeline::names::feature_stack_prefix;
 use crate::pipeline::provider::GITLAB_TOKEN_VARIABLE;
 use crate::pipeline::scripts::{self, BUILD_DIR};
@@ -119,6 +120,12 @@ pub fn ci_file(p: &Pipeline) -> Result<CiFile, Diagnostic> {
 
     let mut file = CiFile {
         workflow_rules,
+        variables: p
+            .extensions
+            .env
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
         default: Defaults {
             image: Some(p.ci_image()?),
             // A newer pipeline on the same branch cancels this one's tests and build; deploy
@@ -141,9 +148,14 @@ pub fn ci_file(p: &Pipeline) -> Result<CiFile, Diagnostic> {
 
     let build_command = scripts::build_command(p);
     file.stages.push(job_ids::BUILD.into());
-    let mut build = Job::new(job_ids::BUILD)
-        .variable("SAM_TEMPLATE", &p.sam_template)
-        .script_line(build_command);
+    let mut build = Job::new(job_ids::BUILD).variable("SAM_TEMPLATE", &p.sam_template);
+    for step in &p.extensions.before_build {
+        build = build.script_line(scripts::added_step(p, step, true));
+    }
+    build = build.script_line(build_command);
+    for step in &p.extensions.after_build {
+        build = build.script_line(scripts::added_step(p, step, true));
+    }
     if p.workflow.use_container || p.sam_app.has_image_functions() {
         build = with_docker(build);
     }
@@ -169,7 +181,19 @@ pub fn ci_file(p: &Pipeline) -> Result<CiFile, Diagnostic> {
         }
     }
 
-    let mut previous: Option<String> = None;
+    let mut previous: Vec<String> = Vec::new();
+    for added in p.extensions.jobs_after(After::Build) {
+        let job = added_job(
+            p,
+            added,
+            &[job_ids::BUILD.to_owned()],
+            &deploy_rule,
+            &audience,
+        )?;
+        file.stages.push(added.id.clone());
+        file.jobs.push((added.id.clone(), job));
+        previous.push(added.id.clone());
+    }
     for (index, stage) in p.stages.iter().enumerate() {
         let id = job_ids::deploy(&stage.name);
         let use_ = p
@@ -185,10 +209,11 @@ pub fn ci_file(p: &Pipeline) -> Result<CiFile, Diagnostic> {
             // `when: manual` inside the rule makes a blocking gate: later stages wait for it.
             rule = rule.when(When::Manual).allow_failure(false);
         }
-        let mut job = assuming_job(&id, stage, use_, &audience)?;
+        let mut job =
+            with_deploy_variables(assuming_job(&id, stage, use_, &audience)?, stage, use_);
         job.needs = Some(
             std::iter::once(need(job_ids::BUILD, true))
-                .chain(previous.as_deref().map(|job| need(job, false)))
+                .chain(previous.iter().map(|job| need(job, false)))
                 .collect(),
         );
         job.rules = vec![rule];
@@ -210,19 +235,19 @@ pub fn ci_file(p: &Pipeline) -> Result<CiFile, Diagnostic> {
             ),
             true,
         ));
+        let job = with_deploy_steps(p, index, job, 0);
         file.stages.push(id.clone());
         file.jobs.push((id.clone(), job));
-        previous = Some(id);
+        previous = vec![id.clone()];
 
-        if index == 0 {
-            if let Some(command) = &p.workflow.integration_test_command {
-                let mut job = Job::new(job_ids::INTEGRATION_TEST).script_line(command.clone());
-                job.needs = previous.as_deref().map(|job| vec![need(job, false)]);
-                job.rules = vec![deploy_rule.clone()];
-                file.stages.push(job_ids::INTEGRATION_TEST.into());
-                file.jobs.push((job_ids::INTEGRATION_TEST.into(), job));
-                previous = Some(job_ids::INTEGRATION_TEST.into());
-            }
+        let after: Vec<&AddedJob> = p.extensions.jobs_after(After::Stage(index)).collect();
+        for added in &after {
+            let job = added_job(p, added, &previous, &deploy_rule, &audience)?;
+            file.stages.push(added.id.clone());
+            file.jobs.push((added.id.clone(), job));
+        }
+        if !after.is_empty() {
+            previous = after.iter().map(|j| j.id.clone()).collect();
         }
     }
 
@@ -231,6 +256,87 @@ pub fn ci_file(p: &Pipeline) -> Result<CiFile, Diagnostic> {
         return Err(internal(problem));
     }
     Ok(file)
+}
+
+/// A deploy job with the user's steps of stage `stage` around its deploy
+/// ([`scripts::with_deploy_steps`]).
+fn with_deploy_steps(p: &Pipeline, stage: usize, mut job: Job, naming: usize) -> Job {
+    job.script = scripts::with_deploy_steps(
+        p,
+        stage,
+        std::mem::take(&mut job.script),
+        naming,
+        "\"$STACK_NAME\"",
+        "\"$AWS_REGION\"",
+    );
+    job
+}
+
+/// One of the user's jobs (or the integration tests), in its own GitLab stage, after
+/// `previous`, on the deployment branch; with `role`, it assumes the stage's role as the
+/// deploy job does (in the stage's environment, verifying rather than deploying) and reads
+/// the stack's outputs first.
+fn added_job(
+    p: &Pipeline,
+    added: &AddedJob,
+    previous: &[String],
+    rule: &Rule,
+    audience: &str,
+) -> Result<Job, Diagnostic> {
+    let mut job = match added.role_stage() {
+        Some(index) => {
+            let stage = p
+                .stages
+                .get(index)
+                .ok_or_else(|| internal("no such stage"))?;
+            let use_ = p
+                .role_uses
+                .iter()
+                .find(|u| u.job_id == added.id)
+                .ok_or_else(|| internal(format!("no role use for `{}`", added.id)))?;
+            let mut job = assuming_job(&added.id, stage, use_, audience)?
+                .variable("STACK_NAME", &stage.stack_name);
+            job.environment = use_.environment.clone().map(|name| Environment {
+                action: Some(EnvironmentAction::Verify),
+                ..Environment::new(name)
+            });
+            job.script.extend(scripts::read_stack_outputs(
+                p,
+                "\"$STACK_NAME\"",
+                "\"$AWS_REGION\"",
+                scripts::OutputsSink::Shell,
+            ));
+            job
+        }
+        None => Job::new(&added.id),
+    };
+    job.needs = Some(previous.iter().map(|j| need(j, false)).collect());
+    job.rules = vec![rule.clone()];
+    // Without the role, the job drops whatever credentials project variables hold.
+    Ok(job.script_line(scripts::shell_step(
+        p,
+        &added.name,
+        &added.run,
+        &added.env,
+        &added.secrets,
+        !added.role,
+    )))
+}
+
+/// `job` with what `sam deploy` (or `sam delete`) of `stage` with `use_`'s roles reads: the
+/// bucket, the CloudFormation execution role, the boundary and the image repository.
+fn with_deploy_variables(mut job: Job, stage: &StagePlan, use_: &RoleUse) -> Job {
+    let roles = stage.roles(use_.role);
+    job = job
+        .variable("ARTIFACTS_BUCKET", &stage.artifacts_bucket)
+        .variable("CLOUDFORMATION_EXECUTION_ROLE", roles.cfn_role_arn);
+    if let Some(boundary) = roles.boundary_arn {
+        job = job.variable(scripts::BOUNDARY_VARIABLE, boundary);
+    }
+    if let Some(repository) = &stage.image_repository {
+        job = job.variable("IMAGE_REPOSITORY", &repository.uri);
+    }
+    job
 }
 
 /// `job` with the stage's parameter overrides in `$PARAMETER_OVERRIDES`, for `sam deploy`.
@@ -287,15 +393,7 @@ fn assuming_job(
         .variable("AWS_ROLE_SESSION_NAME", format!("{session}-$CI_JOB_ID"))
         .variable("AWS_WEB_IDENTITY_TOKEN_FILE", TOKEN_FILE)
         .variable("AWS_REGION", &stage.region)
-        .variable("AWS_DEFAULT_REGION", &stage.region)
-        .variable("ARTIFACTS_BUCKET", &stage.artifacts_bucket)
-        .variable("CLOUDFORMATION_EXECUTION_ROLE", roles.cfn_role_arn);
-    if let Some(boundary) = roles.boundary_arn {
-        job = job.variable(scripts::BOUNDARY_VARIABLE, boundary);
-    }
-    if let Some(repository) = &stage.image_repository {
-        job = job.variable("IMAGE_REPOSITORY", &repository.uri);
-    }
+        .variable("AWS_DEFAULT_REGION", &stage.region);
     job.interruptible = Some(false);
     job.id_tokens = vec![IdToken {
         name: GITLAB_TOKEN_VARIABLE.into(),
@@ -332,7 +430,11 @@ fn deploy_feature(
         .stages
         .get(use_.stage)
         .ok_or_else(|| internal("`deploy-feature` names no stage"))?;
-    let mut job = assuming_job(FEATURE_STAGE, stage, use_, audience)?;
+    let mut job = with_deploy_variables(
+        assuming_job(FEATURE_STAGE, stage, use_, audience)?,
+        stage,
+        use_,
+    );
     job.needs = Some(vec![need(job_ids::BUILD, true)]);
     job.rules = vec![Rule::if_(rule)];
     job.environment = Some(Environment {
@@ -342,21 +444,30 @@ fn deploy_feature(
     });
     // The deploy and the stop job of one environment must share a resource group.
     job.resource_group = Some(FEATURE_ENVIRONMENT.into());
-    let mut deploy = feature_stack_script(p);
     // Feature stacks get the first stage's parameters too: they stand in for it.
-    deploy.push_str(&scripts::sam_deploy(
+    let deploy = scripts::sam_deploy(
         stage,
-        &scripts::DeployWords::from_env(p, "\"$stack\"", "AWS_REGION", &stage.roles(use_.role)),
+        &scripts::DeployWords::from_env(
+            p,
+            "\"$STACK_NAME\"",
+            "AWS_REGION",
+            &stage.roles(use_.role),
+        ),
         true,
-    ));
+    );
     let mut job = with_parameter_overrides(
         job.variable("FEATURE_STACK_PREFIX", feature_stack_prefix(&p.app)),
         stage,
     );
+    // The stack's name first, for the deploy and the steps around it.
+    job.script.insert(
+        0,
+        format!("{}export STACK_NAME=\"$stack\"", feature_stack_script(p)),
+    );
     if let Some(load) = scripts::load_images(p) {
         job = with_docker(job).script_line(load);
     }
-    Ok(job.script_line(deploy))
+    Ok(with_deploy_steps(p, 0, job.script_line(deploy), 1))
 }
 
 /// The stop job of a feature branch's environment. GitLab runs it when the branch is deleted
@@ -372,7 +483,11 @@ fn delete_feature(
         .stages
         .get(use_.stage)
         .ok_or_else(|| internal("`delete-feature` names no stage"))?;
-    let mut job = assuming_job(FEATURE_STAGE, stage, use_, audience)?;
+    let mut job = with_deploy_variables(
+        assuming_job(FEATURE_STAGE, stage, use_, audience)?,
+        stage,
+        use_,
+    );
     // Playable at any time (and by GitLab when the branch goes), even if the build failed.
     job.needs = Some(Vec::new());
     // The same rule as `deploy-feature` (GitLab requires it), but run only on demand; a stop
@@ -438,6 +553,10 @@ mod tests {
             "gitlab-self-hosted.yaml",
             include_str!("../../fixtures/gitlab-self-hosted.yaml"),
         ),
+        (
+            "gitlab-extensions.yaml",
+            include_str!("../../fixtures/gitlab-extensions.yaml"),
+        ),
     ];
 
     fn pipeline(name: &str, text: &str) -> Pipeline {
@@ -496,6 +615,15 @@ mod tests {
                     job.variable_value("AWS_REGION"),
                     Some(stage.region.as_str())
                 );
+                // The jobs of the user's (and the integration tests) only test what was
+                // deployed: nothing of `sam deploy`'s.
+                let deploys = !p.extensions.jobs.iter().any(|j| j.id == use_.job_id);
+                if !deploys {
+                    assert_eq!(job.variable_value("ARTIFACTS_BUCKET"), None);
+                    assert_eq!(job.variable_value("CLOUDFORMATION_EXECUTION_ROLE"), None);
+                    assert!(!job.script.join("\n").contains("sam deploy"));
+                    continue;
+                }
                 assert_eq!(
                     job.variable_value("ARTIFACTS_BUCKET"),
                     Some(stage.artifacts_bucket.as_str())
@@ -631,7 +759,7 @@ mod tests {
     #[test]
     fn jobs_without_a_role_have_no_aws_settings() {
         for (_, file) in fixtures() {
-            for id in [job_ids::TEST, job_ids::BUILD, job_ids::INTEGRATION_TEST] {
+            for id in [job_ids::TEST, job_ids::BUILD] {
                 if let Some(job) = file.job(id) {
                     assert!(job.id_tokens.is_empty(), "{id}");
                     assert!(
@@ -647,13 +775,30 @@ mod tests {
     /// variable or a shell variable the script sets; branch names never appear as text.
     #[test]
     fn scripts_read_only_defined_variables() {
-        const SHELL_LOCALS: &[&str] =
-            &["slug", "stack", "caller", "name", "parameters", "packaged"];
+        const SHELL_LOCALS: &[&str] = &[
+            "slug",
+            "stack",
+            "caller",
+            "name",
+            "parameters",
+            "packaged",
+            "outputs_json",
+            "outputs_env",
+        ];
         for (p, file) in fixtures() {
             for (id, job) in &file.jobs {
-                let defined: HashSet<&str> =
+                let mut defined: HashSet<&str> =
                     job.variables.iter().map(|(k, _)| k.as_str()).collect();
-                for line in job.script.iter().chain(&job.after_script) {
+                // What the script exports for its later lines.
+                for line in &job.script {
+                    for part in line.split("export ").skip(1) {
+                        defined.extend(part.split('=').next().filter(|n| !n.contains(' ')));
+                    }
+                }
+                // The user's own steps (a comment line naming the step, then a subshell)
+                // read what the user chose.
+                let ours = job.script.iter().filter(|l| !l.starts_with("# "));
+                for line in ours.chain(&job.after_script) {
                     assert!(!line.contains(&p.branch), "{id}: {line}");
                     let mut rest = line.as_str();
                     while let Some(at) = rest.find('$') {

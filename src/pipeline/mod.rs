@@ -4,6 +4,7 @@
 //! this one value, which is why their trust policies and jobs cannot disagree.
 
 pub mod bitbucket;
+pub mod extend;
 pub mod gitlab;
 pub mod names;
 pub mod provider;
@@ -212,6 +213,8 @@ pub struct Pipeline {
     pub protected: crate::permissions::protected::Protected,
     /// What synth read from the SAM template (empty when the config came without one).
     pub sam_app: crate::app::SamApp,
+    /// The user's own steps, jobs, variables and secrets, and the integration tests.
+    pub extensions: extend::Extensions,
 }
 
 /// The job ids the workflow uses; the trust model refers to jobs by these.
@@ -382,7 +385,8 @@ impl Pipeline {
                 })
                 .collect::<Vec<_>>()
         })?;
-        let role_uses = role_uses(config, &provider, &stages);
+        let extensions = extend::Extensions::new(config, &sam_app.outputs)?;
+        let role_uses = role_uses(config, &provider, &stages, &extensions);
         Ok(Self {
             app: config.app.clone(),
             provider,
@@ -397,6 +401,7 @@ impl Pipeline {
             execution,
             protected,
             sam_app,
+            extensions,
         })
     }
 
@@ -599,7 +604,12 @@ fn provider(config: &Config) -> Provider {
 
 /// Decides which jobs assume which role. This is the single place where that is decided; the
 /// CI file emits exactly these jobs and the trust policies admit exactly their claims.
-fn role_uses(config: &Config, provider: &Provider, stages: &[StagePlan]) -> Vec<RoleUse> {
+fn role_uses(
+    config: &Config,
+    provider: &Provider,
+    stages: &[StagePlan],
+    extensions: &extend::Extensions,
+) -> Vec<RoleUse> {
     let mut uses = Vec::new();
     if let (Some(glob), false) = (&config.feature_branches, stages.is_empty()) {
         // Feature stacks live in the first stage, deployed with its feature role, in no
@@ -647,6 +657,26 @@ fn role_uses(config: &Config, provider: &Provider, stages: &[StagePlan]) -> Vec<
             purpose: "deploys the application",
             role: RoleKind::Pipeline,
         });
+        // Jobs after the deploy that test or use what it deployed, with the deploy job's
+        // claims: the same branch and environment, so the trust policy admits no one new.
+        for job in extensions.jobs_after(extend::After::Stage(index)) {
+            if job.role {
+                uses.push(RoleUse {
+                    job_id: job.id.clone(),
+                    stage: index,
+                    event: Event::Push,
+                    runs_on_ref: RefPattern::Branch(config.branch.clone()),
+                    environment: stage.environment.clone(),
+                    environment_uuid: stage.environment_uuid.clone(),
+                    purpose: if job.id == job_ids::INTEGRATION_TEST {
+                        "runs the integration tests against the deployed stage"
+                    } else {
+                        "runs a job of yours against the deployed stage"
+                    },
+                    role: RoleKind::Pipeline,
+                });
+            }
+        }
     }
     uses
 }

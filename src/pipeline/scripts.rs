@@ -511,3 +511,216 @@ mod tests {
         }
     }
 }
+
+/// Python 3 (standard library) that hands the application stack's outputs to the steps after
+/// it: `argv[1]` is `describe-stacks`' `Stacks[0].Outputs` as JSON, `argv[2]` the file to
+/// append to, `argv[3]` its form (`github`: `$GITHUB_ENV`'s `NAME<<DELIMITER` blocks, so a
+/// value may hold anything; `shell`: `export NAME='value'` lines for `.`), then
+/// `OutputKey=VARIABLE` pairs. An output the stack lacks (its condition was false) is empty.
+/// The log names the variables, not their values.
+const STACK_OUTPUTS: &str = r#"import json, shlex, sys, uuid
+
+source, target, form = sys.argv[1:4]
+with open(source, encoding="utf-8") as file:
+    outputs = {o["OutputKey"]: o.get("OutputValue", "") for o in (json.load(file) or [])}
+with open(target, "a", encoding="utf-8") as file:
+    for pair in sys.argv[4:]:
+        key, variable = pair.split("=", 1)
+        value = outputs.get(key)
+        if value is None:
+            print(f"The stack has no output {key}: {variable} is empty.", file=sys.stderr)
+            value = ""
+        if form == "github":
+            delimiter = f"STACK_OUTPUT_{uuid.uuid4().hex}"
+            file.write(f"{variable}<<{delimiter}\n{value}\n{delimiter}\n")
+        else:
+            file.write(f"export {variable}={shlex.quote(value)}\n")
+        print(f"{variable}: the stack's output {key}")
+"#;
+
+/// Where [`read_stack_outputs`] puts the outputs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OutputsSink {
+    /// `$GITHUB_ENV`: every later step of the job sees them.
+    GitHubEnv,
+    /// Exported into the running shell (GitLab and Bitbucket run a job's lines in one).
+    Shell,
+}
+
+/// Shell that reads the outputs of the stack `stack` (a shell word) in `region` (a shell
+/// word) into `STACK_OUTPUT_<NAME>` variables; `None` when the SAM template has no outputs.
+pub fn read_stack_outputs(
+    p: &Pipeline,
+    stack: &str,
+    region: &str,
+    sink: OutputsSink,
+) -> Option<String> {
+    if p.extensions.outputs.is_empty() {
+        return None;
+    }
+    let pairs: Vec<String> = p
+        .extensions
+        .outputs
+        .iter()
+        .map(|o| format!("{}={}", o.key, o.variable))
+        .collect();
+    let (target, form, load) = match sink {
+        OutputsSink::GitHubEnv => ("\"$GITHUB_ENV\"", "github", ""),
+        OutputsSink::Shell => (
+            "\"$outputs_env\"",
+            "shell",
+            "# shellcheck source=/dev/null # written just above\n. \"$outputs_env\"\n",
+        ),
+    };
+    let env_file = match sink {
+        OutputsSink::GitHubEnv => "",
+        OutputsSink::Shell => "outputs_env=\"$(mktemp)\"\n",
+    };
+    Some(format!(
+        "outputs_json=\"$(mktemp)\"\n{env_file}aws cloudformation describe-stacks --stack-name {stack} --region {region} --query 'Stacks[0].Outputs' --output json > \"$outputs_json\"\npython3 - \"$outputs_json\" {target} {form} {} <<'PY'\n{STACK_OUTPUTS}PY\n{load}",
+        pairs.join(" ")
+    ))
+}
+
+/// The variables that carry AWS credentials, or an OIDC token that gets them, in a job of
+/// any CI system: a step without the stage's role runs with none of them.
+pub const CREDENTIAL_VARIABLES: &[&str] = &[
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_ROLE_ARN",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_ROLE_SESSION_NAME",
+    "AWS_PROFILE",
+    // GitHub: what a step needs to request an OIDC token of its own.
+    "ACTIONS_ID_TOKEN_REQUEST_URL",
+    "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+    // GitLab's ID token, Bitbucket's OIDC token.
+    crate::pipeline::provider::GITLAB_TOKEN_VARIABLE,
+    "BITBUCKET_STEP_OIDC_TOKEN",
+];
+
+/// The line that drops every credential variable from the shell it runs in.
+pub fn drop_credentials() -> String {
+    format!("unset {}\n", CREDENTIAL_VARIABLES.join(" "))
+}
+
+/// Where a CI system keeps the secrets a step names, for the message when one is missing.
+pub fn secret_store(p: &Pipeline) -> &'static str {
+    match p.provider {
+        crate::pipeline::Provider::GitHub(_) => "a repository or environment secret",
+        crate::pipeline::Provider::GitLab(_) => "a masked CI/CD variable",
+        crate::pipeline::Provider::Bitbucket(_) => "a secured repository or deployment variable",
+    }
+}
+
+/// One of the user's steps (or jobs' commands) as one POSIX shell command, for the CI systems
+/// that run a job's lines in one shell (GitLab, Bitbucket): a subshell, so that its variables
+/// and `cd`s stay its own, that stops at the first failing command, starts by dropping the credentials unless it has the role,
+/// exports its variables single-quoted (taken literally), and stops unless each secret it
+/// names is set. The CI system puts the secrets in the environment itself; the script only
+/// names them.
+pub fn shell_step(
+    p: &Pipeline,
+    name: &str,
+    run: &str,
+    env: &indexmap::IndexMap<String, String>,
+    secrets: &[String],
+    drop: bool,
+) -> String {
+    // `set -e`: the step stops at its first failing command, as a GitHub `run:` does.
+    let mut out = format!("# {name}\n(\nset -e\n");
+    if drop {
+        out.push_str(&drop_credentials());
+    }
+    for (variable, value) in env {
+        out.push_str(&export_literal(variable, value));
+        out.push('\n');
+    }
+    let store = secret_store(p);
+    for secret in secrets {
+        out.push_str(&format!(
+            ": \"${{{secret}:?is not set: add {secret} as {store}}}\"\n"
+        ));
+    }
+    out.push_str(run);
+    if !run.ends_with('\n') {
+        out.push('\n');
+    }
+    out.push(')');
+    out
+}
+
+/// One of the user's steps as one shell command ([`shell_step`]).
+pub fn added_step(p: &Pipeline, step: &crate::config::model::ExtraStep, drop: bool) -> String {
+    shell_step(p, &step.name, &step.run, &step.env, &step.secrets, drop)
+}
+
+/// A deploy job's commands (GitLab, Bitbucket: one shell; the first `naming` commands set
+/// `STACK_NAME`, then come the credential lines, and the last command is `sam deploy`) with the user's steps of stage `stage` around the deploy:
+/// before the credentials the steps without the role, just before `sam deploy` those with
+/// it; after it those with the role (given the stack `stack`'s outputs, read in `region`),
+/// then, once the web identity token's file is removed, those without.
+pub fn with_deploy_steps(
+    p: &Pipeline,
+    stage: usize,
+    mut script: Vec<String>,
+    naming: usize,
+    stack: &str,
+    region: &str,
+) -> Vec<String> {
+    use crate::pipeline::extend::DeployPhase;
+    let before: Vec<_> = p
+        .extensions
+        .deploy_steps(stage, DeployPhase::Before)
+        .collect();
+    let deploy = script.pop();
+    script.extend(
+        before
+            .iter()
+            .filter(|s| s.role)
+            .map(|s| added_step(p, s, false)),
+    );
+    script.extend(deploy);
+    let first: Vec<String> = before
+        .iter()
+        .filter(|s| !s.role)
+        .map(|s| added_step(p, s, true))
+        .collect();
+    let naming = naming.min(script.len());
+    script.splice(naming..naming, first);
+    if p.extensions.deploy_steps_read_outputs(stage) {
+        script.extend(read_stack_outputs(p, stack, region, OutputsSink::Shell));
+    }
+    let after: Vec<_> = p
+        .extensions
+        .deploy_steps(stage, DeployPhase::After)
+        .collect();
+    script.extend(
+        after
+            .iter()
+            .filter(|s| s.role)
+            .map(|s| added_step(p, s, false)),
+    );
+    if after.iter().any(|s| !s.role) {
+        script.push("rm -f \"$AWS_WEB_IDENTITY_TOKEN_FILE\"".into());
+        script.extend(
+            after
+                .iter()
+                .filter(|s| !s.role)
+                .map(|s| added_step(p, s, true)),
+        );
+    }
+    script
+}
+
+/// `export NAME='value'`: the value taken literally. A `$` or backquote in it is meant as
+/// itself, which the directive tells shellcheck (SC2016 asks whether it was meant to expand).
+pub fn export_literal(name: &str, value: &str) -> String {
+    let directive = if value.contains(['$', '`']) {
+        "# shellcheck disable=SC2016 # taken literally, as the config says\n"
+    } else {
+        ""
+    };
+    format!("{directive}export {name}={}", sh_quote(value))
+}

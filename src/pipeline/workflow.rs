@@ -8,12 +8,14 @@
 
 use std::collections::HashMap;
 
+use crate::config::model::ExtraStep;
 use crate::diag::Diagnostic;
 use crate::gha::{
     annotate, checkout, configure_aws_credentials, download_artifact, setup_sam, setup_toolchain,
     upload_artifact, AwsCredentials, Concurrency, Defaults, Environment, Expr, Job, Literal,
     Permission, Pins, PushTrigger, Scope, Script, Step, Text, Triggers, Workflow,
 };
+use crate::pipeline::extend::{AddedJob, After, DeployPhase};
 use crate::pipeline::names::feature_stack_prefix;
 use crate::pipeline::scripts::{self, BUILD_DIR};
 use crate::pipeline::{job_ids, Pipeline, RoleKind, RoleUse, StagePlan};
@@ -71,6 +73,9 @@ pub fn workflow(p: &Pipeline) -> Result<Workflow, Diagnostic> {
             .cancel_in_progress(false),
         )
         .defaults(Defaults::new().shell("bash"));
+    for (name, value) in &p.extensions.env {
+        w = w.env(name, text(value)?);
+    }
 
     let on_branch = expr(&format!(
         "github.ref == 'refs/heads/{}' && github.event_name != 'delete'",
@@ -104,11 +109,18 @@ pub fn workflow(p: &Pipeline) -> Result<Workflow, Diagnostic> {
             build = build.step(step);
         }
     }
-    build = build.step(setup_sam_step(p, &pins)?).step(
+    build = build.step(setup_sam_step(p, &pins)?);
+    for step in &p.extensions.before_build {
+        build = build.step(added_step(step, false)?);
+    }
+    build = build.step(
         Step::run(script(build_command)?)
             .name("Build once for every stage")
             .env("SAM_TEMPLATE", text(&p.sam_template)?),
     );
+    for step in &p.extensions.after_build {
+        build = build.step(added_step(step, false)?);
+    }
     if let Some(save) = scripts::save_images(p) {
         build = build.step(
             Step::run(script(save)?).name("Save the function images into the build artifact"),
@@ -141,15 +153,28 @@ pub fn workflow(p: &Pipeline) -> Result<Workflow, Diagnostic> {
     for use_ in &p.role_uses {
         uses_by_job.entry(&use_.job_id).or_insert(use_);
     }
-    let mut previous = job_ids::BUILD.to_owned();
+    let mut previous = vec![job_ids::BUILD.to_owned()];
+    for job in p.extensions.jobs_after(After::Build) {
+        w = w.job(&job.id, added_job(p, &pins, job, &previous, &on_branch)?);
+    }
+    let after_build: Vec<String> = p
+        .extensions
+        .jobs_after(After::Build)
+        .map(|j| j.id.clone())
+        .collect();
+    if !after_build.is_empty() {
+        previous = after_build;
+    }
     for (index, stage) in p.stages.iter().enumerate() {
         let id = job_ids::deploy(&stage.name);
         let use_ = *uses_by_job
             .get(id.as_str())
             .ok_or_else(|| internal(format!("no role use for `{id}`")))?;
-        let mut job = base_job(p, &format!("Deploy to {}", stage.name))
-            .if_(on_branch.clone())
-            .needs(previous.clone())
+        let mut job = base_job(p, &format!("Deploy to {}", stage.name)).if_(on_branch.clone());
+        for need in &previous {
+            job = job.needs(need);
+        }
+        let mut job = job
             .permission(Scope::IdToken, Permission::Write)
             .concurrency(
                 Concurrency::new(text(format!("{}-deploy-{}", p.app, stage.name))?)
@@ -168,27 +193,26 @@ pub fn workflow(p: &Pipeline) -> Result<Workflow, Diagnostic> {
         if let Some(load) = load_images_step(p)? {
             job = job.step(load);
         }
-        job = job.step(assume_role(
-            &pins,
-            stage,
-            RoleKind::Pipeline,
-            &format!("deploy-{}", stage.name),
-        )?);
-        job = job.step(sam_deploy(p, stage, DeployTarget::StageStack)?);
+        let job = deploy_steps(
+            p,
+            job,
+            index,
+            assume_role(&pins, stage, RoleKind::Pipeline, &id)?,
+            sam_deploy(p, stage, DeployTarget::StageStack)?,
+            Some(stage),
+        )?;
         w = w.job(&id, job);
-        previous = id;
+        previous = vec![id.clone()];
 
-        if index == 0 {
-            if let Some(command) = &p.workflow.integration_test_command {
-                let job = base_job(p, &format!("Integration tests on {}", stage.name))
-                    .if_(on_branch.clone())
-                    .needs(previous.clone())
-                    .permission(Scope::Contents, Permission::Read)
-                    .step(checkout(&pins))
-                    .step(Step::run(script(command.clone())?).name("Run integration tests"));
-                w = w.job(job_ids::INTEGRATION_TEST, job);
-                previous = job_ids::INTEGRATION_TEST.to_owned();
-            }
+        let after: Vec<&AddedJob> = p.extensions.jobs_after(After::Stage(index)).collect();
+        for added in &after {
+            w = w.job(
+                &added.id,
+                added_job(p, &pins, added, &previous, &on_branch)?,
+            );
+        }
+        if !after.is_empty() {
+            previous = after.iter().map(|j| j.id.clone()).collect();
         }
     }
 
@@ -269,13 +293,8 @@ fn sam_deploy(p: &Pipeline, stage: &StagePlan, target: DeployTarget) -> Result<S
         DeployTarget::FeatureStack => RoleKind::Feature,
     };
     let mut source = String::new();
-    let stack = match target {
-        DeployTarget::StageStack => "\"$STACK_NAME\"",
-        DeployTarget::FeatureStack => {
-            source.push_str(&feature_stack_script(p));
-            "\"$stack\""
-        }
-    };
+    // A feature stack's name is in the job's environment ([`name_feature_stack`]).
+    let stack = "\"$STACK_NAME\"";
     let roles = stage.roles(kind);
     // Feature stacks get the first stage's parameters too: they stand in for it.
     source.push_str(&scripts::sam_deploy(
@@ -292,8 +311,6 @@ fn sam_deploy(p: &Pipeline, stage: &StagePlan, target: DeployTarget) -> Result<S
     let mut step = Step::run(script(source)?).name(name);
     if matches!(target, DeployTarget::StageStack) {
         step = step.env("STACK_NAME", text(&stage.stack_name)?);
-    } else {
-        step = step.env("BRANCH", expr("github.ref_name")?);
     }
     step = step
         .env("ARTIFACTS_BUCKET", text(&stage.artifacts_bucket)?)
@@ -340,9 +357,167 @@ fn deploy_feature(p: &Pipeline, pins: &Pins, use_: &RoleUse) -> Result<Job, Diag
     if let Some(load) = load_images_step(p)? {
         job = job.step(load);
     }
-    Ok(job
-        .step(assume_role(pins, stage, use_.role, &use_.job_id)?)
-        .step(sam_deploy(p, stage, DeployTarget::FeatureStack)?))
+    job = job.step(name_feature_stack(p)?);
+    deploy_steps(
+        p,
+        job,
+        0,
+        assume_role(pins, stage, use_.role, &use_.job_id)?,
+        sam_deploy(p, stage, DeployTarget::FeatureStack)?,
+        None,
+    )
+}
+
+/// Puts the feature branch's stack name in the job's environment as `STACK_NAME`, for the
+/// deploy and the steps around it. The name is letters, digits and `-` only
+/// ([`feature_stack_script`]), so it cannot add lines to `$GITHUB_ENV`.
+fn name_feature_stack(p: &Pipeline) -> Result<Step, Diagnostic> {
+    let source = format!(
+        "{}echo \"STACK_NAME=$stack\" >> \"$GITHUB_ENV\"\n",
+        feature_stack_script(p)
+    );
+    Ok(Step::run(script(source)?)
+        .name("Name the feature branch's stack")
+        .env("BRANCH", expr("github.ref_name")?)
+        .into())
+}
+
+/// A deploy job's steps from its credentials on, with the user's steps around them: before
+/// the deploy, the steps without the role, the credentials, the steps with it; after it, the
+/// steps with the role (given the stack's outputs), then those without (which drop the
+/// credentials first). Every one of them sees `STACK_NAME` and `AWS_REGION`: a stage deploy's
+/// (`stage_stack`) from the step's own `env:`, a feature deploy's from the job's environment.
+fn deploy_steps(
+    p: &Pipeline,
+    mut job: Job,
+    stage: usize,
+    assume: Step,
+    deploy: Step,
+    stage_stack: Option<&StagePlan>,
+) -> Result<Job, Diagnostic> {
+    let plan = p
+        .stages
+        .get(stage)
+        .ok_or_else(|| internal("no such stage"))?;
+    let with_stack = |step: Step| -> Result<Step, Diagnostic> {
+        let step = match stage_stack {
+            Some(stage) => step.env("STACK_NAME", text(&stage.stack_name)?),
+            None => step,
+        };
+        Ok(step.env("AWS_REGION", text(&plan.region)?))
+    };
+    let before: Vec<&ExtraStep> = p
+        .extensions
+        .deploy_steps(stage, DeployPhase::Before)
+        .collect();
+    for step in before.iter().filter(|s| !s.role) {
+        job = job.step(with_stack(added_step(step, true)?)?);
+    }
+    job = job.step(assume);
+    for step in before.iter().filter(|s| s.role) {
+        job = job.step(with_stack(added_step(step, false)?)?);
+    }
+    job = job.step(deploy);
+    if p.extensions.deploy_steps_read_outputs(stage) {
+        if let Some(read) = scripts::read_stack_outputs(
+            p,
+            "\"$STACK_NAME\"",
+            "\"$AWS_REGION\"",
+            scripts::OutputsSink::GitHubEnv,
+        ) {
+            let read = Step::run(script(read)?).name("Give the next steps the stack's outputs");
+            job = job.step(with_stack(read.into())?);
+        }
+    }
+    for step in p.extensions.deploy_steps(stage, DeployPhase::After) {
+        job = job.step(with_stack(added_step(step, !step.role)?)?);
+    }
+    Ok(job)
+}
+
+/// One of the user's steps. `drop_credentials`: it runs in a job that has (or can get) the
+/// stage's credentials, and must not: its script starts by unsetting them and what would
+/// mint an OIDC token.
+fn added_step(step: &ExtraStep, drop_credentials: bool) -> Result<Step, Diagnostic> {
+    let mut source = String::new();
+    if drop_credentials {
+        source.push_str("# sampipe: this step runs without the stage's AWS credentials.\n");
+        source.push_str(&scripts::drop_credentials());
+    }
+    source.push_str(&step.run);
+    let mut out = Step::run(script(source)?).name(&step.name);
+    for (name, value) in &step.env {
+        out = out.env(name, text(value)?);
+    }
+    for secret in &step.secrets {
+        out = out.env(secret, expr(&format!("secrets.{secret}"))?);
+    }
+    Ok(out.into())
+}
+
+/// One of the user's jobs (or the integration tests) on the deployment branch, after
+/// `previous`: a checkout, the app's toolchains, with `role` the stage's role and the stack's
+/// outputs, then the job's commands.
+fn added_job(
+    p: &Pipeline,
+    pins: &Pins,
+    added: &AddedJob,
+    previous: &[String],
+    on_branch: &Expr,
+) -> Result<Job, Diagnostic> {
+    let mut job = base_job(p, &added.name).if_(on_branch.clone());
+    for need in previous {
+        job = job.needs(need);
+    }
+    job = job.permission(Scope::Contents, Permission::Read);
+    let stage = match added.role_stage() {
+        Some(index) => Some(
+            p.stages
+                .get(index)
+                .ok_or_else(|| internal("no such stage"))?,
+        ),
+        None => None,
+    };
+    if let Some(stage) = stage {
+        job = job.permission(Scope::IdToken, Permission::Write);
+        // The deploy job's environment: the same OIDC subject, so the trust admits no one new.
+        if let Some(environment) = &stage.environment {
+            job = job.environment(Environment::new(text(environment)?));
+        }
+    }
+    job = job.step(checkout(pins));
+    for step in toolchain_steps(p, pins) {
+        job = job.step(step);
+    }
+    if let Some(stage) = stage {
+        job = job.step(assume_role(pins, stage, RoleKind::Pipeline, &added.id)?);
+        if let Some(read) = scripts::read_stack_outputs(
+            p,
+            "\"$STACK_NAME\"",
+            "\"$REGION\"",
+            scripts::OutputsSink::GitHubEnv,
+        ) {
+            job = job.step(
+                Step::run(script(read)?)
+                    .name(format!("Read the outputs of {}", stage.stack_name))
+                    .env("STACK_NAME", text(&stage.stack_name)?)
+                    .env("REGION", text(&stage.region)?),
+            );
+        }
+    }
+    let mut run =
+        Step::run(script(added.run.clone())?).name(if added.id == job_ids::INTEGRATION_TEST {
+            "Run integration tests".to_owned()
+        } else {
+            format!("Run {}", added.id)
+        });
+    for (name, value) in &added.env {
+        run = run.env(name, text(value)?);
+    }
+    for secret in &added.secrets {
+        run = run.env(secret, expr(&format!("secrets.{secret}"))?);
+    }
+    Ok(job.step(run))
 }
 
 /// Loads the images the build job saved, for `sam deploy` to push (image functions only).

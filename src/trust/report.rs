@@ -61,8 +61,20 @@ pub fn render_text(map: &TrustMap) -> String {
             }
         }
         let _ = writeln!(out, "  used by");
+        // Job ids in one column, as wide as the longest (at least 15, the usual width).
+        let width = stage
+            .jobs
+            .iter()
+            .map(|j| j.job.len())
+            .max()
+            .unwrap_or(0)
+            .max(15);
         for job in &stage.jobs {
-            let _ = writeln!(out, "    {:<15} {} ({})", job.job, job.purpose, job.trigger);
+            let _ = writeln!(
+                out,
+                "    {:<width$} {} ({})",
+                job.job, job.purpose, job.trigger
+            );
         }
         let _ = writeln!(
             out,
