@@ -232,7 +232,21 @@ impl Token {
 }
 
 fn base64url(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    base64_unpadded(
+        bytes,
+        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_",
+    )
+}
+
+/// Standard base64 (RFC 4648 section 4) without its `=` padding.
+pub(crate) fn base64_standard_unpadded(bytes: &[u8]) -> String {
+    base64_unpadded(
+        bytes,
+        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/",
+    )
+}
+
+fn base64_unpadded(bytes: &[u8], alphabet: &[u8; 64]) -> String {
     let mut out = String::new();
     for chunk in bytes.chunks(3) {
         let n = chunk
@@ -240,8 +254,21 @@ fn base64url(bytes: &[u8]) -> String {
             .enumerate()
             .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
         for i in 0..=chunk.len() {
-            out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            out.push(alphabet[(n >> (18 - 6 * i) & 63) as usize] as char);
         }
+    }
+    out
+}
+
+/// `text` with every occurrence of each secret replaced by its mask (`(secret, mask)` pairs), as
+/// a CI system redacts a job's log: longer secrets first, so a secret that contains another
+/// is masked whole; empty secrets are ignored.
+pub(crate) fn mask_secrets(text: &str, masks: &[(String, String)]) -> String {
+    let mut ordered: Vec<&(String, String)> = masks.iter().filter(|(s, _)| !s.is_empty()).collect();
+    ordered.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then_with(|| a.0.cmp(&b.0)));
+    let mut out = text.to_owned();
+    for (secret, mask) in ordered {
+        out = out.replace(secret.as_str(), mask);
     }
     out
 }
@@ -283,6 +310,21 @@ pub(crate) fn bundled_apps() -> Vec<PathBuf> {
 }
 
 #[test]
+fn secrets_are_masked_longest_first() {
+    let masks = vec![
+        ("abc".to_owned(), "[A]".to_owned()),
+        ("abcdef".to_owned(), "[B]".to_owned()),
+        (String::new(), "[EMPTY]".to_owned()),
+    ];
+    assert_eq!(
+        mask_secrets("x abcdef y abc z", &masks),
+        "x [B] y [A] z",
+        "the longer secret is masked whole, the shorter one where it stands alone"
+    );
+    assert_eq!(mask_secrets("nothing here", &masks), "nothing here");
+}
+
+#[test]
 fn base64url_matches_rfc4648() {
     assert_eq!(base64url(b""), "");
     assert_eq!(base64url(b"f"), "Zg");
@@ -290,6 +332,8 @@ fn base64url_matches_rfc4648() {
     assert_eq!(base64url(b"foo"), "Zm9v");
     assert_eq!(base64url(b"foob"), "Zm9vYg");
     assert_eq!(base64url(&[0xfb, 0xff]), "-_8");
+    assert_eq!(base64_standard_unpadded(&[0xfb, 0xff]), "+/8");
+    assert_eq!(base64_standard_unpadded(b"foob"), "Zm9vYg");
 }
 
 impl LocalAws {
