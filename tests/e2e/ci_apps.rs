@@ -202,6 +202,7 @@ impl App {
             slug: self.name.clone(),
             environments,
             checkout: self.repo.path().to_owned(),
+            ..Default::default()
         }
     }
 }
