@@ -7,6 +7,24 @@
 //! and the step's `deployment:` environment. A step with `trigger: manual` runs as if a person
 //! started it. A failed step stops the pipeline; later steps do not run.
 //!
+//! Stages (<https://support.atlassian.com/bitbucket-cloud/docs/stage-options/>): a `- stage:`
+//! item's steps run in order like any others; in a deployment stage (`deployment: ENV`) each
+//! step is a deployment step for ENV (its `BITBUCKET_DEPLOYMENT_ENVIRONMENT*` variables and
+//! OIDC `sub`/claims are a deployment step's), and a stage with `trigger: manual` waits for a
+//! person before its first step. What Bitbucket refuses to run is refused here too (the run
+//! panics, naming the rule; [`check`] says it without running): a `deployment:` on a step in
+//! a stage (the stage sets it), a parallel group or a step `condition:` in a stage (the
+//! schema's stage steps are plain steps without one), a deployment environment used more than
+//! once in a pipeline, and a pipeline whose first step is manual
+//! (<https://support.atlassian.com/bitbucket-cloud/docs/pipeline-triggers/>). Not emulated: a
+//! stage's `condition:` (changesets), which the run rejects as such.
+//!
+//! Repository variables ([`Repository::variables`]) are in every step's environment (over
+//! Bitbucket's default variables, under a custom pipeline's); a secured one's value is shown
+//! as `$NAME` wherever it appears in a step's log, as Bitbucket masks it
+//! (<https://support.atlassian.com/bitbucket-cloud/docs/variables-and-secrets/>; the
+//! replacement shows in <https://bitbucket.org/site/master/issues/16131/secured-variables-indirectly-leak-in-logs>).
+//!
 //! There is no free local Bitbucket runner (Atlassian's runs steps in Docker), hence this
 //! emulation. Steps run on the host, not in the `image:` container, with the real AWS CLI and
 //! SAM CLI on `PATH`.
@@ -28,7 +46,7 @@ use serde_json::{json, Value};
 use serde_yaml::Value as Yaml;
 
 use super::github::{JobReport, Outcome, RunReport};
-use super::{copy_dir, LocalAws, Token};
+use super::{copy_dir, mask_secrets, LocalAws, Token};
 use crate::common::run;
 
 /// What starts a pipeline.
@@ -44,7 +62,32 @@ pub(crate) enum Event {
     },
 }
 
+/// A repository variable (Repository settings > Repository variables).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Variable {
+    pub(crate) value: String,
+    /// Secured: its value is masked as `$NAME` in step logs.
+    pub(crate) secured: bool,
+}
+
+impl Variable {
+    pub(crate) fn plain(value: &str) -> Self {
+        Self {
+            value: value.to_owned(),
+            secured: false,
+        }
+    }
+
+    pub(crate) fn secured(value: &str) -> Self {
+        Self {
+            value: value.to_owned(),
+            secured: true,
+        }
+    }
+}
+
 /// A Bitbucket Cloud repository as the runner presents it to steps.
+#[derive(Default)]
 pub(crate) struct Repository {
     pub(crate) workspace: String,
     /// With braces.
@@ -55,6 +98,8 @@ pub(crate) struct Repository {
     pub(crate) environments: BTreeMap<String, String>,
     /// The files of the repository.
     pub(crate) checkout: PathBuf,
+    /// Repository variables: name → value and whether it is secured. Empty: none.
+    pub(crate) variables: BTreeMap<String, Variable>,
 }
 
 pub(crate) struct Runner<'a> {
@@ -95,39 +140,13 @@ impl Runner<'_> {
         let Some(items) = items else {
             return RunReport { jobs: Vec::new() };
         };
+        let plan = plan(&items)
+            .unwrap_or_else(|e| panic!("Bitbucket rejects this bitbucket-pipelines.yml: {e}"));
+        let steps = plan.steps;
         let mut pipeline_variables = BTreeMap::new();
-        let mut steps = Vec::new();
-        for item in &items {
-            if let Some(declared) = item.get("variables") {
-                for var in declared.as_sequence().into_iter().flatten() {
-                    let name = var["name"].as_str().expect("variable name").to_owned();
-                    let value = variables
-                        .get(&name)
-                        .cloned()
-                        .or_else(|| var["default"].as_str().map(str::to_owned))
-                        .unwrap_or_default();
-                    pipeline_variables.insert(name, value);
-                }
-            } else if let Some(step) = item.get("step") {
-                steps.push(step_of(step));
-            } else if let Some(group) = item.get("parallel") {
-                let group = group.get("steps").unwrap_or(group);
-                for entry in group.as_sequence().expect("parallel steps") {
-                    steps.push(step_of(&entry["step"]));
-                }
-            } else if let Some(stage) = item.get("stage") {
-                for entry in stage["steps"].as_sequence().expect("stage steps") {
-                    let mut step = step_of(&entry["step"]);
-                    if let (Some(map), Some(deployment)) =
-                        (step.spec.as_mapping_mut(), stage.get("deployment"))
-                    {
-                        map.insert("deployment".into(), deployment.clone());
-                    }
-                    steps.push(step);
-                }
-            } else {
-                panic!("pipeline item not emulated: {item:?}");
-            }
+        for (name, default) in plan.declared {
+            let value = variables.get(&name).cloned().unwrap_or(default);
+            pipeline_variables.insert(name, value);
         }
         for name in variables.keys() {
             assert!(
@@ -169,7 +188,29 @@ impl Runner<'_> {
         RunReport { jobs: reports }
     }
 
+    /// Runs one step; its log masked as Bitbucket masks secured variables.
     fn run_step(
+        &self,
+        index: usize,
+        step: &Step,
+        branch: &str,
+        pipeline_uuid: &str,
+        variables: &BTreeMap<String, String>,
+        artifacts: &Path,
+    ) -> (Outcome, String) {
+        let (outcome, log) =
+            self.run_step_unmasked(index, step, branch, pipeline_uuid, variables, artifacts);
+        let masks: Vec<(String, String)> = self
+            .repository
+            .variables
+            .iter()
+            .filter(|(_, v)| v.secured)
+            .map(|(name, v)| (v.value.clone(), format!("${name}")))
+            .collect();
+        (outcome, mask_secrets(&log, &masks))
+    }
+
+    fn run_step_unmasked(
         &self,
         index: usize,
         step: &Step,
@@ -266,6 +307,12 @@ impl Runner<'_> {
                 uuid.clone(),
             );
         }
+        // Repository variables override the default ones; a custom pipeline's override both.
+        env.extend(
+            repo.variables
+                .iter()
+                .map(|(k, v)| (k.clone(), v.value.clone())),
+        );
         env.extend(variables.iter().map(|(k, v)| (k.clone(), v.clone())));
         if spec["oidc"].as_bool() == Some(true) {
             let claims = self.claims(
@@ -388,6 +435,144 @@ impl Runner<'_> {
     }
 }
 
+/// A pipeline as Bitbucket would run it: the variables a custom pipeline declares (name →
+/// default) and its steps in order.
+struct Plan {
+    declared: Vec<(String, String)>,
+    steps: Vec<Step>,
+}
+
+/// Why Bitbucket would refuse to run the pipeline `event` starts in `pipelines_file`, if it
+/// would; `Ok` with the step ids it would run otherwise.
+pub(crate) fn check(pipelines_file: &str, event: &Event) -> Result<Vec<String>, String> {
+    let file: Yaml = serde_yaml::from_str(pipelines_file).map_err(|e| e.to_string())?;
+    let items = match event {
+        Event::Push { branch } => branch_pipeline(&file["pipelines"], branch),
+        Event::Custom { name, .. } => file["pipelines"]["custom"][name.as_str()]
+            .as_sequence()
+            .cloned(),
+    };
+    let Some(items) = items else {
+        return Ok(Vec::new());
+    };
+    Ok(plan(&items)?.steps.into_iter().map(|s| s.id).collect())
+}
+
+/// The pipeline's items as steps, or what Bitbucket rejects in them.
+fn plan(items: &[Yaml]) -> Result<Plan, String> {
+    let mut declared = Vec::new();
+    let mut steps: Vec<Step> = Vec::new();
+    // Each deployment environment the pipeline uses, with who uses it.
+    let mut environments: Vec<(String, String)> = Vec::new();
+    let mut use_environment = |environment: &Yaml, user: String| -> Result<(), String> {
+        let Some(environment) = environment.as_str() else {
+            return Ok(());
+        };
+        if let Some((_, first)) = environments.iter().find(|(e, _)| e == environment) {
+            return Err(format!(
+                "the deployment environment `{environment}` is used more than once in the \
+                 pipeline ({first}, then {user}); each environment may be used once"
+            ));
+        }
+        environments.push((environment.to_owned(), user));
+        Ok(())
+    };
+    for item in items {
+        if let Some(variables) = item.get("variables") {
+            for var in variables.as_sequence().into_iter().flatten() {
+                let name = var["name"].as_str().ok_or("a variable without a name")?;
+                let default = var["default"].as_str().unwrap_or_default();
+                declared.push((name.to_owned(), default.to_owned()));
+            }
+        } else if let Some(step) = item.get("step") {
+            let step = step_of(step);
+            use_environment(&step.spec["deployment"], format!("step `{}`", step.id))?;
+            steps.push(step);
+        } else if let Some(group) = item.get("parallel") {
+            let group = group.get("steps").unwrap_or(group);
+            for entry in group
+                .as_sequence()
+                .ok_or("a parallel group without steps")?
+            {
+                let step = step_of(&entry["step"]);
+                use_environment(&step.spec["deployment"], format!("step `{}`", step.id))?;
+                steps.push(step);
+            }
+        } else if let Some(stage) = item.get("stage") {
+            steps.extend(stage_steps(stage, &mut use_environment)?);
+        } else {
+            panic!("pipeline item not emulated: {item:?}");
+        }
+    }
+    if let Some(first) = steps.first() {
+        if first.spec["trigger"].as_str() == Some("manual") {
+            return Err(format!(
+                "the first step (`{}`) is manual; a pipeline cannot start with a manual step",
+                first.id
+            ));
+        }
+    }
+    Ok(Plan { declared, steps })
+}
+
+/// The steps of a `- stage:` item: each a deployment step for the stage's environment, the
+/// first one manual when the stage is.
+fn stage_steps(
+    stage: &Yaml,
+    use_environment: &mut impl FnMut(&Yaml, String) -> Result<(), String>,
+) -> Result<Vec<Step>, String> {
+    let name = stage["name"].as_str().unwrap_or("stage").to_owned();
+    assert!(
+        stage.get("condition").is_none(),
+        "stage `{name}`: a stage's `condition:` (changesets) is not emulated"
+    );
+    let entries = stage["steps"]
+        .as_sequence()
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| format!("stage `{name}` has no steps (it needs at least one)"))?;
+    let deployment = stage.get("deployment").cloned();
+    if let Some(environment) = &deployment {
+        use_environment(environment, format!("stage `{name}`"))?;
+    }
+    let mut steps = Vec::new();
+    for (index, entry) in entries.iter().enumerate() {
+        let Some(spec) = entry.get("step") else {
+            return Err(format!(
+                "stage `{name}` holds something other than a step ({:?}); a stage's steps \
+                 are plain steps, no parallel groups",
+                entry
+                    .as_mapping()
+                    .and_then(|m| m.keys().next())
+                    .and_then(Yaml::as_str)
+                    .unwrap_or("?")
+            ));
+        };
+        let mut step = step_of(spec);
+        if step.spec.get("deployment").is_some() {
+            return Err(format!(
+                "step `{}` in stage `{name}` has a `deployment:`; a step in a stage cannot \
+                 (the stage's `deployment:` applies to all its steps)",
+                step.id
+            ));
+        }
+        if step.spec.get("condition").is_some() {
+            return Err(format!(
+                "step `{}` in stage `{name}` has a `condition:`; a step in a stage cannot",
+                step.id
+            ));
+        }
+        let map = step.spec.as_mapping_mut().expect("a step is a mapping");
+        if let Some(environment) = &deployment {
+            map.insert("deployment".into(), environment.clone());
+        }
+        if index == 0 && stage["trigger"].as_str() == Some("manual") {
+            map.insert("trigger".into(), "manual".into());
+        }
+        steps.push(step);
+    }
+    Ok(steps)
+}
+
 /// The steps of the `branches:` pipeline for `branch`: an exact name first, then the first
 /// glob that matches, then `default`.
 fn branch_pipeline(pipelines: &Yaml, branch: &str) -> Option<Vec<Yaml>> {
@@ -489,6 +674,157 @@ fn uuid(kind: &str, seed: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn push(branch: &str) -> Event {
+        Event::Push {
+            branch: branch.to_owned(),
+        }
+    }
+
+    /// A `default:` pipeline of a build step, then `items` (YAML list items, indented 4).
+    fn pipeline(items: &str) -> String {
+        format!("pipelines:\n  default:\n    - step:\n        name: Build (build)\n        script: [echo build]\n{items}")
+    }
+
+    #[test]
+    fn stages_run_their_steps_in_order() {
+        let file = pipeline(
+            "    - stage:\n        name: Deploy dev\n        deployment: dev\n        steps:\n          - step: {name: Deploy (deploy-dev), script: [echo d]}\n          - step: {name: Smoke (smoke-dev), script: [echo s]}\n    - step: {name: After (after), script: [echo a]}\n",
+        );
+        assert_eq!(
+            check(&file, &push("main")),
+            Ok(vec![
+                "build".to_owned(),
+                "deploy-dev".to_owned(),
+                "smoke-dev".to_owned(),
+                "after".to_owned()
+            ])
+        );
+    }
+
+    #[test]
+    fn bitbucket_rules_for_stages_are_enforced() {
+        let rejected = |items: &str, why: &str| {
+            let error = check(&pipeline(items), &push("main")).expect_err(why);
+            assert!(error.contains(why), "{why}: {error}");
+        };
+        rejected(
+            "    - stage:\n        deployment: dev\n        steps:\n          - step: {name: X, deployment: dev, script: [x]}\n",
+            "has a `deployment:`",
+        );
+        rejected(
+            "    - stage:\n        steps:\n          - step: {name: X, deployment: dev, script: [x]}\n",
+            "has a `deployment:`",
+        );
+        rejected(
+            "    - stage:\n        name: S\n        deployment: dev\n        steps:\n          - step: {name: X, script: [x]}\n    - step: {name: Y, deployment: dev, script: [y]}\n",
+            "used more than once",
+        );
+        rejected(
+            "    - stage:\n        name: A\n        deployment: dev\n        steps: [{step: {name: X, script: [x]}}]\n    - stage:\n        name: B\n        deployment: dev\n        steps: [{step: {name: Y, script: [y]}}]\n",
+            "used more than once",
+        );
+        rejected(
+            "    - step: {name: X, deployment: dev, script: [x]}\n    - step: {name: Y, deployment: dev, script: [y]}\n",
+            "used more than once",
+        );
+        rejected(
+            "    - stage:\n        name: S\n        steps:\n          - parallel: [{step: {name: X, script: [x]}}]\n",
+            "no parallel groups",
+        );
+        rejected(
+            "    - stage:\n        name: S\n        steps: []\n",
+            "has no steps",
+        );
+        let manual_first = "pipelines:\n  default:\n    - stage:\n        trigger: manual\n        steps: [{step: {name: X, script: [x]}}]\n";
+        let error = check(manual_first, &push("main")).expect_err("a manual first stage");
+        assert!(error.contains("manual"), "{error}");
+    }
+
+    #[test]
+    fn deployment_stages_give_deployment_tokens_variables_and_masks() {
+        let Some(aws) = LocalAws::start() else { return };
+        let scratch = tempfile::tempdir().expect("scratch");
+        let checkout = scratch.path().join("checkout");
+        std::fs::create_dir_all(&checkout).expect("checkout dir");
+        let repository = Repository {
+            workspace: "octo-ws".to_owned(),
+            workspace_uuid: "{8d5c2a4e-6f1b-4c3d-9e7a-0b1c2d3e4f50}".to_owned(),
+            repository_uuid: "{1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d}".to_owned(),
+            slug: "app".to_owned(),
+            environments: BTreeMap::from([(
+                "staging".to_owned(),
+                "{0e0e0e0e-0000-4000-8000-000000000001}".to_owned(),
+            )]),
+            checkout,
+            variables: BTreeMap::from([
+                ("API_TOKEN".to_owned(), Variable::secured("s3cr3t-v4lue-42")),
+                ("GREETING".to_owned(), Variable::plain("hello")),
+            ]),
+        };
+        // Prints the claims of the step's OIDC token.
+        std::fs::write(
+            repository.checkout.join("claims.py"),
+            "import base64, os\nt = os.environ['BITBUCKET_STEP_OIDC_TOKEN'].split('.')[1]\nprint('CLAIMS', base64.urlsafe_b64decode(t + '=' * (-len(t) % 4)).decode())\n",
+        )
+        .expect("claims.py");
+        let claims = "python3 claims.py";
+        let file = format!(
+            "pipelines:\n  default:\n    - step:\n        name: Build (build)\n        script:\n          - echo \"token=$API_TOKEN greeting=$GREETING\"\n    - stage:\n        name: Deploy staging\n        deployment: staging\n        trigger: manual\n        steps:\n          - step:\n              name: Deploy (deploy-staging)\n              oidc: true\n              script:\n                - echo \"env=$BITBUCKET_DEPLOYMENT_ENVIRONMENT\"\n                - {claims}\n          - step:\n              name: Smoke (smoke-staging)\n              oidc: true\n              script:\n                - {claims}\n"
+        );
+        let report = Runner {
+            aws: &aws,
+            repository: &repository,
+            scratch: scratch.path().join("run"),
+        }
+        .run(&file, &push("main"));
+        for job in ["build", "deploy-staging", "smoke-staging"] {
+            assert_eq!(
+                report.outcome(job),
+                Some(Outcome::Success),
+                "{}",
+                report.summary()
+            );
+        }
+        let build = report.log("build");
+        assert!(
+            build.contains("token=$API_TOKEN greeting=hello") && !build.contains("s3cr3t"),
+            "a secured variable shows as $NAME, a plain one as itself:\n{build}"
+        );
+        let deploy = report.log("deploy-staging");
+        assert!(
+            deploy.contains("(started by hand)"),
+            "the manual stage waits before its first step:\n{deploy}"
+        );
+        assert!(!report.log("smoke-staging").contains("(started by hand)"));
+        assert!(deploy.contains("env=staging"), "{deploy}");
+        let token_claims = |log: &str| -> Value {
+            let line = log
+                .lines()
+                .find_map(|l| l.strip_prefix("CLAIMS "))
+                .unwrap_or_else(|| panic!("no claims in:\n{log}"));
+            serde_json::from_str(line).expect("claims JSON")
+        };
+        let mut steps = Vec::new();
+        for job in ["deploy-staging", "smoke-staging"] {
+            let claims = token_claims(report.log(job));
+            let step = claims["stepUuid"].as_str().expect("stepUuid").to_owned();
+            assert_eq!(
+                claims["sub"],
+                format!(
+                    "{}:{}:{step}",
+                    repository.repository_uuid, repository.environments["staging"]
+                ),
+                "{job}: a deployment step's subject"
+            );
+            assert_eq!(
+                claims["deploymentEnvironmentUuid"],
+                repository.environments["staging"]
+            );
+            steps.push(step);
+        }
+        assert_ne!(steps[0], steps[1], "each step has its own UUID");
+    }
 
     #[test]
     fn branch_globs_follow_bitbucket() {

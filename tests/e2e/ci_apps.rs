@@ -179,6 +179,7 @@ impl App {
             server_url: project.url.clone(),
             default_branch: self.synthesis.pipeline.branch.clone(),
             checkout: self.repo.path().to_owned(),
+            ..Default::default()
         }
     }
 
@@ -201,6 +202,7 @@ impl App {
             slug: self.name.clone(),
             environments,
             checkout: self.repo.path().to_owned(),
+            ..Default::default()
         }
     }
 }

@@ -12,6 +12,14 @@
 //! for the event and the job's environment) and exchanges it with
 //! `sts:AssumeRoleWithWebIdentity` against the local AWS, which checks it against the deployed
 //! trust policy. An action it does not know fails the job.
+//!
+//! Secrets: `${{ secrets.NAME }}` expands to [`Repository::secrets`] (an unset secret to `''`),
+//! and the job's log is redacted as GitHub redacts it: every secret value, each of its lines,
+//! and its base64 form become `***`, as does every value a step registers with
+//! `::add-mask::VALUE` (a line GitHub does not print). GitHub also masks a few other
+//! encodings (base64 at other byte offsets, JSON- and URI-escaped forms): not emulated.
+//! <https://docs.github.com/en/actions/security-for-github-actions/security-guides/using-secrets-in-github-actions>
+//! <https://docs.github.com/en/actions/reference/workflows-and-actions/workflow-commands#masking-a-value-in-a-log>
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -21,7 +29,7 @@ use std::process::Command;
 use serde_json::{json, Map, Value};
 
 use super::github_expr::{self, Status};
-use super::{copy_dir, LocalAws, Token};
+use super::{base64_standard_unpadded, copy_dir, mask_secrets, LocalAws, Token};
 
 /// The event that starts a run.
 #[derive(Clone, Debug)]
@@ -125,7 +133,8 @@ pub(crate) struct Repository {
     pub(crate) workflow_path: String,
     /// The files `actions/checkout` checks out.
     pub(crate) checkout: PathBuf,
-    /// `secrets.NAME` values.
+    /// `secrets.NAME` values (repository secrets): in `${{ secrets.NAME }}`, and masked as
+    /// `***` wherever they appear in a job's log.
     pub(crate) secrets: BTreeMap<String, String>,
 }
 
@@ -144,6 +153,8 @@ struct JobState {
     steps: Map<String, Value>,
     log: String,
     failed: bool,
+    /// What the log must not show: the secrets' forms and `::add-mask::` values.
+    masks: Vec<String>,
 }
 
 impl Runner<'_> {
@@ -272,6 +283,7 @@ impl Runner<'_> {
             steps: Map::new(),
             log: String::new(),
             failed: false,
+            masks: secret_masks(&self.repository.secrets),
         };
         // A hosted runner has the AWS CLI installed; the SAM CLI and runtimes come from steps.
         state.path.push(self.aws.aws_only_bin());
@@ -396,7 +408,16 @@ impl Runner<'_> {
         } else {
             Outcome::Success
         };
-        (outcome, state.log, Value::Object(outputs))
+        let masks: Vec<(String, String)> = state
+            .masks
+            .iter()
+            .map(|m| (m.clone(), "***".to_owned()))
+            .collect();
+        (
+            outcome,
+            mask_secrets(&state.log, &masks),
+            Value::Object(outputs),
+        )
     }
 
     /// The process environment of a step: what a hosted runner sets, then the job's state.
@@ -529,8 +550,19 @@ impl Runner<'_> {
             .envs(&env)
             .output()
             .map_err(|e| format!("cannot start {shell}: {e}"))?;
-        state.log.push_str(&String::from_utf8_lossy(&output.stdout));
-        state.log.push_str(&String::from_utf8_lossy(&output.stderr));
+        for stream in [&output.stdout, &output.stderr] {
+            let text = String::from_utf8_lossy(stream);
+            for line in text.split_inclusive('\n') {
+                // `::add-mask::VALUE` registers a mask and is not printed.
+                match line
+                    .trim_end_matches(['\r', '\n'])
+                    .strip_prefix("::add-mask::")
+                {
+                    Some(value) => state.masks.extend(mask_forms(value)),
+                    None => state.log.push_str(line),
+                }
+            }
+        }
         for (key, value) in command_file(&std::fs::read_to_string(&env_file).unwrap_or_default()) {
             state.env.insert(key, value);
         }
@@ -737,6 +769,31 @@ impl Runner<'_> {
     }
 }
 
+/// What GitHub masks of the repository's secrets.
+fn secret_masks(secrets: &BTreeMap<String, String>) -> Vec<String> {
+    secrets.values().flat_map(|v| mask_forms(v)).collect()
+}
+
+/// The forms of a secret the runner masks: the whole (trimmed) value, each of its lines
+/// (trimmed: a process prints them one by one), and its base64 encoding.
+fn mask_forms(value: &str) -> Vec<String> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Vec::new();
+    }
+    let mut forms = vec![value.to_owned(), base64_standard_unpadded(value.as_bytes())];
+    forms.extend(
+        value
+            .split(['\r', '\n'])
+            .map(str::trim)
+            .filter(|line| !line.is_empty())
+            .map(str::to_owned),
+    );
+    forms.sort();
+    forms.dedup();
+    forms
+}
+
 /// Whether GitHub gives this job an OIDC token: `id-token: write` on the job, or at the top
 /// when the job sets no permissions of its own.
 fn job_may_request_token(job: &Value, workflow: &Value) -> bool {
@@ -874,6 +931,91 @@ fn which(program: &str) -> Option<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn secrets_reach_env_and_are_masked_in_the_log() {
+        let Some(aws) = LocalAws::start() else { return };
+        let scratch = tempfile::tempdir().expect("scratch");
+        let checkout = scratch.path().join("checkout");
+        std::fs::create_dir_all(&checkout).expect("checkout dir");
+        let repository = Repository {
+            full_name: "octo-org/app".to_owned(),
+            subject_prefix: "repo:octo-org/app".to_owned(),
+            ids: (1, 2),
+            workflow_path: ".github/workflows/pipeline.yaml".to_owned(),
+            checkout,
+            secrets: BTreeMap::from([
+                ("API_TOKEN".to_owned(), "s3cr3t-v4lue-42".to_owned()),
+                (
+                    "CERT".to_owned(),
+                    "first-line-aa\nsecond-line-bb".to_owned(),
+                ),
+            ]),
+        };
+        let runner = Runner {
+            aws: &aws,
+            repository: &repository,
+            scratch: scratch.path().join("run"),
+        };
+        let workflow = r#"
+on: push
+jobs:
+  smoke:
+    runs-on: ubuntu-latest
+    env:
+      TOKEN: ${{ secrets.API_TOKEN }}
+    steps:
+      - run: |
+          test "$TOKEN" = s3cr3t-v4lue-42
+          echo "token=$TOKEN"
+          printf '%s' "$TOKEN" | base64
+          echo "$CERT"
+          echo "unset=[$UNSET]"
+        env:
+          CERT: ${{ secrets.CERT }}
+          UNSET: ${{ secrets.NOT_SET }}
+      - run: |
+          echo "::add-mask::runtime-value-7"
+          echo "later runtime-value-7"
+"#;
+        let report = runner.run(
+            workflow,
+            &Event::Push {
+                branch: "main".to_owned(),
+            },
+        );
+        assert_eq!(
+            report.outcome("smoke"),
+            Some(Outcome::Success),
+            "{}",
+            report.summary()
+        );
+        let log = report.log("smoke");
+        assert!(log.contains("token=***"), "the secret is masked:\n{log}");
+        assert!(!log.contains("s3cr3t"), "no trace of the secret:\n{log}");
+        assert!(
+            !log.contains(&base64_standard_unpadded(b"s3cr3t-v4lue-42")),
+            "nor of its base64 form:\n{log}"
+        );
+        assert!(
+            !log.contains("first-line-aa") && !log.contains("second-line-bb"),
+            "each line of a multi-line secret is masked:\n{log}"
+        );
+        assert!(log.contains("unset=[]"), "an unset secret is '':\n{log}");
+        assert!(
+            log.contains("later ***") && !log.lines().any(|l| l.starts_with("::add-mask::")),
+            "add-mask masks a value and is not printed:\n{log}"
+        );
+    }
+
+    #[test]
+    fn mask_forms_cover_lines_and_base64() {
+        assert!(mask_forms("  ").is_empty());
+        let forms = mask_forms("ab\ncd\n");
+        for form in ["ab\ncd", "ab", "cd", &base64_standard_unpadded(b"ab\ncd")] {
+            assert!(forms.iter().any(|f| f == form), "{form:?} in {forms:?}");
+        }
+    }
 
     #[test]
     fn command_files_parse_both_forms() {

@@ -19,6 +19,13 @@
 //!   last pipeline; [`Event::DeleteBranch`] runs exactly those stop jobs, for that branch.
 //! - **Manual jobs.** A push runs the manual jobs a person would start (deploy gates), but not
 //!   environment stop jobs, which GitLab starts itself when the branch goes.
+//! - **Project CI/CD variables.** [`Project::variables`] reach every job's environment through
+//!   gitlab-ci-local's project variables file (`--variables-file`), which, as on GitLab, wins
+//!   over the CI file's `variables:`; a protected variable only on a protected branch. A
+//!   masked variable's value shows as `[MASKED]` in the job logs (gitlab-ci-local masks
+//!   nothing), and must meet GitLab's masking rules or GitLab would not save it.
+//!   <https://docs.gitlab.com/ci/variables/#for-a-project>,
+//!   <https://docs.gitlab.com/ci/variables/#mask-a-cicd-variable>
 //!
 //! Known gaps of gitlab-ci-local 4.73.0 that the generated file does not hit: with
 //! `--shell-isolation` a job that has an `after_script` exports no artifacts (the build job
@@ -35,8 +42,11 @@ use serde_json::{json, Value};
 use serde_yaml::Value as Yaml;
 
 use super::github::{JobReport, Outcome, RunReport};
-use super::{copy_dir, LocalAws, Token};
+use super::{copy_dir, mask_secrets, LocalAws, Token};
 use crate::common::{printed, run, tool};
+
+/// gitlab-ci-local's project variables file, in the run's scratch folder.
+const VARIABLES_FILE: &str = "project-variables.yml";
 
 /// Top-level keys of `.gitlab-ci.yml` that are not jobs.
 const GLOBAL_KEYWORDS: &[&str] = &[
@@ -71,7 +81,46 @@ impl Event {
     }
 }
 
+/// A project CI/CD variable (Settings > CI/CD > Variables).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Variable {
+    pub(crate) value: String,
+    /// Shown as `[MASKED]` in job logs.
+    pub(crate) masked: bool,
+    /// Only jobs on protected branches get it.
+    pub(crate) protected: bool,
+}
+
+impl Variable {
+    /// A visible variable for every branch.
+    pub(crate) fn plain(value: &str) -> Self {
+        Self {
+            value: value.to_owned(),
+            ..Self::default()
+        }
+    }
+
+    /// A masked variable for every branch.
+    pub(crate) fn masked(value: &str) -> Self {
+        Self {
+            value: value.to_owned(),
+            masked: true,
+            protected: false,
+        }
+    }
+}
+
+/// GitLab's rule for a value it can mask (`Ci::Maskable::REGEX`): at least 8 characters, all
+/// from the Base64 alphabet or `@ : . ~ - _`.
+fn maskable(value: &str) -> bool {
+    value.chars().count() >= 8
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_+=/@:.~-".contains(c))
+}
+
 /// A GitLab project as the runner presents it to jobs.
+#[derive(Default)]
 pub(crate) struct Project {
     /// `group/subgroup/project`.
     pub(crate) path: String,
@@ -81,6 +130,8 @@ pub(crate) struct Project {
     pub(crate) default_branch: String,
     /// The files of the repository.
     pub(crate) checkout: PathBuf,
+    /// Project CI/CD variables: name → value and flags. Empty: none.
+    pub(crate) variables: BTreeMap<String, Variable>,
 }
 
 pub(crate) struct Runner<'a> {
@@ -113,6 +164,7 @@ impl Runner<'_> {
             self.mint_id_tokens(&mut ci, name, branch, action(name));
         }
         let repo = self.checkout(branch, &serde_yaml::to_string(&ci).expect("CI file"));
+        self.write_variables_file(branch);
         let home = self.scratch.join("home");
         std::fs::create_dir_all(&home).expect("runner home");
 
@@ -178,6 +230,8 @@ impl Runner<'_> {
             String::from_utf8_lossy(&output.stdout),
             String::from_utf8_lossy(&output.stderr)
         );
+        let masks = self.masks();
+        let text = mask_secrets(&text, &masks);
         std::fs::write(self.scratch.join("gitlab-ci-local.log"), &text).expect("runner log");
         let finished = summary(&text);
         assert!(
@@ -194,9 +248,10 @@ impl Runner<'_> {
                 if started_by_hand.contains(name) {
                     let _ = writeln!(log, "(started by hand)");
                 }
-                log.push_str(
+                log.push_str(&mask_secrets(
                     &std::fs::read_to_string(logs.join(format!("{name}.log"))).unwrap_or_default(),
-                );
+                    &masks,
+                ));
                 JobReport {
                     id: name.clone(),
                     outcome,
@@ -240,7 +295,48 @@ impl Runner<'_> {
         if self.protected(repo_branch(repo).as_str()) {
             command.args(["--variable", "CI_COMMIT_REF_PROTECTED=true"]);
         }
+        // The project's CI/CD variables (see `write_variables_file`), relative to the repo.
+        command.args(["--variables-file", &format!("../{VARIABLES_FILE}")]);
         command
+    }
+
+    /// The project's CI/CD variables the pipeline on `branch` gets, in gitlab-ci-local's
+    /// project variables file beside the checkout (not in it: jobs must not see the file).
+    /// Each is written `type: variable` for every environment (`'*'`): gitlab-ci-local would
+    /// take a plain value starting with `/` or `~` for a file variable's path.
+    fn write_variables_file(&self, branch: &str) {
+        let mut file = serde_yaml::Mapping::new();
+        for (name, variable) in &self.project.variables {
+            assert!(
+                !variable.masked || maskable(&variable.value),
+                "GitLab cannot mask {name}: a masked value needs 8 or more characters, all \
+                 from the Base64 alphabet or @:.~-_ (https://docs.gitlab.com/ci/variables/#mask-a-cicd-variable)"
+            );
+            if variable.protected && !self.protected(branch) {
+                continue;
+            }
+            let mut values = serde_yaml::Mapping::new();
+            values.insert("*".into(), variable.value.clone().into());
+            let mut entry = serde_yaml::Mapping::new();
+            entry.insert("type".into(), "variable".into());
+            entry.insert("values".into(), Yaml::Mapping(values));
+            file.insert(name.clone().into(), Yaml::Mapping(entry));
+        }
+        std::fs::write(
+            self.scratch.join(VARIABLES_FILE),
+            serde_yaml::to_string(&Yaml::Mapping(file)).expect("variables file"),
+        )
+        .expect("write the project variables file");
+    }
+
+    /// What GitLab masks in job logs: each masked variable's value, as `[MASKED]`.
+    fn masks(&self) -> Vec<(String, String)> {
+        self.project
+            .variables
+            .values()
+            .filter(|v| v.masked)
+            .map(|v| (v.value.clone(), "[MASKED]".to_owned()))
+            .collect()
     }
 
     fn protected(&self, branch: &str) -> bool {
@@ -464,6 +560,98 @@ fn summary(text: &str) -> BTreeMap<String, Outcome> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn project_variables_reach_jobs_and_masked_ones_are_masked() {
+        if tool("gitlab-ci-local").is_none() {
+            return;
+        }
+        let Some(aws) = LocalAws::start() else { return };
+        let scratch = tempfile::tempdir().expect("scratch");
+        let checkout = scratch.path().join("checkout");
+        std::fs::create_dir_all(&checkout).expect("checkout dir");
+        std::fs::write(checkout.join("README"), "app\n").expect("a file");
+        let project = Project {
+            path: "octo-group/app".to_owned(),
+            server_url: "https://gitlab.com".to_owned(),
+            default_branch: "main".to_owned(),
+            checkout,
+            variables: BTreeMap::from([
+                ("API_TOKEN".to_owned(), Variable::masked("s3cr3t-v4lue-42")),
+                ("GREETING".to_owned(), Variable::plain("from-project")),
+                ("PATHLIKE".to_owned(), Variable::plain("/not/a/file")),
+                (
+                    "PROD_ONLY".to_owned(),
+                    Variable {
+                        value: "protected-value".to_owned(),
+                        masked: false,
+                        protected: true,
+                    },
+                ),
+            ]),
+        };
+        let ci = r#"
+stages: [test]
+variables:
+  GREETING: from-yaml
+show:
+  stage: test
+  script:
+    - test "$API_TOKEN" = s3cr3t-v4lue-42
+    - echo "token=$API_TOKEN"
+    - echo "greeting=$GREETING pathlike=$PATHLIKE"
+    - echo "protected=[$PROD_ONLY]"
+"#;
+        let run = |branch: &str| {
+            Runner {
+                aws: &aws,
+                project: &project,
+                scratch: scratch.path().join(branch),
+            }
+            .run(
+                ci,
+                &Event::Push {
+                    branch: branch.to_owned(),
+                },
+            )
+        };
+        let feature = run("feature");
+        assert_eq!(
+            feature.outcome("show"),
+            Some(Outcome::Success),
+            "{}",
+            feature.summary()
+        );
+        let log = feature.log("show");
+        assert!(log.contains("token=[MASKED]"), "masked:\n{log}");
+        assert!(
+            !log.contains("s3cr3t"),
+            "no trace of the masked value:\n{log}"
+        );
+        assert!(
+            log.contains("greeting=from-project pathlike=/not/a/file"),
+            "a project variable wins over the CI file's, and a path-like value is a value:\n{log}"
+        );
+        assert!(
+            log.contains("protected=[]"),
+            "an unprotected branch gets no protected variable:\n{log}"
+        );
+        let main = run("main");
+        assert!(
+            main.log("show").contains("protected=[protected-value]"),
+            "the protected default branch gets it:\n{}",
+            main.log("show")
+        );
+    }
+
+    #[test]
+    fn masked_values_follow_gitlab_rules() {
+        assert!(maskable("s3cr3t-v4lue-42"));
+        assert!(maskable("AKIA/abc+def=@:.~_-"));
+        assert!(!maskable("short"), "fewer than 8 characters");
+        assert!(!maskable("has a space"), "whitespace");
+        assert!(!maskable("dollar$sign1"), "a character GitLab cannot mask");
+    }
 
     #[test]
     fn ref_slugs_follow_gitlab() {

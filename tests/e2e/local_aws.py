@@ -30,6 +30,18 @@ it reproduces and why moto (5.2.5) lacks it:
    Layers/Architectures/PackageType/TracingConfig/Tags reach the function.
 9. AWS::SNS::Subscription subscribes.
 10. AWS::StepFunctions::StateMachine: DefinitionSubstitutions are applied to the definition.
+11. Calling a deployed REST API: moto's server cannot (it routes by path and signature, not
+   by Host, and runs Lambda code only in Docker). Here a request with
+   `Host: {api}.execute-api.{region}.amazonaws.com` and path `/{stage}/{path}`, or one to
+   `/restapis/{api}/{stage}/_user_request_/{path}` (LocalStack's path form), is answered as
+   API Gateway would: the stage's most specific resource and its method (or ANY); a Lambda
+   proxy integration runs a Python function's handler on this machine (see `invoke_python`)
+   and answers with its statusCode/headers/body; a MOCK integration answers its status.
+   API Gateway's errors: 403 "Missing Authentication Token" (no such resource or method),
+   403 "Forbidden" (no such stage), 502 "Internal server error" (the function failed, timed
+   out, answered malformed, or cannot run here, e.g. a non-Python runtime), each with an
+   `x-local-aws-why` header saying which; HTTP APIs and other integrations answer 501.
+   Every call is logged as `local-aws: execute-api {...}`, a function's output after it.
 
 Not patched, because moto already does what AWS does: an AWS::IAM::Role's
 PermissionsBoundary reaches CreateRole and GetRole reports it, and the SAM transform (3.)
@@ -1312,6 +1324,430 @@ def patch_template_rules() -> None:
     backend_cls.create_change_set = create_change_set_checked
 
 
+# ---------------------------------------------------------------------------------------
+# 11. Calling a deployed REST API (execute-api) without Docker
+# ---------------------------------------------------------------------------------------
+
+# moto's server ignores the Host header (an unsigned GET to `{id}.execute-api...` reaches its
+# S3 backend: 404 NoSuchBucket), has no `/_user_request_/` path (that is LocalStack's), and
+# invokes REST APIs only in-process (decorator mode), for HTTP and AWS integrations but not
+# AWS_PROXY. Its Lambda needs Docker to run code: without it an invocation answers 200 with
+# FunctionError "Handled" and "error running docker: ..."; with `/moto-api/config`
+# `{"lambda": {"use_docker": false}}` it answers "Simple Lambda happy path OK" (or echoes the
+# payload), but from a second, empty backend, so the stacks' functions vanish from the
+# Lambda API. Hence this part of the local AWS.
+EXECUTE_API_HOST = re.compile(r"^(?P<api>[a-z0-9]+)\.execute-api\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(:\d+)?$")
+USER_REQUEST_PATH = re.compile(r"^/restapis/(?P<api>[^/]+)/(?P<stage>[^/]+)/_user_request_(?P<path>/.*)?$")
+LAMBDA_URI = re.compile(r"^arn:[^:]+:apigateway:[^:]+:lambda:path/2015-03-31/functions/(?P<function>arn:[^/]+)/invocations$")
+# API Gateway's answer to an unknown resource or method of a REST API, and to a Lambda
+# that failed or answered malformed (no details reach the caller).
+MISSING_TOKEN = (403, {"message": "Missing Authentication Token"}, "MissingAuthenticationTokenException")
+FORBIDDEN = (403, {"message": "Forbidden"}, "ForbiddenException")
+INTERNAL = (502, {"message": "Internal server error"}, None)
+TIMED_OUT = (504, {"message": "Endpoint request timed out"}, None)
+# API Gateway's integration timeout for REST APIs (29 s) and Lambda's allowance for a
+# function's init (10 s), which the function's own Timeout does not count.
+INTEGRATION_TIMEOUT = 29
+INIT_ALLOWANCE = 10
+LOCAL_ENDPOINT = "http://127.0.0.1:5000"
+
+# Runs one handler in a fresh interpreter, as Lambda's Python runtime does: the event on
+# stdin, the result (or the error) as JSON in the file $LOCAL_AWS_RESULT names, the handler's
+# own output on stdout/stderr.
+PYTHON_BOOTSTRAP = r"""
+import importlib, json, os, signal, sys, time, traceback
+result_file = os.environ.pop("LOCAL_AWS_RESULT")
+module_name, _, function_name = os.environ["_HANDLER"].rpartition(".")
+deadline = time.time() + float(os.environ["AWS_LAMBDA_FUNCTION_TIMEOUT"])
+class Context:
+    function_name = os.environ["AWS_LAMBDA_FUNCTION_NAME"]
+    function_version = os.environ["AWS_LAMBDA_FUNCTION_VERSION"]
+    invoked_function_arn = os.environ["LOCAL_AWS_FUNCTION_ARN"]
+    memory_limit_in_mb = os.environ["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"]
+    aws_request_id = os.environ["LOCAL_AWS_REQUEST_ID"]
+    log_group_name = os.environ["AWS_LAMBDA_LOG_GROUP_NAME"]
+    log_stream_name = os.environ["AWS_LAMBDA_LOG_STREAM_NAME"]
+    def get_remaining_time_in_millis(self):
+        return max(0, int((deadline - time.time()) * 1000))
+try:
+    handler = getattr(importlib.import_module(module_name.replace("/", ".")), function_name)
+    event = json.load(sys.stdin)
+    def timed_out(*_):
+        raise TimeoutError("Task timed out")
+    signal.signal(signal.SIGALRM, timed_out)
+    signal.setitimer(signal.ITIMER_REAL, float(os.environ["AWS_LAMBDA_FUNCTION_TIMEOUT"]))
+    deadline = time.time() + float(os.environ["AWS_LAMBDA_FUNCTION_TIMEOUT"])
+    result = handler(event, Context())
+    signal.setitimer(signal.ITIMER_REAL, 0)
+    answer = {"result": result}
+except BaseException as e:
+    traceback.print_exc()
+    answer = {"errorType": type(e).__name__, "errorMessage": str(e)}
+with open(result_file, "w") as out:
+    json.dump(answer, out, default=str)
+"""
+
+
+def find_rest_api(api_id: str, region: str | None) -> tuple[str, str, Any] | None:
+    """The REST API `api_id` in any account (and region, when given): account, region, API."""
+    from moto.apigateway.models import apigateway_backends
+
+    for account_id, region_name, backend in apigateway_backends.iter_backends():
+        if (region is None or region == region_name) and api_id in backend.apis:
+            return account_id, region_name, backend.apis[api_id]
+    return None
+
+
+def match_resource(api: Any, path: str) -> tuple[Any, dict[str, str]] | None:
+    """The resource of `api` that serves `path` (after the stage), with its path parameters:
+    the most specific one (literal segments before `{param}` before `{proxy+}`), as API
+    Gateway chooses. A trailing `/` is ignored, as API Gateway ignores it."""
+    segments = [s for s in path.split("/") if s]
+    best: tuple[tuple[int, int], Any, dict[str, str]] | None = None
+    for resource in api.resources.values():
+        pattern = [s for s in resource.get_path().split("/") if s]
+        params: dict[str, str] = {}
+        literal = greedy = 0
+        ok = True
+        for i, part in enumerate(pattern):
+            if part.startswith("{") and part.endswith("+}"):
+                rest = segments[i:]
+                if i != len(pattern) - 1 or not rest:
+                    ok = False
+                else:
+                    params[part[1:-2]] = "/".join(rest)
+                    greedy = 1
+                break
+            if i >= len(segments):
+                ok = False
+                break
+            if part.startswith("{") and part.endswith("}"):
+                params[part[1:-1]] = urllib.parse.unquote(segments[i])
+            elif part == segments[i]:
+                literal += 1
+            else:
+                ok = False
+                break
+        else:
+            ok = ok and len(pattern) == len(segments)
+        if ok:
+            rank = (literal, -greedy)
+            if best is None or rank > best[0]:
+                best = (rank, resource, params)
+    return None if best is None else (best[1], best[2])
+
+
+def proxy_event(account_id: str, api: Any, stage: Any, resource: Any, path: str, params: dict[str, str], environ: dict[str, Any], body: bytes, request_id: str, host: str) -> dict[str, Any]:
+    """The Lambda proxy integration's input (payload format 1.0), as API Gateway builds it:
+    https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-lambda-proxy-integrations.html#api-gateway-simple-proxy-for-lambda-input-format"""
+    headers: dict[str, list[str]] = {}
+    for key, value in environ.items():
+        if key.startswith("HTTP_") and key != "HTTP_HOST":
+            headers.setdefault(key[5:].replace("_", "-").title(), []).append(value)
+        elif key in ("CONTENT_TYPE", "CONTENT_LENGTH") and value:
+            headers.setdefault(key.replace("_", "-").title(), []).append(value)
+    headers["Host"] = [host]
+    query = urllib.parse.parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+    try:
+        text: str | None = body.decode("utf-8") if body else None
+        encoded = False
+    except UnicodeDecodeError:
+        text, encoded = base64.b64encode(body).decode(), True
+    method = environ["REQUEST_METHOD"]
+    return {
+        "resource": resource.get_path(),
+        "path": path,
+        "httpMethod": method,
+        "headers": {k: v[-1] for k, v in headers.items()},
+        "multiValueHeaders": headers,
+        "queryStringParameters": {k: v[-1] for k, v in query.items()} or None,
+        "multiValueQueryStringParameters": query or None,
+        "pathParameters": params or None,
+        "stageVariables": getattr(stage, "variables", None) or None,
+        "requestContext": {
+            "accountId": account_id,
+            "apiId": api.id,
+            "domainName": host,
+            "domainPrefix": api.id,
+            "httpMethod": method,
+            "identity": {"sourceIp": environ.get("REMOTE_ADDR", "127.0.0.1"), "userAgent": environ.get("HTTP_USER_AGENT")},
+            "path": f"/{stage.name}{path}",
+            "protocol": environ.get("SERVER_PROTOCOL", "HTTP/1.1"),
+            "requestId": request_id,
+            "requestTimeEpoch": int(time.time() * 1000),
+            "resourceId": resource.id,
+            "resourcePath": resource.get_path(),
+            "stage": stage.name,
+        },
+        "body": text,
+        "isBase64Encoded": encoded,
+    }
+
+
+def python_for(runtime: str) -> tuple[str, list[str]] | None:
+    """The interpreter for a `pythonX.Y` runtime, and folders to add to its path for the
+    packages Lambda's runtime provides (boto3): this server's interpreter when its version
+    is X.Y (it has boto3), else `pythonX.Y` from PATH with this server's site-packages."""
+    import shutil
+    import sysconfig
+
+    match = re.fullmatch(r"python(\d+)\.(\d+)", runtime or "")
+    if not match:
+        return None
+    if (sys.version_info.major, sys.version_info.minor) == (int(match[1]), int(match[2])):
+        return sys.executable, []
+    found = shutil.which(runtime)
+    return (found, [sysconfig.get_paths()["purelib"]]) if found else None
+
+
+def unzip(data: bytes, target: str) -> None:
+    import io
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        z.extractall(target)
+
+
+def invoke_python(fn: Any, event: dict[str, Any], request_id: str) -> tuple[dict[str, Any] | None, str]:
+    """Runs the function's handler with `event` on this machine, in its own interpreter,
+    with its deployed code in LAMBDA_TASK_ROOT, its layers in /opt's place, its environment
+    variables, and credentials of its execution role in its account (everything AWS goes to
+    this server). Returns the result (`{"result": ...}` or Lambda's error object) or None
+    when it could not run, and why."""
+    import subprocess
+    import tempfile
+
+    from moto.awslambda.models import lambda_backends
+    from moto.sts.models import sts_backends
+    from moto.utilities.utils import get_partition
+
+    python = python_for(fn.run_time)
+    if python is None:
+        return None, f"runtime {fn.run_time} is not emulated (only pythonX.Y found on this machine)"
+    interpreter, provided = python
+    backend = lambda_backends[fn.account_id][fn.region]
+    with tempfile.TemporaryDirectory(prefix="local-aws-lambda-") as root:
+        task, opt = os.path.join(root, "task"), os.path.join(root, "opt")
+        os.makedirs(task)
+        os.makedirs(opt)
+        if fn.code_bytes:
+            unzip(fn.code_bytes, task)
+        for layer in fn.layers:
+            version = backend.layers_versions_by_arn(layer["Arn"])
+            if version is not None and version.code_bytes:
+                unzip(version.code_bytes, opt)
+        major_minor = fn.run_time.removeprefix("python")
+        role = sts_backends[fn.account_id][get_partition(fn.region)].assume_role(
+            fn.region, fn.function_name, fn.role, "", 3600, ""
+        )
+        env = {
+            "PATH": "/usr/local/bin:/usr/bin:/bin",
+            "LANG": "en_US.UTF-8",
+            "TZ": ":UTC",
+            "LAMBDA_TASK_ROOT": task,
+            "LAMBDA_RUNTIME_DIR": opt,
+            "_HANDLER": fn.handler or "",
+            "AWS_EXECUTION_ENV": f"AWS_Lambda_{fn.run_time}",
+            "AWS_LAMBDA_FUNCTION_NAME": fn.function_name,
+            "AWS_LAMBDA_FUNCTION_VERSION": str(getattr(fn, "version", "$LATEST")),
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(fn.memory_size),
+            "AWS_LAMBDA_FUNCTION_TIMEOUT": str(fn.timeout),
+            "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{fn.function_name}",
+            "AWS_LAMBDA_LOG_STREAM_NAME": f"local/{request_id}",
+            "AWS_REGION": fn.region,
+            "AWS_DEFAULT_REGION": fn.region,
+            "AWS_ACCESS_KEY_ID": role.access_key_id,
+            "AWS_SECRET_ACCESS_KEY": role.secret_access_key,
+            "AWS_SESSION_TOKEN": role.session_token,
+            "AWS_ENDPOINT_URL": LOCAL_ENDPOINT,
+            "AWS_CONFIG_FILE": "/dev/null",
+            "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "LOCAL_AWS_FUNCTION_ARN": fn.function_arn,
+            "LOCAL_AWS_REQUEST_ID": request_id,
+            "PYTHONPATH": os.pathsep.join(
+                [task, os.path.join(opt, "python"), os.path.join(opt, "python", "lib", f"python{major_minor}", "site-packages")]
+                + provided
+            ),
+            "PYTHONDONTWRITEBYTECODE": "1",
+        }
+        env.update({k: str(v) for k, v in (fn.environment_vars or {}).items()})
+        result_file = os.path.join(root, "result.json")
+        env["LOCAL_AWS_RESULT"] = result_file
+        # The function's own Timeout bounds its handler (in the bootstrap); this bounds the
+        # whole run: init allowance plus at most API Gateway's integration timeout.
+        limit = min(float(fn.timeout), INTEGRATION_TIMEOUT) + INIT_ALLOWANCE
+        try:
+            run = subprocess.run(
+                [interpreter, "-c", PYTHON_BOOTSTRAP],
+                cwd=task,
+                env=env,
+                input=json.dumps(event).encode(),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                timeout=limit,
+            )
+        except subprocess.TimeoutExpired as e:
+            log_line(f"lambda {fn.function_name} {request_id}: killed after {limit:.0f}s\n{(e.output or b'').decode(errors='replace')}")
+            return {"errorType": "Sandbox.Timedout", "errorMessage": "Task timed out"}, "timed out"
+        except OSError as e:
+            return None, f"cannot start {interpreter}: {e}"
+        log_line(f"lambda {fn.function_name} {request_id}: exit {run.returncode}\n{run.stdout.decode(errors='replace')}")
+        try:
+            with open(result_file, encoding="utf-8") as f:
+                return json.load(f), "ran"
+        except (OSError, json.JSONDecodeError):
+            return {"errorType": "Runtime.ExitError", "errorMessage": f"exit {run.returncode}"}, "no result"
+
+
+def log_line(text: str) -> None:
+    with LOG_LOCK:
+        print(f"local-aws: {text.rstrip()}", file=sys.stderr, flush=True)
+
+
+def proxy_response(answer: dict[str, Any]) -> tuple[int, list[tuple[str, str]], bytes] | None:
+    """API Gateway's response for a Lambda proxy result, or None when the result is not a
+    valid proxy response (API Gateway then answers 502)."""
+    if "result" not in answer:
+        return None
+    result = answer["result"]
+    if not isinstance(result, dict) or not isinstance(result.get("statusCode"), int):
+        return None
+    headers: list[tuple[str, str]] = []
+    for name, value in (result.get("headers") or {}).items():
+        headers.append((str(name), str(value)))
+    for name, values in (result.get("multiValueHeaders") or {}).items():
+        headers.extend((str(name), str(v)) for v in values)
+    if not any(n.lower() == "content-type" for n, _ in headers):
+        headers.append(("Content-Type", "application/json"))
+    body = result.get("body")
+    data = b"" if body is None else str(body).encode("utf-8")
+    if result.get("isBase64Encoded"):
+        data = base64.b64decode(data)
+    return result["statusCode"], headers, data
+
+
+def execute(api_id: str, region: str | None, stage_name: str, path: str, environ: dict[str, Any], host: str | None) -> tuple[int, list[tuple[str, str]], bytes, dict[str, Any]]:
+    """What API Gateway answers a call to a REST API's stage, and a record of why."""
+    import uuid
+
+    request_id = str(uuid.uuid4())
+    method = environ.get("REQUEST_METHOD", "GET")
+    record: dict[str, Any] = {"api": api_id, "stage": stage_name, "method": method, "path": path}
+
+    def error(answer: tuple[int, dict[str, str], str | None], why: str) -> tuple[int, list[tuple[str, str]], bytes, dict[str, Any]]:
+        status, body, kind = answer
+        headers = [("Content-Type", "application/json"), ("x-amzn-RequestId", request_id)]
+        if kind:
+            headers.append(("x-amzn-ErrorType", kind))
+        headers.append(("x-local-aws-why", why))
+        record.update(status=status, why=why)
+        return status, headers, json.dumps(body).encode(), record
+
+    found = find_rest_api(api_id, region)
+    if found is None:
+        from moto.apigatewayv2.models import apigatewayv2_backends
+
+        if any(api_id in b.apis for _, _, b in apigatewayv2_backends.iter_backends()):
+            return error((501, {"message": "local-aws: calling an HTTP API is not emulated"}, None), "HTTP API")
+        # On AWS the host name would not resolve.
+        return error((404, {"message": f"local-aws: no REST API {api_id}"}, None), "no such API")
+    account_id, api_region, api = found
+    host = host or f"{api.id}.execute-api.{api_region}.amazonaws.com"
+    stage = api.stages.get(stage_name)
+    if stage is None:
+        return error(FORBIDDEN, f"no stage {stage_name}")
+    matched = match_resource(api, path)
+    if matched is None:
+        return error(MISSING_TOKEN, f"no resource for {path}")
+    resource, params = matched
+    record["resource"] = resource.get_path()
+    api_method = resource.resource_methods.get(method) or resource.resource_methods.get("ANY")
+    integration = getattr(api_method, "method_integration", None)
+    if api_method is None:
+        return error(MISSING_TOKEN, f"no {method} method on {resource.get_path()}")
+    if integration is None:
+        return error((500, {"message": "Internal server error"}, None), "the method has no integration")
+    # OpenAPI's x-amazon-apigateway-integration writes the type in any case (SAM: aws_proxy).
+    kind = (integration.integration_type or "").upper()
+    record["integration"] = kind
+    body = b""
+    length = environ.get("CONTENT_LENGTH")
+    if length and length.isdigit() and int(length) > 0:
+        body = environ["wsgi.input"].read(int(length))
+    if kind == "MOCK":
+        template = (integration.request_templates or {}).get("application/json") or '{"statusCode": 200}'
+        try:
+            status = int(json.loads(template).get("statusCode", 200))
+        except (ValueError, AttributeError):
+            status = 200
+        response = (integration.integration_responses or {}).get(str(status))
+        text = ((getattr(response, "response_templates", None) or {}).get("application/json") or "")
+        record.update(status=status, why="mock integration")
+        return status, [("Content-Type", "application/json"), ("x-amzn-RequestId", request_id)], text.encode(), record
+    if kind != "AWS_PROXY":
+        return error((501, {"message": f"local-aws: a {kind} integration is not emulated"}, None), "integration not emulated")
+    uri = LAMBDA_URI.match(integration.uri or "")
+    if uri is None:
+        return error(INTERNAL, f"not a Lambda invocation URI: {integration.uri}")
+    from moto.awslambda.models import lambda_backends
+
+    function_arn = uri["function"]
+    arn_parts = function_arn.split(":")
+    try:
+        fn = lambda_backends[arn_parts[4]][arn_parts[3]].get_function(function_arn)
+    except Exception as e:  # moto raises its own not-found errors
+        return error(INTERNAL, f"no function {function_arn}: {e}")
+    record["function"] = fn.function_arn
+    event = proxy_event(account_id, api, stage, resource, path, params, environ, body, request_id, host)
+    answer, how = invoke_python(fn, event, request_id)
+    if answer is None:
+        return error(INTERNAL, how)
+    if "errorType" in answer:
+        return error(INTERNAL, f"the function failed: {answer['errorType']}: {answer.get('errorMessage')}")
+    response = proxy_response(answer)
+    if response is None:
+        return error(INTERNAL, "malformed Lambda proxy response")
+    status, headers, data = response
+    record.update(status=status, why="lambda proxy")
+    return status, headers + [("x-amzn-RequestId", request_id)], data, record
+
+
+class ExecuteApi:
+    """Serves calls to deployed REST APIs ahead of moto: `Host: {api}.execute-api.{region}.
+    amazonaws.com` with the path `/{stage}/{path}`, or (host-less) the path
+    `/restapis/{api}/{stage}/_user_request_/{path}`; everything else goes to moto."""
+
+    def __init__(self, app: Any):
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        from http import HTTPStatus
+
+        host = environ.get("HTTP_HOST", "")
+        path = environ.get("PATH_INFO", "")
+        by_host = EXECUTE_API_HOST.match(host)
+        by_path = None if by_host else USER_REQUEST_PATH.match(path)
+        host_name: str | None = None
+        if by_host:
+            api_id, region = by_host["api"], by_host["region"]
+            stage, _, rest = path.lstrip("/").partition("/")
+            rest = "/" + rest
+            host_name = host.split(":")[0]
+        elif by_path:
+            api_id, region, stage, rest = by_path["api"], None, by_path["stage"], by_path["path"] or "/"
+        else:
+            return self.app(environ, start_response)
+        status, headers, body, record = execute(api_id, region, stage, rest, environ, host_name)
+        log_line("execute-api " + json.dumps(record, sort_keys=True))
+        try:
+            phrase = HTTPStatus(status).phrase
+        except ValueError:
+            phrase = "Status"
+        start_response(f"{status} {phrase}", headers + [("Content-Length", str(len(body)))])
+        return [body]
+
+
 def apply_patches() -> list[str]:
     warnings.filterwarnings("ignore", message=".*not supported by moto's CloudFormation.*")
     from moto.cloudformation import parsing
@@ -1364,7 +1800,9 @@ def main(argv: list[str] | None = None) -> None:
         file=sys.stderr,
         flush=True,
     )
-    app = DomainDispatcherApplication(create_backend_app)
+    global LOCAL_ENDPOINT
+    LOCAL_ENDPOINT = f"http://{args.host}:{args.port}"
+    app = ExecuteApi(DomainDispatcherApplication(create_backend_app))
     run_simple(args.host, args.port, app, threaded=True, request_handler=MotoRequestHandler)
 
 

@@ -232,7 +232,21 @@ impl Token {
 }
 
 fn base64url(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    base64_unpadded(
+        bytes,
+        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_",
+    )
+}
+
+/// Standard base64 (RFC 4648 section 4) without its `=` padding.
+pub(crate) fn base64_standard_unpadded(bytes: &[u8]) -> String {
+    base64_unpadded(
+        bytes,
+        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/",
+    )
+}
+
+fn base64_unpadded(bytes: &[u8], alphabet: &[u8; 64]) -> String {
     let mut out = String::new();
     for chunk in bytes.chunks(3) {
         let n = chunk
@@ -240,8 +254,93 @@ fn base64url(bytes: &[u8]) -> String {
             .enumerate()
             .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
         for i in 0..=chunk.len() {
-            out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            out.push(alphabet[(n >> (18 - 6 * i) & 63) as usize] as char);
         }
+    }
+    out
+}
+
+/// The local AWS's address for `url`, an execute-api URL of a deployed REST API (what a SAM
+/// `Api` output holds: `https://{api}.execute-api.{region}.amazonaws.com/{stage}/{path}`,
+/// query kept): `{endpoint}/restapis/{api}/{stage}/_user_request_/{path}`, which the local AWS
+/// answers as API Gateway would (see section 11 of `local_aws.py`). `None` for another URL.
+///
+/// A job's script reaches the same answer from its `AWS_ENDPOINT_URL` (every emulator sets it
+/// to the local AWS), by that path or with the API's host name as the `Host` header:
+/// `curl -H "Host: {api}.execute-api.{region}.amazonaws.com" "$AWS_ENDPOINT_URL/{stage}/{path}"`.
+pub(crate) fn local_execute_api_url(endpoint: &str, url: &str) -> Option<String> {
+    let rest = url.strip_prefix("https://")?;
+    let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let (api, region) = host
+        .strip_suffix(".amazonaws.com")?
+        .split_once(".execute-api.")?;
+    let valid = |s: &str| {
+        !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    };
+    if !valid(api) || !valid(region) {
+        return None;
+    }
+    let (stage, path) = path.split_once('/').unwrap_or((path, ""));
+    let stage = stage.split(['?', '#']).next().unwrap_or_default();
+    if stage.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "{}/restapis/{api}/{stage}/_user_request_/{path}",
+        endpoint.trim_end_matches('/')
+    ))
+}
+
+impl LocalAws {
+    /// [`local_execute_api_url`] on this local AWS.
+    pub(crate) fn execute_api_url(&self, url: &str) -> Option<String> {
+        local_execute_api_url(&self.endpoint, url)
+    }
+
+    /// Calls a deployed REST API at `url` (its execute-api URL) on the local AWS, as a job
+    /// would call it on AWS: the status and body of the answer.
+    pub(crate) fn call_api(&self, method: &str, url: &str, body: Option<&str>) -> (u16, String) {
+        use std::io::{Read, Write};
+        let local = self
+            .execute_api_url(url)
+            .unwrap_or_else(|| panic!("{url} is not an execute-api URL"));
+        let rest = local.trim_start_matches("http://");
+        let (address, path) = rest.split_once('/').expect("a path");
+        let address = address.replace("localhost", "127.0.0.1");
+        let mut stream = TcpStream::connect(&address).expect("connect to local-aws");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(120)))
+            .expect("read timeout");
+        let body = body.unwrap_or_default();
+        write!(
+            stream,
+            "{method} /{path} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .expect("send request");
+        let mut response = String::new();
+        stream.read_to_string(&mut response).expect("read answer");
+        let (head, answer) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+        let status = head
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("no status in {head}"));
+        (status, answer.to_owned())
+    }
+}
+
+/// `text` with every occurrence of each secret replaced by its mask (`(secret, mask)` pairs), as
+/// a CI system redacts a job's log: longer secrets first, so a secret that contains another
+/// is masked whole; empty secrets are ignored.
+pub(crate) fn mask_secrets(text: &str, masks: &[(String, String)]) -> String {
+    let mut ordered: Vec<&(String, String)> = masks.iter().filter(|(s, _)| !s.is_empty()).collect();
+    ordered.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then_with(|| a.0.cmp(&b.0)));
+    let mut out = text.to_owned();
+    for (secret, mask) in ordered {
+        out = out.replace(secret.as_str(), mask);
     }
     out
 }
@@ -283,6 +382,197 @@ pub(crate) fn bundled_apps() -> Vec<PathBuf> {
 }
 
 #[test]
+fn execute_api_urls_map_to_the_local_aws() {
+    let endpoint = "http://localhost:4566";
+    assert_eq!(
+        local_execute_api_url(
+            endpoint,
+            "https://abc123.execute-api.us-east-2.amazonaws.com/Prod/items/"
+        )
+        .as_deref(),
+        Some("http://localhost:4566/restapis/abc123/Prod/_user_request_/items/")
+    );
+    assert_eq!(
+        local_execute_api_url(
+            endpoint,
+            "https://abc123.execute-api.eu-west-1.amazonaws.com/Prod/items/42?full=1"
+        )
+        .as_deref(),
+        Some("http://localhost:4566/restapis/abc123/Prod/_user_request_/items/42?full=1")
+    );
+    assert_eq!(
+        local_execute_api_url(
+            endpoint,
+            "https://abc123.execute-api.us-east-1.amazonaws.com/v1"
+        )
+        .as_deref(),
+        Some("http://localhost:4566/restapis/abc123/v1/_user_request_/")
+    );
+    for other in [
+        "https://example.com/Prod/items/",
+        "http://abc123.execute-api.us-east-1.amazonaws.com/Prod/",
+        "https://abc123.execute-api.us-east-1.amazonaws.com/",
+        "https://abc123.lambda-url.us-east-1.on.aws/",
+    ] {
+        assert_eq!(local_execute_api_url(endpoint, other), None, "{other}");
+    }
+}
+
+/// A SAM REST API in front of a Python function that uses DynamoDB, deployed to the local
+/// AWS and called at its output URL: the handler really runs (no Docker), with credentials
+/// of its role in its account, and API Gateway's errors come back for what does not exist.
+#[test]
+fn deployed_rest_apis_answer_like_api_gateway() {
+    let Some(aws) = LocalAws::start() else { return };
+    let (account, region) = ("111111111111", "us-east-2");
+    let admin = aws.admin(account);
+    let dir = tempfile::tempdir().expect("template dir");
+    let template = dir.path().join("template.yaml");
+    std::fs::write(&template, API_TEMPLATE).expect("write template");
+    let output = run(aws
+        .aws_command(Some(&admin), region)
+        .args([
+            "cloudformation",
+            "deploy",
+            "--stack-name",
+            "api",
+            "--template-file",
+        ])
+        .arg(&template)
+        .args(["--capabilities", "CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"]));
+    assert!(
+        output.status.success(),
+        "deploy:\n{}\n{}",
+        printed(&output),
+        aws.server_log()
+    );
+    let stack = aws.aws(
+        &admin,
+        region,
+        &["cloudformation", "describe-stacks", "--stack-name", "api"],
+    );
+    let url = stack["Stacks"][0]["Outputs"]
+        .as_array()
+        .and_then(|o| o.iter().find(|o| o["OutputKey"] == "ItemsApi"))
+        .and_then(|o| o["OutputValue"].as_str())
+        .expect("ItemsApi output")
+        .to_owned();
+    assert!(
+        url.contains(".execute-api.us-east-2.amazonaws.com/Prod/items/"),
+        "{url}"
+    );
+    let log = || aws.server_log();
+
+    let (status, body) = aws.call_api("POST", &url, Some(r#"{"id": "a1", "weather": "Sunny"}"#));
+    assert_eq!(status, 201, "{body}\n{}", log());
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).expect("JSON"),
+        serde_json::json!({"id": "a1", "weather": "Sunny"})
+    );
+    let (status, body) = aws.call_api("GET", &format!("{url}a1"), None);
+    assert_eq!(status, 200, "{body}\n{}", log());
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).expect("JSON"),
+        serde_json::json!({"id": "a1", "weather": "Sunny", "account": account}),
+        "the item was stored in the stack's table, by the function's role in its account"
+    );
+    let (status, _) = aws.call_api("GET", &format!("{url}missing"), None);
+    assert_eq!(status, 404, "the function's own answer");
+    let (status, body) = aws.call_api("GET", &url, None);
+    assert_eq!(
+        (status, body.as_str()),
+        (403, r#"{"message": "Missing Authentication Token"}"#),
+        "no GET on /items: API Gateway's answer"
+    );
+    let (status, body) = aws.call_api("GET", &url.replace("/Prod/", "/Dev/"), None);
+    assert_eq!(
+        (status, body.as_str()),
+        (403, r#"{"message": "Forbidden"}"#)
+    );
+    let (status, body) = aws.call_api("DELETE", &format!("{url}boom"), None);
+    assert_eq!(
+        (status, body.as_str()),
+        (502, r#"{"message": "Internal server error"}"#),
+        "a failing function: API Gateway's 502"
+    );
+    assert!(
+        log().contains("local-aws: execute-api {"),
+        "every call is logged:\n{}",
+        log()
+    );
+}
+
+const API_TEMPLATE: &str = r#"AWSTemplateFormatVersion: '2010-09-09'
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Items:
+    Type: AWS::Serverless::SimpleTable
+  ItemsFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      Runtime: python3.11
+      Handler: index.handler
+      Timeout: 10
+      Environment:
+        Variables:
+          TABLE_NAME: !Ref Items
+      Policies:
+        - DynamoDBCrudPolicy:
+            TableName: !Ref Items
+      InlineCode: |
+        import json, os
+        import boto3
+
+        def handler(event, context):
+            table = boto3.resource("dynamodb").Table(os.environ["TABLE_NAME"])
+            if event["httpMethod"] == "POST":
+                item = json.loads(event["body"])
+                table.put_item(Item=item)
+                return {"statusCode": 201, "body": json.dumps(item)}
+            if event["httpMethod"] == "DELETE":
+                raise RuntimeError("boom")
+            item = table.get_item(Key={"id": event["pathParameters"]["id"]}).get("Item")
+            if item is None:
+                return {"statusCode": 404, "body": json.dumps({"message": "no item"})}
+            account = boto3.client("sts").get_caller_identity()["Account"]
+            return {"statusCode": 200, "body": json.dumps(dict(item, account=account))}
+      Events:
+        Put:
+          Type: Api
+          Properties:
+            Path: /items
+            Method: post
+        Get:
+          Type: Api
+          Properties:
+            Path: /items/{id}
+            Method: get
+        Delete:
+          Type: Api
+          Properties:
+            Path: /items/{id}
+            Method: delete
+Outputs:
+  ItemsApi:
+    Value: !Sub "https://${ServerlessRestApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/Prod/items/"
+"#;
+
+#[test]
+fn secrets_are_masked_longest_first() {
+    let masks = vec![
+        ("abc".to_owned(), "[A]".to_owned()),
+        ("abcdef".to_owned(), "[B]".to_owned()),
+        (String::new(), "[EMPTY]".to_owned()),
+    ];
+    assert_eq!(
+        mask_secrets("x abcdef y abc z", &masks),
+        "x [B] y [A] z",
+        "the longer secret is masked whole, the shorter one where it stands alone"
+    );
+    assert_eq!(mask_secrets("nothing here", &masks), "nothing here");
+}
+
+#[test]
 fn base64url_matches_rfc4648() {
     assert_eq!(base64url(b""), "");
     assert_eq!(base64url(b"f"), "Zg");
@@ -290,6 +580,8 @@ fn base64url_matches_rfc4648() {
     assert_eq!(base64url(b"foo"), "Zm9v");
     assert_eq!(base64url(b"foob"), "Zm9vYg");
     assert_eq!(base64url(&[0xfb, 0xff]), "-_8");
+    assert_eq!(base64_standard_unpadded(&[0xfb, 0xff]), "+/8");
+    assert_eq!(base64_standard_unpadded(b"foob"), "Zm9vYg");
 }
 
 impl LocalAws {
