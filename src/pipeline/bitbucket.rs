@@ -214,14 +214,7 @@ fn added_step(p: &Pipeline, added: &AddedJob, use_: Option<&RoleUse>) -> Result<
         }
         None => Step::new(name),
     };
-    step = step.command(scripts::shell_step(
-        p,
-        &added.name,
-        &added.run,
-        &added.env,
-        &added.secrets,
-        use_.is_none(),
-    ));
+    step = step.command(scripts::added_job(p, added));
     Ok(step)
 }
 

@@ -313,14 +313,7 @@ fn added_job(
     job.needs = Some(previous.iter().map(|j| need(j, false)).collect());
     job.rules = vec![rule.clone()];
     // Without the role, the job drops whatever credentials project variables hold.
-    Ok(job.script_line(scripts::shell_step(
-        p,
-        &added.name,
-        &added.run,
-        &added.env,
-        &added.secrets,
-        !added.role,
-    )))
+    Ok(job.script_line(scripts::added_job(p, added)))
 }
 
 /// `job` with what `sam deploy` (or `sam delete`) of `stage` with `use_`'s roles reads: the

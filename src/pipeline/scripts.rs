@@ -651,6 +651,12 @@ pub fn shell_step(
     out
 }
 
+/// One of the user's jobs' commands as one shell command ([`shell_step`]); without the
+/// role, it drops whatever credentials the CI system's variables hold.
+pub fn added_job(p: &Pipeline, job: &crate::pipeline::extend::AddedJob) -> String {
+    shell_step(p, &job.name, &job.run, &job.env, &job.secrets, !job.role)
+}
+
 /// One of the user's steps as one shell command ([`shell_step`]).
 pub fn added_step(p: &Pipeline, step: &crate::config::model::ExtraStep, drop: bool) -> String {
     shell_step(p, &step.name, &step.run, &step.env, &step.secrets, drop)

@@ -445,11 +445,22 @@ fn added_step(step: &ExtraStep, drop_credentials: bool) -> Result<Step, Diagnost
         source.push_str(&scripts::drop_credentials());
     }
     source.push_str(&step.run);
-    let mut out = Step::run(script(source)?).name(&step.name);
-    for (name, value) in &step.env {
-        out = out.env(name, text(value)?);
+    user_run(&step.name, source, &step.env, &step.secrets)
+}
+
+/// A `run:` step of the user's `source` with their variables (literal) and secrets (each
+/// `secrets.NAME` through `env:`, never in the script).
+fn user_run(
+    name: &str,
+    source: String,
+    env: &indexmap::IndexMap<String, String>,
+    secrets: &[String],
+) -> Result<Step, Diagnostic> {
+    let mut out = Step::run(script(source)?).name(name);
+    for (variable, value) in env {
+        out = out.env(variable, text(value)?);
     }
-    for secret in &step.secrets {
+    for secret in secrets {
         out = out.env(secret, expr(&format!("secrets.{secret}"))?);
     }
     Ok(out.into())
@@ -505,19 +516,17 @@ fn added_job(
             );
         }
     }
-    let mut run =
-        Step::run(script(added.run.clone())?).name(if added.id == job_ids::INTEGRATION_TEST {
-            "Run integration tests".to_owned()
-        } else {
-            format!("Run {}", added.id)
-        });
-    for (name, value) in &added.env {
-        run = run.env(name, text(value)?);
-    }
-    for secret in &added.secrets {
-        run = run.env(secret, expr(&format!("secrets.{secret}"))?);
-    }
-    Ok(job.step(run))
+    let name = if added.id == job_ids::INTEGRATION_TEST {
+        "Run integration tests".to_owned()
+    } else {
+        format!("Run {}", added.id)
+    };
+    Ok(job.step(user_run(
+        &name,
+        added.run.clone(),
+        &added.env,
+        &added.secrets,
+    )?))
 }
 
 /// Loads the images the build job saved, for `sam deploy` to push (image functions only).
