@@ -521,12 +521,14 @@ fn added_job(
     } else {
         format!("Run {}", added.id)
     };
-    Ok(job.step(user_run(
-        &name,
-        added.run.clone(),
-        &added.env,
-        &added.secrets,
-    )?))
+    // As on GitLab and Bitbucket, a job with a stage's role knows its stack and region.
+    let mut env = indexmap::IndexMap::new();
+    if let Some(stage) = stage {
+        env.insert("STACK_NAME".to_owned(), stage.stack_name.clone());
+        env.insert("AWS_REGION".to_owned(), stage.region.clone());
+    }
+    env.extend(added.env.clone());
+    Ok(job.step(user_run(&name, added.run.clone(), &env, &added.secrets)?))
 }
 
 /// Loads the images the build job saved, for `sam deploy` to push (image functions only).
