@@ -10,8 +10,8 @@ use std::process::Command;
 use serde_json::Value;
 
 use super::github::{Event, Outcome, Repository, RunReport, Runner};
-use super::{bundled_apps, copy_dir, stacks, LocalAws};
-use crate::common::{printed, run, sampipe};
+use super::{additions, bundled_apps, copy_dir, stacks, LocalAws};
+use crate::common::{printed, sampipe};
 use sampipe::pipeline::{RoleKind, StagePlan, Synthesis};
 
 /// One app, synthesized into a scratch copy of its repository.
@@ -124,7 +124,10 @@ impl App {
             ids: github.ids.unwrap_or((123_456, 456_789)),
             workflow_path: self.synthesis.pipeline.workflow_path.clone(),
             checkout: self.checkout(),
-            secrets: BTreeMap::new(),
+            secrets: BTreeMap::from([(
+                additions::RELEASE_TOKEN.0.to_owned(),
+                additions::RELEASE_TOKEN.1.to_owned(),
+            )]),
         }
     }
 
@@ -241,6 +244,19 @@ fn bundled_apps_deploy_end_to_end_on_github_actions() {
             );
         }
 
+        if app.name == additions::APP {
+            summary.extend(
+                additions::assert_python_api_additions(
+                    &app.name,
+                    &aws,
+                    &pipeline.stages,
+                    &report,
+                    Some("***"),
+                )
+                .into_iter()
+                .map(|checked| format!("{}: {checked}", app.name)),
+            );
+        }
         for stage in &pipeline.stages {
             let checked = assert_code_from_artifacts(&aws, stage, &stage.stack_name);
             assert!(
@@ -372,79 +388,22 @@ fn bundled_apps_deploy_end_to_end_on_github_actions() {
 /// its own stage's artifacts bucket, under the stack's prefix (the deploy job has no checkout:
 /// that code can only come from the build job's artifact). Returns how many it checked.
 fn assert_code_from_artifacts(aws: &LocalAws, stage: &StagePlan, stack: &str) -> usize {
-    let admin = aws.admin(&stage.account);
-    let (functions, _) = stacks::resources_of_type(aws, stage, stack, "AWS::Lambda::Function");
-    let objects = aws.aws(
-        &admin,
-        &stage.region,
-        &[
-            "s3api",
-            "list-objects-v2",
-            "--bucket",
-            &stage.artifacts_bucket,
-            "--prefix",
-            &format!("{stack}/"),
-        ],
-    );
-    let scratch = tempfile::tempdir().expect("download dir");
-    let mut uploaded = Vec::new();
-    for key in objects["Contents"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|o| o["Key"].as_str())
-    {
-        let file = scratch.path().join(uploaded.len().to_string());
-        aws.aws(
-            &admin,
-            &stage.region,
-            &[
-                "s3api",
-                "get-object",
-                "--bucket",
-                &stage.artifacts_bucket,
-                "--key",
-                key,
-                &file.display().to_string(),
-            ],
-        );
-        uploaded.push((key.to_owned(), sha256_base64(&file)));
-    }
-    for function in &functions {
-        let described = aws.aws(
-            &admin,
-            &stage.region,
-            &["lambda", "get-function", "--function-name", function],
-        );
-        if described["Configuration"]["PackageType"] == "Image" {
-            continue;
-        }
-        let sha = described["Configuration"]["CodeSha256"]
-            .as_str()
-            .unwrap_or_default();
+    let code = stacks::deployed_code(aws, stage, stack);
+    for (function, zip) in &code.functions {
         assert!(
-            uploaded.iter().any(|(_, s)| s == sha),
-            "{}: function {function} runs code {sha}, which is none of the objects uploaded to {}/{stack}/: {uploaded:?}",
+            zip.is_some(),
+            "{}: function {function} runs code which is none of the objects uploaded to {}/{stack}/: {:?}",
             stage.name,
-            stage.artifacts_bucket
+            stage.artifacts_bucket,
+            code.uploaded
         );
     }
-    functions.len()
+    code.functions.len()
 }
 
 fn app_has_zip_functions(app: &App) -> bool {
     std::fs::read_to_string(app.repo.path().join(&app.synthesis.pipeline.sam_template))
         .is_ok_and(|t| t.contains("AWS::Serverless::Function"))
-}
-
-/// SHA-256 of a file, base64 (Lambda's CodeSha256), by the system's Python.
-fn sha256_base64(file: &Path) -> String {
-    let output = run(Command::new("python3").args([
-        "-c",
-        "import base64, hashlib, sys; print(base64.b64encode(hashlib.sha256(open(sys.argv[1], 'rb').read()).digest()).decode())",
-    ]).arg(file));
-    assert!(output.status.success(), "sha256: {}", printed(&output));
-    String::from_utf8_lossy(&output.stdout).trim().to_owned()
 }
 
 /// The workflow's job ids, in file order.

@@ -16,7 +16,7 @@ use serde_json::Value;
 use serde_yaml::Value as Yaml;
 
 use super::github::{Outcome, RunReport};
-use super::{bitbucket, bundled_apps, copy_dir, gitlab, stacks, LocalAws};
+use super::{additions, bitbucket, bundled_apps, copy_dir, gitlab, stacks, LocalAws};
 use crate::common::{sampipe, tool};
 use sampipe::pipeline::{Provider, RoleKind, StagePlan, Synthesis};
 
@@ -179,7 +179,10 @@ impl App {
             server_url: project.url.clone(),
             default_branch: self.synthesis.pipeline.branch.clone(),
             checkout: self.repo.path().to_owned(),
-            ..Default::default()
+            variables: BTreeMap::from([(
+                additions::RELEASE_TOKEN.0.to_owned(),
+                gitlab::Variable::masked(additions::RELEASE_TOKEN.1),
+            )]),
         }
     }
 
@@ -202,7 +205,10 @@ impl App {
             slug: self.name.clone(),
             environments,
             checkout: self.repo.path().to_owned(),
-            ..Default::default()
+            variables: BTreeMap::from([(
+                additions::RELEASE_TOKEN.0.to_owned(),
+                bitbucket::Variable::secured(additions::RELEASE_TOKEN.1),
+            )]),
         }
     }
 }
@@ -380,6 +386,20 @@ fn exercise(aws: &LocalAws, source: &Path, ci: Ci) -> String {
                 stage.name
             );
         }
+    }
+    if app.name == additions::APP {
+        let mask = match ci {
+            Ci::GitLab => Some("[MASKED]"),
+            // Bitbucket shows `$RELEASE_TOKEN`, which the echoed script also says.
+            Ci::Bitbucket => None,
+        };
+        notes.extend(additions::assert_python_api_additions(
+            &label,
+            aws,
+            &pipeline.stages,
+            &report,
+            mask,
+        ));
     }
     let last = format!("deploy-{}", pipeline.stages.last().expect("a stage").name);
     assert!(

@@ -4,6 +4,7 @@
 //! (moto, patched by `tests/e2e/local_aws.py` to check OIDC trust like STS and to run the SAM
 //! transform), and assert on what got deployed.
 
+mod additions;
 mod apps;
 mod bitbucket;
 mod ci_apps;
@@ -377,6 +378,14 @@ pub(crate) fn bundled_apps() -> Vec<PathBuf> {
         .map(|e| e.expect("app entry").path())
         .filter(|p| p.join("sampipe.yaml").is_file())
         .collect();
+    // While working on one app: SAMPIPE_E2E_APPS=python-api,node-sqs (CI runs them all).
+    if let Ok(only) = std::env::var("SAMPIPE_E2E_APPS") {
+        let wanted: Vec<&str> = only.split(',').map(str::trim).collect();
+        apps.retain(|p| {
+            p.file_name()
+                .is_some_and(|n| wanted.iter().any(|w| n == *w))
+        });
+    }
     apps.sort();
     apps
 }

@@ -253,3 +253,112 @@ pub(crate) fn assert_bounded(
         roles.join(", ")
     ))
 }
+
+/// The code each Lambda function of `stack` runs, found among the objects the deploy job
+/// uploaded to its stage's artifacts bucket under the stack's prefix (matched by Lambda's
+/// `CodeSha256`): `(function, the zip)` for each zip function, `None` where no uploaded object
+/// has its code.
+pub(crate) struct DeployedCode {
+    /// Holds the zips while this lives.
+    _downloads: tempfile::TempDir,
+    pub(crate) functions: Vec<(String, Option<std::path::PathBuf>)>,
+    /// The uploaded objects: key and SHA-256 (base64), for messages.
+    pub(crate) uploaded: Vec<(String, String)>,
+}
+
+pub(crate) fn deployed_code(aws: &LocalAws, stage: &StagePlan, stack: &str) -> DeployedCode {
+    let admin = aws.admin(&stage.account);
+    let (functions, _) = resources_of_type(aws, stage, stack, "AWS::Lambda::Function");
+    let objects = aws.aws(
+        &admin,
+        &stage.region,
+        &[
+            "s3api",
+            "list-objects-v2",
+            "--bucket",
+            &stage.artifacts_bucket,
+            "--prefix",
+            &format!("{stack}/"),
+        ],
+    );
+    let dir = tempfile::tempdir().expect("download dir");
+    let mut uploaded = Vec::new();
+    let mut files = Vec::new();
+    for key in objects["Contents"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|o| o["Key"].as_str())
+    {
+        let file = dir.path().join(uploaded.len().to_string());
+        aws.aws(
+            &admin,
+            &stage.region,
+            &[
+                "s3api",
+                "get-object",
+                "--bucket",
+                &stage.artifacts_bucket,
+                "--key",
+                key,
+                &file.display().to_string(),
+            ],
+        );
+        uploaded.push((key.to_owned(), sha256_base64(&file)));
+        files.push(file);
+    }
+    let mut code = Vec::new();
+    for function in functions {
+        let described = aws.aws(
+            &admin,
+            &stage.region,
+            &["lambda", "get-function", "--function-name", &function],
+        );
+        if described["Configuration"]["PackageType"] == "Image" {
+            continue;
+        }
+        let sha = described["Configuration"]["CodeSha256"]
+            .as_str()
+            .unwrap_or_default();
+        let zip = uploaded
+            .iter()
+            .position(|(_, s)| s == sha)
+            .map(|i| files[i].clone());
+        code.push((function, zip));
+    }
+    DeployedCode {
+        _downloads: dir,
+        functions: code,
+        uploaded,
+    }
+}
+
+/// A member of a zip file, as text; `None` when the zip has no such member.
+pub(crate) fn zip_member(zip: &Path, member: &str) -> Option<String> {
+    let output = run(Command::new("python3")
+        .args([
+            "-c",
+            "import sys, zipfile\nz = zipfile.ZipFile(sys.argv[1])\nif sys.argv[2] not in z.namelist(): sys.exit(3)\nsys.stdout.write(z.read(sys.argv[2]).decode())",
+        ])
+        .arg(zip)
+        .arg(member));
+    match output.status.code() {
+        Some(0) => Some(String::from_utf8_lossy(&output.stdout).into_owned()),
+        Some(3) => None,
+        _ => panic!(
+            "reading {member} of {}: {}",
+            zip.display(),
+            printed(&output)
+        ),
+    }
+}
+
+/// SHA-256 of a file, base64 (Lambda's CodeSha256), by the system's Python.
+pub(crate) fn sha256_base64(file: &Path) -> String {
+    let output = run(Command::new("python3").args([
+        "-c",
+        "import base64, hashlib, sys; print(base64.b64encode(hashlib.sha256(open(sys.argv[1], 'rb').read()).digest()).decode())",
+    ]).arg(file));
+    assert!(output.status.success(), "sha256: {}", printed(&output));
+    String::from_utf8_lossy(&output.stdout).trim().to_owned()
+}
