@@ -242,6 +242,13 @@ pub struct WorkflowSettings {
     /// `sam build --use-container`. Default: `false`.
     #[schemars(example = true)]
     pub use_container: bool,
+    /// Cache the package managers' downloads (pip, npm, Maven, Gradle, Go modules, NuGet) of
+    /// the runtimes the SAM template builds for, in the test and build jobs, kept per branch
+    /// and keyed on the dependency files. GitHub and GitLab only: Bitbucket shares a cache
+    /// between all branches, so a feature branch could plant what the deployment branch ships.
+    /// Default: `false`.
+    #[schemars(example = true)]
+    pub cache: bool,
     /// Job timeout in minutes. Default: `30`.
     #[schemars(example = 30)]
     pub timeout_minutes: u32,
@@ -275,6 +282,7 @@ impl Default for WorkflowSettings {
             image: None,
             sam_cli_version: None,
             use_container: false,
+            cache: false,
             timeout_minutes: 30,
             capabilities: vec!["CAPABILITY_IAM".into()],
             env: IndexMap::new(),

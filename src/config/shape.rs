@@ -414,6 +414,13 @@ const WORKFLOW: &[Field] = &[
         "true",
     ),
     field(
+        "cache",
+        Kind::Bool,
+        Defaults("false"),
+        "`true` or `false`",
+        "true",
+    ),
+    field(
         "timeout_minutes",
         Kind::Number { max: U32 },
         Defaults("30"),

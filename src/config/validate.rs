@@ -242,6 +242,28 @@ fn check_source(out: &mut Vec<Diagnostic>, config: &Config) {
     }
     if let Some(bitbucket) = &source.bitbucket {
         check_bitbucket(out, bitbucket, &path.key("bitbucket"));
+        if config.workflow.cache {
+            // https://support.atlassian.com/bitbucket-cloud/docs/cache-dependencies/: a cache
+            // belongs to the repository, whichever branch saved it.
+            out.push(
+                Diagnostic::error(
+                    "unsafe-cache",
+                    "Bitbucket shares a cache between all branches of the repository: a feature branch's build could save packages that the deployment branch's build then ships",
+                )
+                .at(ConfigPath::root().key("workflow").key("cache"))
+                .help("remove `cache` (or set it to `false`); builds on Bitbucket download their dependencies every time"),
+            );
+        }
+    }
+    if config.workflow.cache && config.workflow.use_container {
+        out.push(
+            Diagnostic::error(
+                "useless-cache",
+                "`sam build --use-container` downloads the dependencies inside its build containers, where the cache does not reach",
+            )
+            .at(ConfigPath::root().key("workflow").key("cache"))
+            .help("remove `cache`, or `use_container` to build with the runner's toolchains"),
+        );
     }
     check_stage_environments(out, config);
 }

@@ -2,8 +2,8 @@
 //!
 //! A workflow that pins `owner/repo@<40-hex sha>` is immune to a moved tag; the version the commit
 //! was released as is kept beside it, to be written as a ` # v7.0.1` comment (see
-//! [`annotate`](super::annotate())). The defaults in [`Pins`] are the releases listed in
-//! `reference/actions.md`.
+//! [`annotate`](super::annotate())). The defaults in [`Pins`] are each action's latest
+//! release, read from the action's own repository.
 //!
 //! See <https://docs.github.com/en/actions/reference/security/secure-use#using-third-party-actions>.
 
@@ -107,7 +107,7 @@ pub enum PinError {
          `aws-actions/configure-aws-credentials`, `aws-actions/setup-sam`, \
          `actions/upload-artifact`, `actions/download-artifact`, `actions/setup-python`, \
          `actions/setup-node`, `actions/setup-java`, `actions/setup-go`, \
-         `actions/setup-dotnet` and `ruby/setup-ruby`"
+         `actions/setup-dotnet`, `ruby/setup-ruby` and `actions/cache`"
     )]
     UnknownAction {
         /// The action.
@@ -115,7 +115,7 @@ pub enum PinError {
     },
 }
 
-/// The commits the step presets pin, one per action; defaults from `reference/actions.md`.
+/// The commits the step presets pin, one per action.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pins {
     checkout: ActionRef,
@@ -129,6 +129,7 @@ pub struct Pins {
     setup_go: ActionRef,
     setup_dotnet: ActionRef,
     setup_ruby: ActionRef,
+    cache: ActionRef,
 }
 
 pub(crate) const CHECKOUT: &str = "actions/checkout";
@@ -142,6 +143,7 @@ const SETUP_JAVA: &str = "actions/setup-java";
 const SETUP_GO: &str = "actions/setup-go";
 const SETUP_DOTNET: &str = "actions/setup-dotnet";
 const SETUP_RUBY: &str = "ruby/setup-ruby";
+const CACHE: &str = "actions/cache";
 
 impl Default for Pins {
     fn default() -> Self {
@@ -205,6 +207,8 @@ impl Default for Pins {
                 "0dafeac902942906541bc140009cdbf32665b601",
                 "v1.315.0",
             ),
+            // Read the same way on 2026-12-04.
+            cache: pin(CACHE, "27d5ce7f107fe9357f9df03efb73ab90386fccae", "v5.0.5"),
         }
     }
 }
@@ -225,6 +229,7 @@ impl Pins {
             SETUP_GO => &mut self.setup_go,
             SETUP_DOTNET => &mut self.setup_dotnet,
             SETUP_RUBY => &mut self.setup_ruby,
+            CACHE => &mut self.cache,
             _ => return Err(PinError::UnknownAction { repo: repo.into() }),
         };
         *slot = action;
@@ -250,6 +255,7 @@ impl Pins {
             &self.setup_go,
             &self.setup_dotnet,
             &self.setup_ruby,
+            &self.cache,
         ]
         .into_iter()
     }
@@ -286,6 +292,25 @@ pub fn setup_toolchain(pins: &Pins, toolchain: &crate::app::Toolchain) -> Step<U
         }
         Toolchain::Ruby(v) => Step::uses(pins.setup_ruby.clone()).with("ruby-version", version(v)),
     }
+}
+
+/// Restores `paths` from the cache entry `key` (or the newest whose key starts with one of
+/// `restore_keys`), and saves them under `key` when the job succeeds without an exact hit.
+/// GitHub scopes entries to a branch: a run reads its own branch's and the default branch's,
+/// so the deployment branch never reads what a feature branch saved.
+///
+/// ```yaml
+/// - uses: actions/cache@27d5ce7f107fe9357f9df03efb73ab90386fccae
+///   with:
+///     path: .aws-sam/dependencies/pip
+///     key: sampipe-dependencies-${{ runner.os }}-${{ hashFiles('**/requirements*.txt') }}
+///     restore-keys: sampipe-dependencies-${{ runner.os }}-
+/// ```
+pub fn cache(pins: &Pins, paths: Literal, key: Text, restore_keys: Text) -> Step<Uses> {
+    Step::uses(pins.cache.clone())
+        .with("path", paths)
+        .with("key", key)
+        .with("restore-keys", restore_keys)
 }
 
 /// Checks out the repository without leaving the token in `.git/config`:
@@ -480,9 +505,9 @@ mod tests {
             Err(PinError::InvalidRepo { .. })
         ));
         assert_eq!(
-            pins.set("actions/cache", SHA, "v4"),
+            pins.set("actions/github-script", SHA, "v8"),
             Err(PinError::UnknownAction {
-                repo: "actions/cache".into()
+                repo: "actions/github-script".into()
             })
         );
     }

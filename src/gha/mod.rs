@@ -68,7 +68,7 @@ mod validate;
 mod workflow;
 
 pub use actions::{
-    checkout, configure_aws_credentials, download_artifact, setup_sam, setup_toolchain,
+    cache, checkout, configure_aws_credentials, download_artifact, setup_sam, setup_toolchain,
     upload_artifact, ActionRef, AwsCredentials, PinError, Pins,
 };
 pub use annotate::annotate;

@@ -51,6 +51,7 @@ pub struct Job {
     pub script: Vec<String>,
     pub after_script: Vec<String>,
     pub artifacts: Option<Artifacts>,
+    pub cache: Option<Cache>,
 }
 
 /// A job this job waits for, and whether its artifacts are downloaded.
@@ -184,6 +185,23 @@ impl Artifacts {
     }
 }
 
+/// `cache:`: `paths` restored from the entry `key` before the script and saved into it
+/// after a successful one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cache {
+    pub key: String,
+    pub paths: Vec<String>,
+}
+
+impl Cache {
+    pub fn to_yaml(&self) -> Value {
+        Map::new()
+            .put("key", self.key.as_str())
+            .put("paths", strings(&self.paths))
+            .into()
+    }
+}
+
 fn strings(items: &[String]) -> Value {
     Value::Sequence(items.iter().map(|s| Value::from(s.as_str())).collect())
 }
@@ -262,6 +280,7 @@ impl Job {
             .put("script", strings(&self.script))
             .non_empty("after_script", strings(&self.after_script))
             .opt("artifacts", self.artifacts.as_ref().map(Artifacts::to_yaml))
+            .opt("cache", self.cache.as_ref().map(Cache::to_yaml))
             .into()
     }
 }

@@ -21,8 +21,10 @@
 
 use crate::diag::Diagnostic;
 use crate::gitlab::{
-    Artifacts, CiFile, Defaults, Environment, EnvironmentAction, IdToken, Job, Need, Rule, When,
+    Artifacts, Cache, CiFile, Defaults, Environment, EnvironmentAction, IdToken, Job, Need, Rule,
+    When,
 };
+use crate::pipeline::cache;
 use crate::pipeline::extend::{AddedJob, After};
 use crate::pipeline::names::feature_stack_prefix;
 use crate::pipeline::provider::GITLAB_TOKEN_VARIABLE;
@@ -95,6 +97,30 @@ pub fn glob_regex(glob: &str) -> String {
 }
 
 /// `needs:` entry that waits for `job` and takes its artifacts (or not).
+/// `job` with the package managers' download folders ([`cache::folders`]) exported first and
+/// in GitLab's cache, one entry per job and branch (`$CI_COMMIT_REF_SLUG`); GitLab also
+/// keeps protected branches' entries apart from the others' by default, so the deployment
+/// branch never reads what a feature branch saved.
+fn with_dependency_cache(p: &Pipeline, job_id: &str, mut job: Job) -> Job {
+    let folders = cache::folders(p);
+    if folders.is_empty() {
+        return job;
+    }
+    // The job starts in the checkout; `$PWD` is that folder on every executor, where
+    // gitlab-ci-local's shell executor gives `$CI_PROJECT_DIR` as the Docker path.
+    let exports: Vec<String> = folders
+        .iter()
+        .flat_map(|folder| folder.variables("$PWD"))
+        .map(|(name, value)| format!("{name}=\"{value}\""))
+        .collect();
+    job = job.script_line(format!("export {}", exports.join(" ")));
+    job.cache = Some(Cache {
+        key: format!("sampipe-{job_id}-dependencies-$CI_COMMIT_REF_SLUG"),
+        paths: folders.iter().map(|f| format!("{}/", f.path())).collect(),
+    });
+    job
+}
+
 fn need(job: &str, artifacts: bool) -> Need {
     Need {
         job: job.to_owned(),
@@ -141,14 +167,16 @@ pub fn ci_file(p: &Pipeline) -> Result<CiFile, Diagnostic> {
         file.stages.push(job_ids::TEST.into());
         file.jobs.push((
             job_ids::TEST.into(),
-            Job::new(job_ids::TEST).script_line(command.clone()),
+            with_dependency_cache(p, job_ids::TEST, Job::new(job_ids::TEST))
+                .script_line(command.clone()),
         ));
         build_needs.push(need(job_ids::TEST, false));
     }
 
     let build_command = scripts::build_command(p);
     file.stages.push(job_ids::BUILD.into());
-    let mut build = Job::new(job_ids::BUILD).variable("SAM_TEMPLATE", &p.sam_template);
+    let mut build = with_dependency_cache(p, job_ids::BUILD, Job::new(job_ids::BUILD))
+        .variable("SAM_TEMPLATE", &p.sam_template);
     for step in &p.extensions.before_build {
         build = build.script_line(scripts::added_step(p, step, true));
     }

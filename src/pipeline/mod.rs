@@ -4,6 +4,7 @@
 //! this one value, which is why their trust policies and jobs cannot disagree.
 
 pub mod bitbucket;
+pub mod cache;
 pub mod extend;
 pub mod gitlab;
 pub mod names;

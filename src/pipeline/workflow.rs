@@ -15,6 +15,7 @@ use crate::gha::{
     upload_artifact, AwsCredentials, Concurrency, Defaults, Environment, Expr, Job, Literal,
     Permission, Pins, PushTrigger, Scope, Script, Step, Text, Triggers, Workflow,
 };
+use crate::pipeline::cache;
 use crate::pipeline::extend::{AddedJob, After, DeployPhase};
 use crate::pipeline::names::feature_stack_prefix;
 use crate::pipeline::scripts::{self, BUILD_DIR};
@@ -90,7 +91,8 @@ pub fn workflow(p: &Pipeline) -> Result<Workflow, Diagnostic> {
         for step in toolchain_steps(p, &pins) {
             job = job.step(step);
         }
-        let job = job.step(Step::run(script(command.clone())?).name("Run unit tests"));
+        let job = with_dependency_cache(p, &pins, job_ids::TEST, job)?
+            .step(Step::run(script(command.clone())?).name("Run unit tests"));
         w = w.job(job_ids::TEST, job);
         build_needs = Some(job_ids::TEST);
     }
@@ -109,6 +111,7 @@ pub fn workflow(p: &Pipeline) -> Result<Workflow, Diagnostic> {
             build = build.step(step);
         }
     }
+    build = with_dependency_cache(p, &pins, job_ids::BUILD, build)?;
     build = build.step(setup_sam_step(p, &pins)?);
     for step in &p.extensions.before_build {
         build = build.step(added_step(step, false)?);
@@ -229,7 +232,7 @@ fn pins(p: &Pipeline) -> Result<Pins, Diagnostic> {
         pins = pins.set(repo, &pin.sha, &pin.version).map_err(|error| {
             Diagnostic::error("invalid-pin", error.to_string())
                 .at(crate::diag::ConfigPath::root().key("workflow").key("actions").key(repo))
-                .help("only the actions the workflow uses can be pinned: actions/checkout, aws-actions/configure-aws-credentials, aws-actions/setup-sam, actions/upload-artifact, actions/download-artifact, actions/setup-python, actions/setup-node, actions/setup-java, actions/setup-go, actions/setup-dotnet, ruby/setup-ruby")
+                .help("only the actions the workflow uses can be pinned: actions/checkout, aws-actions/configure-aws-credentials, aws-actions/setup-sam, actions/upload-artifact, actions/download-artifact, actions/setup-python, actions/setup-node, actions/setup-java, actions/setup-go, actions/setup-dotnet, ruby/setup-ruby, actions/cache")
         })?;
     }
     Ok(pins)
@@ -529,6 +532,53 @@ fn added_job(
     }
     env.extend(added.env.clone());
     Ok(job.step(user_run(&name, added.run.clone(), &env, &added.secrets)?))
+}
+
+/// `job` with the package managers' download folders ([`cache::folders`]) in its environment
+/// and restored from GitHub's cache: the job's entry of these dependency files, else the job's
+/// newest on the runner's OS. GitHub scopes entries to a branch (a run reads its own and the default
+/// branch's), so the deployment branch never reads what a feature branch saved.
+fn with_dependency_cache(
+    p: &Pipeline,
+    pins: &Pins,
+    job_id: &str,
+    mut job: Job,
+) -> Result<Job, Diagnostic> {
+    let folders = cache::folders(p);
+    if folders.is_empty() {
+        return Ok(job);
+    }
+    for folder in &folders {
+        for (name, value) in folder.variables("{0}") {
+            job = job.env(
+                name,
+                if value.contains("{0}") {
+                    Text::from(expr(&format!("format('{value}', github.workspace)"))?)
+                } else {
+                    text(value)?
+                },
+            );
+        }
+    }
+    let paths: Vec<String> = folders.iter().map(cache::CacheFolder::path).collect();
+    let files: Vec<String> = cache::key_files(&folders)
+        .iter()
+        .map(|f| format!("'{f}'"))
+        .collect();
+    // One entry per job: a job that downloads more than the other still saves what it got.
+    let prefix = format!("sampipe-{job_id}-dependencies-{{0}}-");
+    Ok(job.step(
+        crate::gha::cache(
+            pins,
+            lit(paths.join("\n"))?,
+            Text::from(expr(&format!(
+                "format('{prefix}{{1}}', runner.os, hashFiles({}))",
+                files.join(", ")
+            ))?),
+            Text::from(expr(&format!("format('{prefix}', runner.os)"))?),
+        )
+        .name("Restore the dependency downloads (saved again when the job succeeds)"),
+    ))
 }
 
 /// Loads the images the build job saved, for `sam deploy` to push (image functions only).
