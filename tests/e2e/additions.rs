@@ -135,6 +135,52 @@ pub(crate) fn assert_python_api_additions(
     ]
 }
 
+/// Checks python-api's dependency cache from its build jobs' logs: the first push fills pip's
+/// cache folder (under the checkout, where the CI system caches it), the second restores it,
+/// and a feature branch's build restores it only where the CI system lets a branch read the
+/// default branch's entries (GitHub; GitLab keys an entry by branch).
+pub(crate) fn assert_dependency_cache(
+    label: &str,
+    first_build: &str,
+    second_build: &str,
+    feature_build: &str,
+    feature_reads_default: bool,
+    branch: &str,
+) -> String {
+    let uses = "/.aws-sam/dependencies/pip\n";
+    assert!(
+        first_build.contains("pip keeps its downloads in ") && first_build.contains(uses),
+        "{label}: pip must keep its downloads in the cached folder:\n{first_build}"
+    );
+    assert!(
+        !first_build.contains("Restored the dependency cache"),
+        "{label}: the first build has no cache to restore:\n{first_build}"
+    );
+    let restored = format!("Restored the dependency cache filled on {branch}.");
+    assert!(
+        second_build.contains(&restored),
+        "{label}: the second build must restore what the first saved:\n{second_build}"
+    );
+    assert_eq!(
+        feature_build.contains(&restored),
+        feature_reads_default,
+        "{label}: a feature branch's build {} the deployment branch's cache:\n{feature_build}",
+        if feature_reads_default {
+            "restores"
+        } else {
+            "must not restore"
+        }
+    );
+    format!(
+        "dependency cache saved and restored on {branch}, {} on a feature branch",
+        if feature_reads_default {
+            "restored from the deployment branch's entry"
+        } else {
+            "not restored (an entry per branch)"
+        }
+    )
+}
+
 fn output(stack: &Value, key: &str) -> String {
     stack["Outputs"]
         .as_array()

@@ -124,6 +124,9 @@ impl App {
             ids: github.ids.unwrap_or((123_456, 456_789)),
             workflow_path: self.synthesis.pipeline.workflow_path.clone(),
             checkout: self.checkout(),
+            default_branch: self.synthesis.pipeline.branch.clone(),
+            // Kept across this app's runs, like the repository's cache on GitHub.
+            cache: self.repo.path().join(".runs/actions-cache"),
             secrets: BTreeMap::from([(
                 additions::RELEASE_TOKEN.0.to_owned(),
                 additions::RELEASE_TOKEN.1.to_owned(),
@@ -267,6 +270,7 @@ fn bundled_apps_deploy_end_to_end_on_github_actions() {
             );
         }
 
+        let first_build = report.log("build").to_owned();
         // 2. The same commit again: the build is reproducible, so no stage changes.
         let again = app
             .runner(&aws, &repository, "push-2")
@@ -298,6 +302,20 @@ fn bundled_apps_deploy_end_to_end_on_github_actions() {
             ];
             expected.extend(deploy_jobs.iter().map(|j| (j.as_str(), Outcome::Skipped)));
             assert_outcomes(&app.name, "feature push", &report, &expected, &aws);
+            if pipeline.workflow.cache && app.name == additions::APP {
+                summary.push(format!(
+                    "{}: {}",
+                    app.name,
+                    additions::assert_dependency_cache(
+                        &app.name,
+                        &first_build,
+                        again.log("build"),
+                        report.log("build"),
+                        true,
+                        &pipeline.branch,
+                    )
+                ));
+            }
             let live = stacks::list_stacks(&aws, first);
             let feature_stack = live
                 .iter()

@@ -183,6 +183,7 @@ impl App {
                 additions::RELEASE_TOKEN.0.to_owned(),
                 gitlab::Variable::masked(additions::RELEASE_TOKEN.1),
             )]),
+            cache: Some(self.runs.path().join("gitlab-cache")),
         }
     }
 
@@ -237,6 +238,10 @@ fn move_source(config: &str, app: &str, ci: Ci) -> String {
         last["manual_approval"] = Yaml::Bool(true);
     }
     if ci == Ci::Bitbucket {
+        // Bitbucket shares a cache between all branches; synth refuses `cache` there.
+        if let Some(workflow) = doc.get_mut("workflow").and_then(Yaml::as_mapping_mut) {
+            workflow.remove("cache");
+        }
         for (index, stage) in doc["stages"]
             .as_sequence_mut()
             .expect("stages")
@@ -413,6 +418,7 @@ fn exercise(aws: &LocalAws, source: &Path, ci: Ci) -> String {
         pipeline.stages.len()
     ));
 
+    let first_build = report.log("build").to_owned();
     // 2. The same commit again: the build is reproducible, so no stage changes.
     let again = app.push(aws, &ci_file, &pipeline.branch, "push-2");
     assert_outcomes(&app, "second push", &again, &expected, aws);
@@ -450,6 +456,16 @@ fn exercise(aws: &LocalAws, source: &Path, ci: Ci) -> String {
             })
             .collect();
         assert_outcomes(&app, "feature push", &report, &expected, aws);
+        if pipeline.workflow.cache && app.name == additions::APP {
+            notes.push(additions::assert_dependency_cache(
+                &label,
+                &first_build,
+                again.log("build"),
+                report.log("build"),
+                false,
+                &pipeline.branch,
+            ));
+        }
         if ci == Ci::Bitbucket {
             for job in &deploy_jobs {
                 assert_eq!(

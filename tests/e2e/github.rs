@@ -136,6 +136,10 @@ pub(crate) struct Repository {
     /// `secrets.NAME` values (repository secrets): in `${{ secrets.NAME }}`, and masked as
     /// `***` wherever they appear in a job's log.
     pub(crate) secrets: BTreeMap<String, String>,
+    /// The default branch, whose cache entries every branch may restore.
+    pub(crate) default_branch: String,
+    /// Where `actions/cache` keeps its entries across runs: `<branch>/<key>/`.
+    pub(crate) cache: PathBuf,
 }
 
 pub(crate) struct Runner<'a> {
@@ -155,6 +159,16 @@ struct JobState {
     failed: bool,
     /// What the log must not show: the secrets' forms and `::add-mask::` values.
     masks: Vec<String>,
+    /// `actions/cache` entries to save when the job succeeds (its post step).
+    cache_saves: Vec<CacheSave>,
+}
+
+/// What an `actions/cache` step saves at the end of a successful job, unless it restored
+/// `key` exactly.
+struct CacheSave {
+    branch: String,
+    key: String,
+    paths: Vec<String>,
 }
 
 impl Runner<'_> {
@@ -284,6 +298,7 @@ impl Runner<'_> {
             log: String::new(),
             failed: false,
             masks: secret_masks(&self.repository.secrets),
+            cache_saves: Vec::new(),
         };
         // A hosted runner has the AWS CLI installed; the SAM CLI and runtimes come from steps.
         state.path.push(self.aws.aws_only_bin());
@@ -396,6 +411,12 @@ impl Runner<'_> {
                 }
             }
         }
+        if !state.failed {
+            for save in std::mem::take(&mut state.cache_saves) {
+                let line = self.save_cache(&save, &state.workspace);
+                let _ = writeln!(state.log, "## Post cache\n{line}");
+            }
+        }
         contexts["steps"] = Value::Object(state.steps.clone());
         let mut outputs = Map::new();
         for (key, value) in env_map(&job["outputs"]) {
@@ -418,6 +439,62 @@ impl Runner<'_> {
             mask_secrets(&state.log, &masks),
             Value::Object(outputs),
         )
+    }
+
+    /// The entry to restore: `key` in the first scope that has it, else the newest entry
+    /// whose key starts with a restore key, scope by scope: `(scope, entry key)`.
+    fn find_cache(
+        &self,
+        scopes: &[String],
+        key: &str,
+        restore_keys: &[String],
+    ) -> Option<(String, String)> {
+        let store = &self.repository.cache;
+        for scope in scopes {
+            if store.join(scope).join(key).is_dir() {
+                return Some((scope.clone(), key.to_owned()));
+            }
+        }
+        for prefix in restore_keys {
+            for scope in scopes {
+                let newest = std::fs::read_dir(store.join(scope))
+                    .into_iter()
+                    .flatten()
+                    .flatten()
+                    .filter(|e| e.file_name().to_string_lossy().starts_with(prefix.as_str()))
+                    .max_by_key(|e| e.metadata().and_then(|m| m.modified()).ok());
+                if let Some(entry) = newest {
+                    return Some((
+                        scope.clone(),
+                        entry.file_name().to_string_lossy().into_owned(),
+                    ));
+                }
+            }
+        }
+        None
+    }
+
+    /// Saves `save`'s paths (relative to `workspace`) as its entry; what the post step says.
+    fn save_cache(&self, save: &CacheSave, workspace: &Path) -> String {
+        let existing: Vec<&String> = save
+            .paths
+            .iter()
+            .filter(|p| workspace.join(p).exists())
+            .collect();
+        if existing.is_empty() {
+            return "Warning: Path Validation Error: Path(s) specified in the action for caching do(es) not exist, hence no cache is being saved.".to_owned();
+        }
+        let entry = self.repository.cache.join(&save.branch).join(&save.key);
+        if entry.exists() {
+            return format!(
+                "Failed to save: Unable to reserve cache with key {}, another job may be creating this cache.",
+                save.key
+            );
+        }
+        for path in existing {
+            copy_dir(&workspace.join(path), &entry.join(path));
+        }
+        format!("Cache saved with key: {}", save.key)
     }
 
     /// The process environment of a step: what a hosted runner sets, then the job's state.
@@ -654,6 +731,46 @@ impl Runner<'_> {
                 let found = command_stdout("java", &["-version"])?;
                 if !found.contains(&format!("\"{version}")) {
                     return Err(format!("setup-java {version}: this machine has {found}"));
+                }
+            }
+            // GitHub's cache: a run restores entries of its own branch, then of the default
+            // branch (an exact `key`, else the newest whose key starts with a `restore-keys`
+            // line), and saves into its own branch's scope; an entry is never overwritten.
+            // <https://docs.github.com/en/actions/reference/workflows-and-actions/dependency-caching#restrictions-for-accessing-a-cache>
+            "actions/cache" => {
+                let branch = contexts["github"]["ref_name"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned();
+                let key = input("key");
+                let paths: Vec<String> = input("path").lines().map(str::to_owned).collect();
+                let mut scopes = vec![branch.clone()];
+                if self.repository.default_branch != branch {
+                    scopes.push(self.repository.default_branch.clone());
+                }
+                let restore_keys: Vec<String> = input("restore-keys")
+                    .lines()
+                    .filter(|l| !l.is_empty())
+                    .map(str::to_owned)
+                    .collect();
+                let found = self.find_cache(&scopes, &key, &restore_keys);
+                match &found {
+                    Some((scope, entry)) => {
+                        copy_dir(
+                            &self.repository.cache.join(scope).join(entry),
+                            &state.workspace,
+                        );
+                        let _ = writeln!(
+                            state.log,
+                            "Cache restored from key: {entry} (saved on {scope})"
+                        );
+                    }
+                    None => {
+                        let _ = writeln!(state.log, "Cache not found for input keys: {key}");
+                    }
+                }
+                if found.as_ref().map(|(_, entry)| entry) != Some(&key) {
+                    state.cache_saves.push(CacheSave { branch, key, paths });
                 }
             }
             "actions/upload-artifact" => {
@@ -944,6 +1061,8 @@ mod tests {
             ids: (1, 2),
             workflow_path: ".github/workflows/pipeline.yaml".to_owned(),
             checkout,
+            default_branch: "main".to_owned(),
+            cache: scratch.path().join("cache"),
             secrets: BTreeMap::from([
                 ("API_TOKEN".to_owned(), "s3cr3t-v4lue-42".to_owned()),
                 (

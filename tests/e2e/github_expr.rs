@@ -2,7 +2,8 @@
 //! users) put in `if:`, `env:` and `with:`: literals, context paths (`github.ref`,
 //! `steps.x.outputs.y`, `needs.j.outputs.k`, `secrets.NAME`, `env.NAME`, `matrix`-free), the
 //! operators `! == != < <= > >= && ||`, parentheses, and the functions `format`, `contains`,
-//! `startsWith`, `endsWith`, `join`, `toJSON`, `success`, `always`, `failure`, `cancelled`.
+//! `startsWith`, `endsWith`, `join`, `toJSON`, `hashFiles` (over `github.workspace`),
+//! `success`, `always`, `failure`, `cancelled`.
 //!
 //! Semantics follow GitHub's reference: `==` on strings ignores case, `&&`/`||` return an
 //! operand (not a boolean), a missing property is `null`, and `null`, `false`, `0` and `''`
@@ -312,7 +313,7 @@ impl Parser<'_> {
                         self.expect(&Token::Comma)?;
                     }
                 }
-                call(&name, &args, self.status)?
+                call(&name, &args, self.status, self.contexts)?
             }
             Token::Ident(name) => match name.as_str() {
                 "true" => Value::Bool(true),
@@ -408,7 +409,7 @@ fn compare(op: &str, left: &Value, right: &Value) -> bool {
     }
 }
 
-fn call(name: &str, args: &[Value], status: Status) -> Result<Value, String> {
+fn call(name: &str, args: &[Value], status: Status, contexts: &Value) -> Result<Value, String> {
     let text = |i: usize| args.get(i).map(to_text).unwrap_or_default();
     Ok(match name.to_ascii_lowercase().as_str() {
         "success" => Value::Bool(!status.failed),
@@ -451,8 +452,46 @@ fn call(name: &str, args: &[Value], status: Status) -> Result<Value, String> {
             serde_json::to_string_pretty(args.first().unwrap_or(&Value::Null)).unwrap_or_default(),
         ),
         "fromjson" => serde_json::from_str(&text(0)).map_err(|e| format!("fromJSON: {e}"))?,
+        "hashfiles" => Value::String(hash_files(
+            contexts["github"]["workspace"].as_str().unwrap_or_default(),
+            &args.iter().map(to_text).collect::<Vec<_>>(),
+        )?),
         other => return Err(format!("unknown function `{other}`")),
     })
+}
+
+/// `hashFiles(patterns)`: the SHA-256 of the SHA-256s of the files under `workspace` that
+/// match a pattern (`**` any folders; `!pattern` excludes), in path order; `''` when none
+/// match, as GitHub documents it. Python's `glob` does the matching.
+fn hash_files(workspace: &str, patterns: &[String]) -> Result<String, String> {
+    let script = r#"
+import glob, hashlib, os, sys
+root, patterns = sys.argv[1], sys.argv[2:]
+keep, drop = set(), set()
+for pattern in patterns:
+    target = drop if pattern.startswith("!") else keep
+    target.update(glob.glob(pattern.lstrip("!"), root_dir=root, recursive=True))
+files = sorted(f for f in keep - drop if os.path.isfile(os.path.join(root, f)))
+if files:
+    total = hashlib.sha256()
+    for f in files:
+        total.update(hashlib.sha256(open(os.path.join(root, f), "rb").read()).digest())
+    print(total.hexdigest(), end="")
+"#;
+    let output = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(workspace)
+        .args(patterns)
+        .output()
+        .map_err(|e| format!("hashFiles: {e}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "hashFiles: {}",
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
 #[cfg(test)]

@@ -132,6 +132,9 @@ pub(crate) struct Project {
     pub(crate) checkout: PathBuf,
     /// Project CI/CD variables: name → value and flags. Empty: none.
     pub(crate) variables: BTreeMap<String, Variable>,
+    /// Where the jobs' `cache:` entries persist from one pipeline to the next (GitLab keeps
+    /// them with the runner); none: every pipeline starts without a cache.
+    pub(crate) cache: Option<PathBuf>,
 }
 
 pub(crate) struct Runner<'a> {
@@ -224,7 +227,18 @@ impl Runner<'_> {
                 command.args(wanted);
             }
         }
+        // gitlab-ci-local keeps cache entries in its state folder, which is the run's own.
+        let state_cache = repo.join(".gitlab-ci-local/cache");
+        if let Some(store) = self.project.cache.as_ref().filter(|s| s.is_dir()) {
+            copy_dir(store, &state_cache);
+        }
         let output = run(&mut command);
+        if let Some(store) = &self.project.cache {
+            if state_cache.is_dir() {
+                let _ = std::fs::remove_dir_all(store);
+                copy_dir(&state_cache, store);
+            }
+        }
         let text = format!(
             "{}{}",
             String::from_utf8_lossy(&output.stdout),
@@ -576,6 +590,7 @@ mod tests {
             server_url: "https://gitlab.com".to_owned(),
             default_branch: "main".to_owned(),
             checkout,
+            cache: None,
             variables: BTreeMap::from([
                 ("API_TOKEN".to_owned(), Variable::masked("s3cr3t-v4lue-42")),
                 ("GREETING".to_owned(), Variable::plain("from-project")),
