@@ -2,7 +2,7 @@
 
 use proptest::prelude::*;
 
-use crate::common::{repo_root, sampipe};
+use crate::common::{repo_root, sampipe, write_sam_template};
 
 fn two_stages() -> String {
     repo_root()
@@ -42,6 +42,90 @@ fn explain_names_the_limits_of_gitlab_and_bitbucket_tokens() {
         insta::with_settings!({ snapshot_path => "../snapshots", prepend_module_to_snapshot => false, omit_expression => true }, {
             insta::assert_snapshot!(format!("explain@{name}.yaml"), stdout);
         });
+    }
+}
+
+/// Whether a GitLab stage's limits list the claims of a job on the deployment branch of stage
+/// `other` (in environment `environment`, or in none), which its role cannot tell apart from
+/// its own jobs'.
+fn gitlab_limit_lists(
+    limits: &[String],
+    own: Option<&str>,
+    other: &str,
+    environment: Option<&str>,
+) -> bool {
+    limits.iter().any(|limit| match environment {
+        _ if environment == own => {
+            limit.contains("of another stage") && limit.contains(&format!("`{other}`"))
+        }
+        Some(environment) => limit.contains(&format!("in environment `{environment}` (")),
+        None => limit.contains("without the stage's environment"),
+    })
+}
+
+/// Regression: on GitLab the first stage's role (no `environment`) admits every later stage's
+/// deploy job, but `explain` listed only the first of them (`staging`, not `production`).
+/// Every claim set the proof finds admitted is listed, per stage.
+#[test]
+fn explain_lists_every_job_a_gitlab_role_cannot_tell_apart() {
+    let stages = [
+        ("dev", None),
+        ("qa", None),
+        ("staging", Some("staging")),
+        ("prod", Some("production")),
+        ("prod-eu", Some("production")),
+    ];
+    let mut text =
+        "version: 1\napp: sam-app\nsource:\n  gitlab:\n    project: octo-group/sam-app\nstages:\n"
+            .to_owned();
+    for (index, (name, environment)) in stages.iter().enumerate() {
+        text.push_str(&format!(
+            "  - name: {name}\n    account: '{:012}'\n    region: us-east-1\n",
+            100_000_000_000_u64 + index as u64
+        ));
+        if let Some(environment) = environment {
+            text.push_str(&format!("    environment: {environment}\n"));
+        }
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_sam_template(dir.path());
+    let config = dir.path().join("sampipe.yaml");
+    std::fs::write(&config, &text).expect("write config");
+    let (code, stdout, stderr) = sampipe(&[
+        "explain",
+        "-c",
+        &config.display().to_string(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let map: serde_json::Value = serde_json::from_str(&stdout).expect("json");
+    let roles = map["stages"].as_array().expect("stages");
+    assert_eq!(roles.len(), stages.len());
+    for (role, (name, own)) in roles.iter().zip(stages) {
+        assert_eq!(role["stage"], name);
+        let limits: Vec<String> = role["limits"]
+            .as_array()
+            .expect("limits")
+            .iter()
+            .map(|l| l["admitted"].as_str().expect("admitted").to_owned())
+            .collect();
+        for (other, environment) in stages.iter().filter(|(other, _)| *other != name) {
+            assert!(
+                gitlab_limit_lists(&limits, own, other, *environment),
+                "stage `{name}` does not list the jobs of stage `{other}`: {limits:#?}"
+            );
+        }
+    }
+    // And as people read it: the first stage names both later environments.
+    let (_, text, _) = sampipe(&["explain", "-c", &config.display().to_string()]);
+    let dev = &text[text.find("stage dev ").expect("stage dev")..];
+    let dev = &dev[..dev.find("\nstage ").expect("next stage")];
+    for environment in ["staging", "production"] {
+        assert!(
+            dev.contains(&format!("a job on `main` in environment `{environment}`")),
+            "{dev}"
+        );
     }
 }
 
@@ -351,6 +435,19 @@ proptest! {
                     // The environment is not in GitLab's `sub`.
                     if environment.is_some() {
                         prop_assert!(limited(stage, "a job on"), "{:?}", stage.limits);
+                    }
+                    // Every other stage's jobs on the deployment branch are admitted by a
+                    // pipeline role, and listed.
+                    if pipeline_role {
+                        let limits: Vec<String> = stage.limits.iter().map(|l| l.admitted.clone()).collect();
+                        for (other, (name, _, other_environment, _, _)) in stages.iter().enumerate() {
+                            if other != index {
+                                prop_assert!(
+                                    gitlab_limit_lists(&limits, environment.as_deref(), name, other_environment.as_deref()),
+                                    "stage `{}` does not list stage `{}`: {:?}", stage.stage, name, limits
+                                );
+                            }
+                        }
                     }
                 }
                 Ci::Bitbucket => {

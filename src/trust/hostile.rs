@@ -307,24 +307,26 @@ fn gitlab(
         ));
     }
     // The environment is in the token but not a condition key: jobs of the deployment branch
-    // in another environment, or in none, present this stage's subject.
+    // in another environment, or in none, present this stage's subject. Every other stage's
+    // environment is one such claim set, each tried once.
     let gate = "protect branch `{branch}` (who may push and merge) and make the stage's environment a protected environment (who may deploy)"
         .replace("{branch}", &p.branch);
-    for other in p.stages.iter().filter(|s| s.name != stage.name) {
-        if let Some(environment) = other
-            .environment
-            .as_deref()
-            .filter(|e| Some(*e) != stage.environment.as_deref())
-        {
-            let mut claims = on(&project.path, "branch", &p.branch);
-            claims.insert("environment".into(), environment.to_owned());
-            out.push(Hostile::Limited(
-                format!("a job on `{}` in environment `{environment}` (GitLab's `sub` does not name the environment)", p.branch),
-                claims,
-                gate.clone(),
-            ));
-            break;
-        }
+    let mut seen = std::collections::HashSet::new();
+    for environment in p
+        .stages
+        .iter()
+        .filter(|s| s.name != stage.name)
+        .filter_map(|s| s.environment.as_deref())
+        .filter(|e| Some(*e) != stage.environment.as_deref())
+        .filter(|e| seen.insert(*e))
+    {
+        let mut claims = on(&project.path, "branch", &p.branch);
+        claims.insert("environment".into(), environment.to_owned());
+        out.push(Hostile::Limited(
+            format!("a job on `{}` in environment `{environment}` (GitLab's `sub` does not name the environment)", p.branch),
+            claims,
+            gate.clone(),
+        ));
     }
     if stage.environment.is_some() {
         out.push(Hostile::Limited(
@@ -333,8 +335,56 @@ fn gitlab(
             gate,
         ));
     }
+    // Other stages in this stage's environment, or like it in none: their jobs present exactly
+    // this role's jobs' claims. Named by all the stages that share it (this one too), so that
+    // every stage of the group reads, and reuses, the same claim set.
+    if kind == RoleKind::Pipeline {
+        let sharing: Vec<&str> = p
+            .stages
+            .iter()
+            .filter(|s| s.environment == stage.environment)
+            .map(|s| s.name.as_str())
+            .collect();
+        if sharing.len() > 1 {
+            let stages = stage_list(&sharing);
+            let (what, control) = match &stage.environment {
+                Some(environment) => (
+                    format!("a job on `{}` of another stage in environment `{environment}` ({stages} deploy in it, so their jobs present the same claims)", p.branch),
+                    format!("protect branch `{}` (who may push and merge) and give each stage its own `environment`, a protected environment (who may deploy)", p.branch),
+                ),
+                None => (
+                    format!("a job on `{}` of another stage without an environment ({stages} have none, so their jobs present the same claims)", p.branch),
+                    format!("protect branch `{}` (who may push and merge) and give each stage an `environment`, a protected environment (who may deploy)", p.branch),
+                ),
+            };
+            let mut claims = on(&project.path, "branch", &p.branch);
+            if let Some(environment) = &stage.environment {
+                claims.insert("environment".into(), environment.clone());
+            }
+            out.push(Hostile::Limited(what, claims, control));
+        }
+    }
     out.extend(tampered(&deploy, "https://gitlab.example.org"));
     out
+}
+
+/// Stages named in one claim set, at most; the rest are counted.
+const NAMED_STAGES_MAX: usize = 10;
+
+/// `stages `a`, `b` and `c``, naming at most [`NAMED_STAGES_MAX`] and counting the rest.
+fn stage_list(names: &[&str]) -> String {
+    let mut shown: Vec<String> = names
+        .iter()
+        .take(NAMED_STAGES_MAX)
+        .map(|name| format!("`{name}`"))
+        .collect();
+    if names.len() > NAMED_STAGES_MAX {
+        shown.push(format!("{} more", names.len() - NAMED_STAGES_MAX));
+    }
+    match shown.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("stages {} and {last}", rest.join(", ")),
+        _ => format!("stage {}", shown.concat()),
+    }
 }
 
 /// Bitbucket: `sub` names the repository, the deployment environment (if the step has one)
