@@ -40,18 +40,36 @@ impl CacheFolder {
         format!("{CACHE_ROOT}/{}", self.name)
     }
 
-    /// The variables, with the folder under `checkout` (the checkout's absolute path, as the CI
-    /// system writes it, e.g. `$CI_PROJECT_DIR`).
-    pub fn variables(&self, checkout: &str) -> Vec<(&'static str, String)> {
-        self.variables
-            .iter()
-            .map(|variable| match *variable {
-                Variable::Folder(name, prefix) => {
-                    (name, format!("{prefix}{checkout}/{}", self.path()))
-                }
-                Variable::Constant(name, value) => (name, value.to_owned()),
-            })
-            .collect()
+    /// The variables and their values.
+    pub fn variables(&self) -> impl Iterator<Item = (&'static str, VariableValue)> + '_ {
+        self.variables.iter().map(|variable| match *variable {
+            Variable::Folder(name, prefix) => (
+                name,
+                VariableValue::InCheckout {
+                    prefix,
+                    path: self.path(),
+                },
+            ),
+            Variable::Constant(name, value) => (name, VariableValue::Constant(value)),
+        })
+    }
+}
+
+/// A variable's value: the folder's path in the checkout (after `prefix`), or a constant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VariableValue {
+    InCheckout { prefix: &'static str, path: String },
+    Constant(&'static str),
+}
+
+impl VariableValue {
+    /// The value, with the checkout at `checkout` (its absolute path as the CI system writes
+    /// it, e.g. `$PWD`).
+    pub fn under(&self, checkout: &str) -> String {
+        match self {
+            Self::InCheckout { prefix, path } => format!("{prefix}{checkout}/{path}"),
+            Self::Constant(value) => (*value).to_owned(),
+        }
     }
 }
 
@@ -134,17 +152,24 @@ pub fn key_files(folders: &[CacheFolder]) -> Vec<&'static str> {
 mod tests {
     use super::*;
 
+    fn under(folder: &CacheFolder, checkout: &str) -> Vec<(&'static str, String)> {
+        folder
+            .variables()
+            .map(|(name, value)| (name, value.under(checkout)))
+            .collect()
+    }
+
     #[test]
     fn variables_put_each_folder_under_the_checkout() {
         assert_eq!(
-            PIP.variables("$CI_PROJECT_DIR"),
+            under(&PIP, "$CI_PROJECT_DIR"),
             vec![(
                 "PIP_CACHE_DIR",
                 "$CI_PROJECT_DIR/.aws-sam/dependencies/pip".to_owned()
             )]
         );
         assert_eq!(
-            MAVEN.variables("/w"),
+            under(&MAVEN, "/w"),
             vec![(
                 "MAVEN_OPTS",
                 "-Dmaven.repo.local=/w/.aws-sam/dependencies/maven".to_owned()
@@ -155,7 +180,7 @@ mod tests {
     #[test]
     fn go_flags_stay_constant() {
         assert_eq!(
-            GO.variables("/w"),
+            under(&GO, "/w"),
             vec![
                 ("GOMODCACHE", "/w/.aws-sam/dependencies/go".to_owned()),
                 ("GOFLAGS", "-modcacherw".to_owned())

@@ -96,7 +96,6 @@ pub fn glob_regex(glob: &str) -> String {
     regex
 }
 
-/// `needs:` entry that waits for `job` and takes its artifacts (or not).
 /// `job` with the package managers' download folders ([`cache::folders`]) exported first and
 /// in GitLab's cache, one entry per job and branch (`$CI_COMMIT_REF_SLUG`); GitLab also
 /// keeps protected branches' entries apart from the others' by default, so the deployment
@@ -110,8 +109,8 @@ fn with_dependency_cache(p: &Pipeline, job_id: &str, mut job: Job) -> Job {
     // gitlab-ci-local's shell executor gives `$CI_PROJECT_DIR` as the Docker path.
     let exports: Vec<String> = folders
         .iter()
-        .flat_map(|folder| folder.variables("$PWD"))
-        .map(|(name, value)| format!("{name}=\"{value}\""))
+        .flat_map(cache::CacheFolder::variables)
+        .map(|(name, value)| format!("{name}=\"{}\"", value.under("$PWD")))
         .collect();
     job = job.script_line(format!("export {}", exports.join(" ")));
     job.cache = Some(Cache {
@@ -121,6 +120,7 @@ fn with_dependency_cache(p: &Pipeline, job_id: &str, mut job: Job) -> Job {
     job
 }
 
+/// `needs:` entry that waits for `job` and takes its artifacts (or not).
 fn need(job: &str, artifacts: bool) -> Need {
     Need {
         job: job.to_owned(),

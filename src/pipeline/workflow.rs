@@ -535,9 +535,10 @@ fn added_job(
 }
 
 /// `job` with the package managers' download folders ([`cache::folders`]) in its environment
-/// and restored from GitHub's cache: the job's entry of these dependency files, else the job's
-/// newest on the runner's OS. GitHub scopes entries to a branch (a run reads its own and the default
-/// branch's), so the deployment branch never reads what a feature branch saved.
+/// and restored from GitHub's cache: the job's entry of these dependency files, else the
+/// job's newest on the runner's OS. GitHub scopes entries to a branch (a run reads its own
+/// and the default branch's), so the deployment branch never reads what a feature branch
+/// saved.
 fn with_dependency_cache(
     p: &Pipeline,
     pins: &Pins,
@@ -548,17 +549,14 @@ fn with_dependency_cache(
     if folders.is_empty() {
         return Ok(job);
     }
-    for folder in &folders {
-        for (name, value) in folder.variables("{0}") {
-            job = job.env(
-                name,
-                if value.contains("{0}") {
-                    Text::from(expr(&format!("format('{value}', github.workspace)"))?)
-                } else {
-                    text(value)?
-                },
-            );
-        }
+    for (name, value) in folders.iter().flat_map(cache::CacheFolder::variables) {
+        let value = match value {
+            cache::VariableValue::InCheckout { prefix, path } => Text::from(expr(&format!(
+                "format('{prefix}{{0}}/{path}', github.workspace)"
+            ))?),
+            cache::VariableValue::Constant(value) => text(value)?,
+        };
+        job = job.env(name, value);
     }
     let paths: Vec<String> = folders.iter().map(cache::CacheFolder::path).collect();
     let files: Vec<String> = cache::key_files(&folders)
